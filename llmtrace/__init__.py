@@ -1,0 +1,17 @@
+"""llmtrace: OpenTelemetry-native tracing and metrics for LLM calls.
+
+Two ways in: ``opentelemetry-instrument python app.py`` (entry points in the ``opentelemetry_instrumentor``
+group) or ``llmtrace.instrument()`` in code. Prompts and completions are hashed, never stored, unless
+content capture is explicitly enabled.
+"""
+
+from __future__ import annotations
+
+from ._instrument import instrument, uninstrument
+from ._manual import log_call
+from .config import ConfigError, Settings
+from .context import attributes
+
+__version__ = "0.1.0"
+
+__all__ = ["ConfigError", "Settings", "__version__", "attributes", "instrument", "log_call", "uninstrument"]

@@ -1,0 +1,57 @@
+"""``instrument()`` / ``uninstrument()``: every installed provider SDK, one shared recorder."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+from . import _state
+from ._guard import logger
+from .call import Recorder
+from .config import load_settings
+from .providers import PROVIDER_MODULES
+
+__all__ = ["instrument", "uninstrument"]
+
+_active: dict[str, Any] = {}
+
+
+def instrument(
+    *, providers: list[str] | None = None, tracer_provider: Any = None, meter_provider: Any = None, **settings: Any
+) -> list[str]:
+    """Instrument every installed provider SDK (or just ``providers``) and return the names instrumented.
+
+    Settings are validated first: a bad kwarg or ``LLMTRACE_*`` value raises ``ConfigError`` before anything is
+    patched. SDKs that are not installed are skipped silently; ``LLMTRACE_DISABLED_PROVIDERS`` skips others.
+
+    Example::
+
+        import llmtrace
+        llmtrace.instrument(capture_content=False, metric_labels="agent,tenant")
+    """
+    resolved = load_settings(settings)
+    recorder = Recorder(resolved, tracer_provider=tracer_provider, meter_provider=meter_provider)
+    _state.set_recorder(recorder)
+    done = []
+    for name, (module_name, class_name, sdk) in PROVIDER_MODULES.items():
+        if (providers and name not in providers) or name in resolved.disabled_providers:
+            continue
+        if importlib.util.find_spec(sdk) is None:
+            continue
+        instrumentor = getattr(importlib.import_module(module_name), class_name)()
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()  # re-instrument with the new settings
+        instrumentor.instrument(_recorder=recorder, skip_dep_check=True)
+        _active[name] = instrumentor
+        done.append(name)
+    logger.debug("llmtrace instrumented: %s", ", ".join(done) or "nothing")
+    return done
+
+
+def uninstrument() -> None:
+    """Restore every SDK method llmtrace wrapped."""
+    while _active:
+        _, instrumentor = _active.popitem()
+        instrumentor.uninstrument()
+    _state.set_recorder(None)

@@ -1,0 +1,531 @@
+"""LLMRecord and LLMCall: the one recorder that turns a normalized call into span attributes and metric points.
+
+Providers only fill an ``LLMRecord``; nothing else in the package spells an attribute name or touches an
+instrument. Lifecycle: ``Recorder.start(record)`` -> (HTTP attempts, stream chunks) -> ``finish()`` or ``fail(exc)``,
+exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from ._guard import report_internal_error
+from .config import Settings
+from .context import Attribution, current_attribution
+from .errors import ErrorTable, classify
+from .hashing import Hasher, canonical_json, text_length
+from .metrics import Instruments, instruments_for
+from .pricing import Price, PriceBook, Tokens
+from .redaction import Redactor
+from .retries import ACTIVE_CALL
+from .semconv import GENAI_PROVIDER_NAMES, Attr, FinishReason, GenAI, Metric, TokenType
+
+__all__ = ["LLMCall", "LLMRecord", "Recorder", "normalize_finish_reason"]
+
+_FINISH: dict[str, FinishReason] = {
+    "stop": FinishReason.STOP,
+    "end_turn": FinishReason.STOP,
+    "stop_sequence": FinishReason.STOP,
+    "completed": FinishReason.STOP,
+    "complete": FinishReason.STOP,
+    "eos": FinishReason.STOP,
+    "pause_turn": FinishReason.STOP,
+    "finish_reason_stop": FinishReason.STOP,
+    "length": FinishReason.LENGTH,
+    "max_tokens": FinishReason.LENGTH,
+    "max_output_tokens": FinishReason.LENGTH,
+    "incomplete": FinishReason.LENGTH,
+    "model_context_window_exceeded": FinishReason.LENGTH,
+    "tool_calls": FinishReason.TOOL_USE,
+    "tool_use": FinishReason.TOOL_USE,
+    "function_call": FinishReason.TOOL_USE,
+    "content_filter": FinishReason.CONTENT_FILTER,
+    "refusal": FinishReason.CONTENT_FILTER,
+    "safety": FinishReason.CONTENT_FILTER,
+    "blocklist": FinishReason.CONTENT_FILTER,
+    "prohibited_content": FinishReason.CONTENT_FILTER,
+    "recitation": FinishReason.CONTENT_FILTER,
+    "error": FinishReason.ERROR,
+    "failed": FinishReason.ERROR,
+}
+_ERROR_MESSAGE_MAX = 256
+
+
+def normalize_finish_reason(raw: str | None) -> FinishReason | None:
+    """Provider finish/stop reason -> the normalized ``llm.stop_reason`` value (None when unknown)."""
+    return _FINISH.get(raw.lower()) if raw else None
+
+
+@dataclass(slots=True)
+class LLMRecord:
+    """Everything one LLM call told us, normalized across providers. Providers fill it; the recorder reads it."""
+
+    provider: str
+    operation: str
+    model: str | None = None
+    streaming: bool = False
+    server_address: str | None = None
+    server_port: int | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    top_k: float | None = None
+    seed: int | None = None
+    stop_sequences: list[str] | None = None
+    # Request content: hashed (or captured when opted in), never exported raw by default.
+    messages: Any = None
+    system: Any = None
+    tools: Any = None
+    # Response.
+    response_model: str | None = None
+    response_id: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    tokens_estimated: bool = False
+    finish_reasons: list[str] = field(default_factory=list)
+    output_text: list[str] = field(default_factory=list)
+    tool_calls: int = 0
+    stream_incomplete: bool = False
+
+
+class Recorder:
+    """Everything a call needs that outlives it: tracer, instruments, settings, hasher, price book."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: Any = None,
+        price_book: PriceBook | None = None,
+    ) -> None:
+        from . import __version__
+
+        self.settings = settings
+        self.tracer = trace.get_tracer("llmtrace", __version__, tracer_provider=tracer_provider)
+        self.instruments: Instruments = instruments_for(meter_provider, settings.genai_metrics)
+        self.hasher = Hasher(settings.hash_key)
+        self.prices = price_book or PriceBook.from_file(settings.pricing_file)
+        self.redactor = Redactor(settings.redact, settings.content_max_length)
+
+    def start(self, record: LLMRecord, started_ago_ns: int = 0) -> LLMCall:
+        """Open the CLIENT span for ``record`` (backdated by ``started_ago_ns`` for calls logged afterwards)."""
+        return LLMCall(self, record, started_ago_ns)
+
+
+class LLMCall:
+    """One LLM call in flight. Ends exactly once via ``finish()`` or ``fail()``."""
+
+    __slots__ = (
+        "_ctx_token",
+        "_token",
+        "attempts",
+        "attribution",
+        "chunks",
+        "ended",
+        "first_chunk_ns",
+        "gaps",
+        "last_chunk_ns",
+        "record",
+        "recorder",
+        "span",
+        "start_ns",
+        "started_at",
+    )
+
+    def __init__(self, recorder: Recorder, record: LLMRecord, started_ago_ns: int = 0) -> None:
+        self.recorder = recorder
+        self.record = record
+        self.attribution = current_attribution()
+        self.attempts = 0
+        self.started_at = time.time_ns() - started_ago_ns
+        self.start_ns = time.perf_counter_ns() - started_ago_ns
+        self.first_chunk_ns: int | None = None
+        self.last_chunk_ns = 0
+        self.chunks = 0
+        self.gaps: list[int] = []
+        self.ended = False
+        self._token: Any = None
+        self._ctx_token: Any = None
+        name = f"{record.operation} {record.model}" if record.model else record.operation
+        self.span = recorder.tracer.start_span(
+            name,
+            kind=SpanKind.CLIENT,
+            attributes=_request_attributes(recorder, record, self.attribution),
+            start_time=self.started_at,
+        )
+
+    # -- context: the span is current and the call is active while the SDK runs -------------------------
+    def enter(self) -> None:
+        self._token = ACTIVE_CALL.set(self)
+        self._ctx_token = otel_context.attach(trace.set_span_in_context(self.span))
+
+    def leave(self) -> None:
+        try:
+            otel_context.detach(self._ctx_token)
+            ACTIVE_CALL.reset(self._token)
+        except Exception:
+            report_internal_error("call.leave")
+
+    # -- streaming ----------------------------------------------------------------------------------------
+    def mark_chunk(self) -> None:
+        """A content-bearing chunk arrived: stamps TTFT on the first, inter-chunk gaps after."""
+        now = time.perf_counter_ns()
+        if self.first_chunk_ns is None:
+            self.first_chunk_ns = now
+        else:
+            self.gaps.append(now - self.last_chunk_ns)
+        self.last_chunk_ns = now
+        self.chunks += 1
+
+    # -- end ----------------------------------------------------------------------------------------------
+    def finish(self) -> None:
+        """The call succeeded (or a stream ended normally): record everything and end the span."""
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            self._end(None)
+        except Exception:
+            report_internal_error("call.finish")
+
+    def fail(self, exc: BaseException, table: ErrorTable = ()) -> None:
+        """The call (or its stream) raised ``exc``: record the classified error and end the span."""
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            self._end(exc, table)
+        except Exception:
+            report_internal_error("call.fail")
+
+    def _end(self, exc: BaseException | None, table: ErrorTable = ()) -> None:
+        end_ns = time.perf_counter_ns()
+        recorder, record, span = self.recorder, self.record, self.span
+        latency_s = (end_ns - self.start_ns) / 1e9
+        ttft_s = (self.first_chunk_ns - self.start_ns) / 1e9 if self.first_chunk_ns is not None else None
+        if record.input_tokens is None and record.output_tokens is None and exc is None:
+            _estimate_tokens(record)
+        price = _price(recorder.prices, record, self.started_at)
+        attrs = _response_attributes(recorder, record, latency_s, ttft_s, self.attempts, price)
+        if self.chunks or record.streaming:
+            _stream_attributes(attrs, self.chunks, self.gaps)
+        error_type = None
+        if exc is not None:
+            error_type = _error_attributes(attrs, recorder, exc, table)
+            span.set_status(Status(StatusCode.ERROR, error_type))
+        else:
+            attrs[Attr.SUCCESS] = True
+        span.set_attributes(attrs)
+        if recorder.settings.capture_content:
+            _content_event(span, recorder, record)
+        ctx = trace.set_span_in_context(span)
+        _record_metrics(recorder, record, self.attribution, latency_s, ttft_s, self.attempts, price, error_type, ctx)
+        span.end()
+
+
+# -- attribute builders (pure functions of the record) -------------------------------------------------------
+
+
+def _put(attrs: dict[str, Any], key: str, value: Any) -> None:
+    if value is not None:
+        attrs[key] = value
+
+
+def _request_attributes(recorder: Recorder, record: LLMRecord, who: Attribution) -> dict[str, Any]:
+    genai = recorder.settings.genai_semconv
+    attrs: dict[str, Any] = {
+        Attr.PROVIDER: record.provider,
+        Attr.OPERATION: record.operation,
+        Attr.STREAMING: record.streaming,
+    }
+    _put(attrs, Attr.MODEL, record.model)
+    _put(attrs, Attr.SERVER_ADDRESS, record.server_address)
+    _put(attrs, Attr.SERVER_PORT, record.server_port)
+    _put(attrs, Attr.TEMPERATURE, record.temperature)
+    _put(attrs, Attr.MAX_TOKENS, record.max_tokens)
+    _put(attrs, Attr.TOP_P, record.top_p)
+    _put(attrs, Attr.AGENT, who.agent)
+    _put(attrs, Attr.SESSION, who.session)
+    _put(attrs, Attr.TENANT, who.tenant)
+    _put(attrs, Attr.USER, who.user)
+    _prompt_attributes(attrs, recorder.hasher, record)
+    if genai:
+        attrs[GenAI.OPERATION_NAME] = _GENAI_OPERATION.get(record.operation, record.operation)
+        attrs[GenAI.PROVIDER_NAME] = GENAI_PROVIDER_NAMES.get(record.provider, record.provider)
+        attrs[GenAI.REQUEST_STREAM] = record.streaming
+        _put(attrs, GenAI.REQUEST_MODEL, record.model)
+        _put(attrs, GenAI.REQUEST_TEMPERATURE, record.temperature)
+        _put(attrs, GenAI.REQUEST_MAX_TOKENS, record.max_tokens)
+        _put(attrs, GenAI.REQUEST_TOP_P, record.top_p)
+        _put(attrs, GenAI.REQUEST_TOP_K, record.top_k)
+        _put(attrs, GenAI.REQUEST_SEED, record.seed)
+        _put(attrs, GenAI.REQUEST_STOP_SEQUENCES, record.stop_sequences)
+        _put(attrs, GenAI.CONVERSATION_ID, who.session)
+        _put(attrs, GenAI.USER_ID, who.user)
+    return attrs
+
+
+_GENAI_OPERATION = {"chat": "chat", "completion": "text_completion", "embeddings": "embeddings", "responses": "chat"}
+
+
+def _prompt_attributes(attrs: dict[str, Any], hasher: Hasher, record: LLMRecord) -> None:
+    if record.messages is not None:
+        messages = record.messages
+        attrs[Attr.PROMPT_HASH] = hasher.hash_obj(messages)
+        attrs[Attr.PROMPT_MESSAGE_COUNT] = len(messages) if isinstance(messages, (list, tuple)) else 1
+        attrs[Attr.PROMPT_LENGTH] = text_length(messages)
+    if record.system is not None:
+        attrs[Attr.PROMPT_SYSTEM_HASH] = hasher.hash_obj(record.system)
+        attrs[Attr.PROMPT_SYSTEM_LENGTH] = text_length(record.system)
+    if record.tools:
+        tools = list(record.tools)
+        attrs[Attr.TOOLS_HASH] = hasher.hash_tools(tools)
+        attrs[Attr.TOOLS_COUNT] = len(tools)
+        names = [n for n in (_tool_name(t) for t in tools) if n]
+        if names:
+            attrs[Attr.TOOLS_NAMES] = names
+
+
+def _tool_name(tool: Any) -> str | None:
+    if isinstance(tool, dict):
+        function = tool.get("function")
+        name = function.get("name") if isinstance(function, dict) else tool.get("name")
+        return str(name) if name else None
+    return getattr(tool, "name", None)
+
+
+def _response_attributes(
+    recorder: Recorder, record: LLMRecord, latency_s: float, ttft_s: float | None, attempts: int, price: Price | None
+) -> dict[str, Any]:
+    genai = recorder.settings.genai_semconv
+    retries = max(attempts - 1, 0)
+    attrs: dict[str, Any] = {Attr.LATENCY_MS: latency_s * 1000.0, Attr.RETRY_COUNT: retries}
+    _put(attrs, Attr.RESPONSE_MODEL, record.response_model)
+    _put(attrs, Attr.RESPONSE_ID, record.response_id)
+    _token_attributes(attrs, record, genai)
+    if price is not None:
+        attrs[Attr.COST_USD] = price.total
+        attrs[Attr.COST_INPUT_USD] = price.input
+        attrs[Attr.COST_OUTPUT_USD] = price.output
+        attrs[Attr.COST_CACHE_USD] = price.cache
+        attrs[Attr.COST_PRICING] = price.source
+    elif record.model and (record.input_tokens or record.output_tokens):
+        attrs[Attr.COST_UNPRICED] = True
+    if ttft_s is not None:
+        attrs[Attr.TTFT_MS] = ttft_s * 1000.0
+    stop = normalize_finish_reason(record.finish_reasons[-1]) if record.finish_reasons else None
+    _put(attrs, Attr.STOP_REASON, stop.value if stop else None)
+    if record.output_text:
+        text = "".join(record.output_text)
+        attrs[Attr.RESPONSE_HASH] = recorder.hasher.hash_text(text)
+        attrs[Attr.RESPONSE_LENGTH] = len(text)
+    if record.tool_calls:
+        attrs[Attr.RESPONSE_TOOL_CALLS] = record.tool_calls
+    if genai:
+        _put(attrs, GenAI.RESPONSE_MODEL, record.response_model)
+        _put(attrs, GenAI.RESPONSE_ID, record.response_id)
+        if record.finish_reasons:
+            attrs[GenAI.RESPONSE_FINISH_REASONS] = list(record.finish_reasons)
+        if ttft_s is not None:
+            attrs[GenAI.RESPONSE_TIME_TO_FIRST_CHUNK] = ttft_s
+        attrs[GenAI.RESEND_COUNT] = retries
+    return attrs
+
+
+def _token_attributes(attrs: dict[str, Any], record: LLMRecord, genai: bool) -> None:
+    inp, out = record.input_tokens, record.output_tokens
+    _put(attrs, Attr.TOKENS_INPUT, inp)
+    _put(attrs, Attr.TOKENS_OUTPUT, out)
+    if inp is not None or out is not None:
+        attrs[Attr.TOKENS_TOTAL] = (inp or 0) + (out or 0)
+    _put(attrs, Attr.TOKENS_CACHE_READ, record.cache_read_tokens)
+    _put(attrs, Attr.TOKENS_CACHE_WRITE, record.cache_write_tokens)
+    _put(attrs, Attr.TOKENS_REASONING, record.reasoning_tokens)
+    if record.tokens_estimated:
+        attrs[Attr.TOKENS_ESTIMATED] = True
+    if genai:
+        _put(attrs, GenAI.USAGE_INPUT_TOKENS, inp)
+        _put(attrs, GenAI.USAGE_OUTPUT_TOKENS, out)
+        _put(attrs, GenAI.USAGE_CACHE_READ_INPUT_TOKENS, record.cache_read_tokens)
+        _put(attrs, GenAI.USAGE_CACHE_CREATION_INPUT_TOKENS, record.cache_write_tokens)
+        _put(attrs, GenAI.USAGE_REASONING_OUTPUT_TOKENS, record.reasoning_tokens)
+
+
+def _stream_attributes(attrs: dict[str, Any], chunks: int, gaps: list[int]) -> None:
+    attrs[Attr.CHUNKS] = chunks
+    if gaps:
+        ordered = sorted(gaps)
+        attrs[Attr.INTER_CHUNK_P50_MS] = _quantile(ordered, 0.5) / 1e6
+        attrs[Attr.INTER_CHUNK_P99_MS] = _quantile(ordered, 0.99) / 1e6
+
+
+def _quantile(ordered: list[int], q: float) -> float:
+    """Linear-interpolated quantile of a sorted list (numpy's default method)."""
+    pos = (len(ordered) - 1) * q
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def _error_attributes(attrs: dict[str, Any], recorder: Recorder, exc: BaseException, table: ErrorTable) -> str:
+    info = classify(exc, table)
+    attrs[Attr.SUCCESS] = False
+    attrs[Attr.ERROR_TYPE] = info.type.value
+    attrs[Attr.STOP_REASON] = FinishReason.ERROR.value
+    _put(attrs, Attr.ERROR_STATUS, info.status)
+    _put(attrs, Attr.ERROR_RETRY_AFTER_S, info.retry_after_s)
+    if info.message:
+        attrs[Attr.ERROR_MESSAGE] = recorder.redactor(info.message, _ERROR_MESSAGE_MAX)
+    if recorder.settings.genai_semconv:
+        attrs[GenAI.ERROR_TYPE] = info.qualname or "_OTHER"
+    return info.type.value
+
+
+def _estimate_tokens(record: LLMRecord) -> None:
+    """No usage from the provider (e.g. a stream without include_usage): ~4 characters per token, flagged."""
+    if not record.output_text and record.messages is None:
+        return
+    prompt_chars = text_length(record.messages) + text_length(record.system)
+    record.input_tokens = max(1, round(prompt_chars / 4)) if prompt_chars else 0
+    record.output_tokens = round(sum(len(t) for t in record.output_text) / 4)
+    record.tokens_estimated = True
+
+
+def _tokens(record: LLMRecord) -> Tokens:
+    return Tokens(
+        input=record.input_tokens or 0,
+        output=record.output_tokens or 0,
+        cache_read=record.cache_read_tokens or 0,
+        cache_write=record.cache_write_tokens or 0,
+    )
+
+
+def _price(prices: PriceBook, record: LLMRecord, started_at_ns: int) -> Price | None:
+    if record.input_tokens is None and record.output_tokens is None:
+        return None
+    at = datetime.fromtimestamp(started_at_ns / 1e9, timezone.utc)
+    tokens = _tokens(record)
+    try:
+        price = prices.price(record.provider, record.response_model or record.model, tokens, at)
+        if price is None and record.response_model and record.model and record.response_model != record.model:
+            price = prices.price(record.provider, record.model, tokens, at)
+    except Exception:  # a pricing failure must never cost us the token counts
+        report_internal_error("pricing")
+        return None
+    return price
+
+
+def _content_event(span: trace.Span, recorder: Recorder, record: LLMRecord) -> None:
+    redact = recorder.redactor
+    attrs: dict[str, Any] = {}
+    if record.messages is not None:
+        attrs[GenAI.INPUT_MESSAGES] = redact(canonical_json(record.messages))
+    if record.system is not None:
+        attrs[GenAI.SYSTEM_INSTRUCTIONS] = redact(canonical_json(record.system))
+    if record.tools:
+        attrs[GenAI.TOOL_DEFINITIONS] = redact(canonical_json(list(record.tools)))
+    if record.output_text:
+        output = [{"role": "assistant", "parts": [{"type": "text", "content": "".join(record.output_text)}]}]
+        attrs[GenAI.OUTPUT_MESSAGES] = redact(canonical_json(output))
+    if attrs:
+        span.add_event(GenAI.EVENT_OPERATION_DETAILS, attrs)
+
+
+# -- metrics --------------------------------------------------------------------------------------------------
+
+
+def _labels(recorder: Recorder, record: LLMRecord, who: Attribution) -> dict[str, Any]:
+    labels: dict[str, Any] = {Metric.L_PROVIDER: record.provider, Metric.L_MODEL: record.model or "unknown"}
+    for key in recorder.settings.metric_labels:
+        value = who.agent if key == Metric.L_AGENT else who.tenant
+        if value is not None:
+            labels[key] = value
+    return labels
+
+
+def _record_metrics(
+    recorder: Recorder,
+    record: LLMRecord,
+    who: Attribution,
+    latency_s: float,
+    ttft_s: float | None,
+    attempts: int,
+    price: Price | None,
+    error_type: str | None,
+    ctx: Any,
+) -> None:
+    inst = recorder.instruments
+    base = _labels(recorder, record, who)
+    status = Metric.STATUS_ERROR if error_type else Metric.STATUS_OK
+    call_labels = {
+        **base,
+        Metric.L_OPERATION: record.operation,
+        Metric.L_STATUS: status,
+        Metric.L_STREAMING: record.streaming,
+    }
+    if error_type:
+        call_labels[Metric.L_ERROR_TYPE] = error_type
+    inst.calls.add(1, call_labels, context=ctx)
+    latency_labels = {
+        Metric.L_PROVIDER: record.provider,
+        Metric.L_MODEL: base[Metric.L_MODEL],
+        Metric.L_OPERATION: record.operation,
+        Metric.L_STATUS: status,
+        Metric.L_STREAMING: record.streaming,
+    }
+    inst.latency.record(latency_s, latency_labels, context=ctx)
+    model_labels = {Metric.L_PROVIDER: record.provider, Metric.L_MODEL: base[Metric.L_MODEL]}
+    if ttft_s is not None:
+        inst.ttft.record(ttft_s, model_labels, context=ctx)
+    if attempts > 1:
+        inst.retries.add(attempts - 1, model_labels, context=ctx)
+    for token_type, count in _token_counts(record):
+        inst.tokens.add(count, {**base, Metric.L_TYPE: token_type}, context=ctx)
+    if price is not None:
+        inst.cost.add(price.total, base, context=ctx)
+    elif record.model and (record.input_tokens or record.output_tokens):
+        inst.unpriced.add(1, model_labels, context=ctx)
+    if inst.genai is not None:
+        _record_genai_metrics(inst, record, latency_s, ttft_s, error_type, ctx)
+
+
+def _token_counts(record: LLMRecord) -> list[tuple[str, int]]:
+    pairs = (
+        (TokenType.INPUT.value, record.input_tokens),
+        (TokenType.OUTPUT.value, record.output_tokens),
+        (TokenType.CACHE_READ.value, record.cache_read_tokens),
+        (TokenType.CACHE_WRITE.value, record.cache_write_tokens),
+        (TokenType.REASONING.value, record.reasoning_tokens),
+    )
+    return [(kind, count) for kind, count in pairs if count]
+
+
+def _record_genai_metrics(
+    inst: Instruments, record: LLMRecord, latency_s: float, ttft_s: float | None, error_type: str | None, ctx: Any
+) -> None:
+    genai = inst.genai
+    assert genai is not None
+    labels: dict[str, Any] = {
+        GenAI.OPERATION_NAME: _GENAI_OPERATION.get(record.operation, record.operation),
+        GenAI.PROVIDER_NAME: GENAI_PROVIDER_NAMES.get(record.provider, record.provider),
+    }
+    _put(labels, GenAI.REQUEST_MODEL, record.model)
+    _put(labels, GenAI.RESPONSE_MODEL, record.response_model)
+    if error_type:
+        labels[GenAI.ERROR_TYPE] = error_type
+    genai.duration.record(latency_s, labels, context=ctx)
+    if ttft_s is not None:
+        genai.ttfc.record(ttft_s, labels, context=ctx)
+    for kind, count in ((TokenType.INPUT.value, record.input_tokens), (TokenType.OUTPUT.value, record.output_tokens)):
+        if count is not None:
+            genai.token_usage.record(count, {**labels, GenAI.TOKEN_TYPE: kind}, context=ctx)

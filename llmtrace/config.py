@@ -1,0 +1,156 @@
+"""Settings: ``instrument()`` kwargs override ``LLMTRACE_*`` env vars, which override defaults.
+
+Every value is validated once, at init, so a typo fails loudly with the setting's name instead of
+silently recording the wrong thing for weeks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ALLOWED_METRIC_LABELS", "KNOWN_PROVIDERS", "ConfigError", "Settings", "load_settings"]
+
+ALLOWED_METRIC_LABELS = ("agent", "tenant")
+KNOWN_PROVIDERS = ("openai", "anthropic", "google", "bedrock", "mistral", "cohere", "ollama", "litellm")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+class ConfigError(ValueError):
+    """A setting has a value llmtrace cannot use; the message names the setting and what it accepts."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Resolved, validated configuration shared by every instrumentor."""
+
+    capture_content: bool = False
+    hash_key: bytes | None = field(default=None, repr=False)
+    pricing_file: Path | None = None
+    genai_semconv: bool = True
+    genai_metrics: bool = False
+    metric_labels: tuple[str, ...] = ALLOWED_METRIC_LABELS
+    disabled_providers: frozenset[str] = frozenset()
+    content_max_length: int = 4096
+    redact: Callable[[str], str] | None = None
+
+
+_ENV: dict[str, str] = {
+    "capture_content": "LLMTRACE_CAPTURE_CONTENT",
+    "hash_key": "LLMTRACE_HASH_KEY",
+    "pricing_file": "LLMTRACE_PRICING_FILE",
+    "genai_semconv": "LLMTRACE_GENAI_SEMCONV",
+    "genai_metrics": "LLMTRACE_GENAI_METRICS",
+    "metric_labels": "LLMTRACE_METRIC_LABELS",
+    "disabled_providers": "LLMTRACE_DISABLED_PROVIDERS",
+    "content_max_length": "LLMTRACE_CONTENT_MAX_LENGTH",
+}
+
+
+def _parse_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{name}={value!r} is not a boolean; accepted values: true/false, 1/0, yes/no, on/off")
+
+
+def _parse_list(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return tuple(item.strip().lower() for item in items if str(item).strip())
+
+
+def _parse_metric_labels(name: str, value: Any) -> tuple[str, ...]:
+    labels = _parse_list(value)
+    bad = [label for label in labels if label not in ALLOWED_METRIC_LABELS]
+    if bad:
+        raise ConfigError(
+            f"{name}={value!r}: {', '.join(bad)} cannot be a metric label (unbounded cardinality); "
+            f"accepted values: a comma-separated subset of {', '.join(ALLOWED_METRIC_LABELS)}"
+        )
+    return labels
+
+
+def _parse_providers(name: str, value: Any) -> frozenset[str]:
+    providers = _parse_list(value)
+    bad = [p for p in providers if p not in KNOWN_PROVIDERS]
+    if bad:
+        accepted = ", ".join(KNOWN_PROVIDERS)
+        raise ConfigError(f"{name}={value!r}: unknown provider {', '.join(bad)}; accepted: {accepted}")
+    return frozenset(providers)
+
+
+def _parse_hash_key(name: str, value: Any) -> bytes | None:
+    if value is None:
+        return None
+    key = value.encode() if isinstance(value, str) else bytes(value)
+    if not key:
+        return None
+    if len(key) < 16:
+        raise ConfigError(f"{name} is too short ({len(key)} bytes); accepted: a secret of at least 16 bytes")
+    return key
+
+
+def _parse_pricing_file(name: str, value: Any) -> Path | None:
+    if value in (None, ""):
+        return None
+    path = Path(value)
+    if not path.is_file():
+        raise ConfigError(f"{name}={str(value)!r}: no such file; accepted: a path to a JSON or YAML rate card")
+    return path
+
+
+def _parse_positive_int(name: str, value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = -1
+    if number <= 0:
+        raise ConfigError(f"{name}={value!r} is not a positive integer; accepted: an integer >= 1")
+    return number
+
+
+def _parse_redact(name: str, value: Any) -> Callable[[str], str] | None:
+    if value is None or callable(value):
+        return value
+    raise ConfigError(f"{name}={value!r} is not callable; accepted: a function str -> str, or None")
+
+
+_PARSERS: dict[str, Callable[[str, Any], Any]] = {
+    "capture_content": _parse_bool,
+    "hash_key": _parse_hash_key,
+    "pricing_file": _parse_pricing_file,
+    "genai_semconv": _parse_bool,
+    "genai_metrics": _parse_bool,
+    "metric_labels": _parse_metric_labels,
+    "disabled_providers": _parse_providers,
+    "content_max_length": _parse_positive_int,
+    "redact": _parse_redact,
+}
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Resolve settings: explicit ``overrides`` > ``LLMTRACE_*`` env vars > defaults.
+
+    Raises:
+        ConfigError: naming the kwarg or env var whose value is invalid, and the accepted values.
+    """
+    overrides = dict(overrides or {})
+    env = os.environ if env is None else env
+    unknown = sorted(set(overrides) - set(_PARSERS))
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; accepted: {', '.join(sorted(_PARSERS))}")
+    values: dict[str, Any] = {}
+    for key, parse in _PARSERS.items():
+        if key in overrides:
+            values[key] = parse(key, overrides[key])
+        elif key in _ENV and _ENV[key] in env:
+            values[key] = parse(_ENV[key], env[_ENV[key]])
+    return Settings(**values)

@@ -1,0 +1,71 @@
+"""Attribution context: which agent, session, tenant and user a call belongs to.
+
+Set explicitly with ``llmtrace.attributes(...)`` (a context manager, so it follows asyncio tasks and threads
+started inside it), or propagated from upstream services through OTel baggage (keys ``llm.agent`` etc.).
+Explicit values win over baggage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import NamedTuple
+
+from opentelemetry import baggage
+
+__all__ = ["Attribution", "attributes", "current_attribution"]
+
+
+class Attribution(NamedTuple):
+    agent: str | None = None
+    session: str | None = None
+    tenant: str | None = None
+    user: str | None = None
+
+
+_EMPTY = Attribution()
+_current: ContextVar[Attribution] = ContextVar("llmtrace_attribution", default=_EMPTY)
+_BAGGAGE_KEYS = ("llm.agent", "llm.session", "llm.tenant", "llm.user")
+
+
+@contextmanager
+def attributes(
+    *, agent: str | None = None, session: str | None = None, tenant: str | None = None, user: str | None = None
+) -> Iterator[Attribution]:
+    """Attribute every LLM call made inside the block to an agent, session, tenant and/or user.
+
+    Nested blocks inherit the outer values they do not set. ``agent`` and ``tenant`` become metric labels
+    (configurable); ``session`` and ``user`` go on spans only, never on metrics (cardinality).
+
+    Example::
+
+        with llmtrace.attributes(agent="planner", tenant="acme", session=conversation_id):
+            client.chat.completions.create(...)
+    """
+    outer = _current.get()
+    merged = Attribution(
+        agent if agent is not None else outer.agent,
+        session if session is not None else outer.session,
+        tenant if tenant is not None else outer.tenant,
+        user if user is not None else outer.user,
+    )
+    token = _current.set(merged)
+    try:
+        yield merged
+    finally:
+        _current.reset(token)
+
+
+def current_attribution() -> Attribution:
+    """The explicit attribution, completed from OTel baggage for fields it does not set."""
+    explicit = _current.get()
+    if all(explicit):
+        return explicit
+    entries = baggage.get_all()
+    if not entries:
+        return explicit
+    values = [
+        value if value is not None else entries.get(key) for value, key in zip(explicit, _BAGGAGE_KEYS, strict=True)
+    ]
+    return Attribution(*(str(v) if v is not None else None for v in values))

@@ -1,0 +1,79 @@
+"""Fingerprints of prompts, system prompts, tools and completions: identify without storing.
+
+Canonical JSON (sorted keys, no whitespace) makes equal content hash equal regardless of dict order or
+SDK object type. With a key configured the hash is an HMAC, so a short guessable prompt ("yes") cannot be
+confirmed from the exported hash; the key id (first 8 hex of sha256(key)) travels with it for rotation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["Hasher", "canonical_json", "text_length", "to_jsonable"]
+
+
+def to_jsonable(obj: Any) -> Any:
+    """JSON ``default=`` hook: pydantic models (SDK types) and other objects become plain data."""
+    dump = getattr(obj, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json", exclude_none=True)
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8", "replace")
+    return str(obj)
+
+
+def canonical_json(obj: Any) -> str:
+    """Deterministic JSON text of ``obj``: sorted keys, compact separators, unicode kept."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=to_jsonable)
+
+
+_TEXT_KEYS = frozenset({"content", "text", "input", "prompt", "thinking"})
+
+
+def text_length(obj: Any) -> int:
+    """Characters of text content in a message structure (strings under content/text keys, or bare strings)."""
+    if isinstance(obj, str):
+        return len(obj)
+    if isinstance(obj, dict):
+        return sum(text_length(v) for k, v in obj.items() if k in _TEXT_KEYS)
+    if isinstance(obj, (list, tuple)):
+        return sum(text_length(item) for item in obj)
+    dump = getattr(obj, "model_dump", None)
+    if callable(dump):
+        return text_length(dump(exclude_none=True))
+    return 0
+
+
+class Hasher:
+    """Hashes canonical content with sha256, or HMAC-sha256 when a key is configured."""
+
+    __slots__ = ("_key", "_prefix")
+
+    def __init__(self, key: bytes | None = None) -> None:
+        self._key = key
+        self._prefix = f"hmac-sha256:{hashlib.sha256(key).hexdigest()[:8]}:" if key else "sha256:"
+
+    @property
+    def key_id(self) -> str | None:
+        """First 8 hex of sha256(key): names the key in every hash without revealing it."""
+        return self._prefix.split(":")[1] if self._key else None
+
+    def hash_text(self, text: str) -> str:
+        data = text.encode("utf-8", "surrogatepass")
+        if self._key is None:
+            return self._prefix + hashlib.sha256(data).hexdigest()
+        return self._prefix + hmac.new(self._key, data, hashlib.sha256).hexdigest()
+
+    def hash_obj(self, obj: Any) -> str:
+        return self.hash_text(obj if isinstance(obj, str) else canonical_json(obj))
+
+    def hash_tools(self, tools: Iterable[Any]) -> str:
+        """Tool definitions hash independent of their order: the set of tools identifies a toolbox."""
+        items = sorted(canonical_json(tool) for tool in tools)
+        return self.hash_text("[" + ",".join(items) + "]")

@@ -1,0 +1,265 @@
+"""PriceBook: what a call cost, from genai-prices (priced at request time) or a user rate card.
+
+Rules that matter to finance: a model found in no table is *unpriced* (no cost, a flag), never guessed;
+every priced span says which table and version priced it; a rate card overrides genai-prices for the models
+it lists. Lookups are cached per (provider, model) and rates per (model, UTC day), so the hot path is a few
+float multiplications instead of genai-prices' ~200 us generic calculation.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .config import ConfigError
+
+__all__ = ["GENAI_PRICES_PROVIDER_IDS", "Price", "PriceBook", "RateCard", "Tokens"]
+
+# llm.provider -> genai-prices provider id. Providers absent here are matched by model name only.
+GENAI_PRICES_PROVIDER_IDS: dict[str, str] = {
+    "openai": "openai",
+    "azure": "azure",
+    "anthropic": "anthropic",
+    "google": "google",
+    "bedrock": "aws",
+    "mistral": "mistral",
+    "cohere": "cohere",
+    "groq": "groq",
+    "deepseek": "deepseek",
+    "together": "together",
+    "xai": "x-ai",
+    "openrouter": "openrouter",
+    "fireworks": "fireworks",
+    "cerebras": "cerebras",
+    "perplexity": "perplexity",
+}
+# Local/self-hosted engines have no list price: their calls are unpriced unless a rate card says otherwise.
+_NEVER_LIST_PRICED = frozenset({"ollama", "vllm", "localhost"})
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    """Normalized usage: ``input`` includes cached tokens, ``reasoning`` is a subset of ``output``."""
+
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """Cost of one call in USD, split into components, with the source that priced it."""
+
+    total: float
+    input: float
+    output: float
+    cache: float
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Rates:
+    """USD per million tokens; ``None`` cache rate means the table has no separate cache price."""
+
+    input: float
+    output: float
+    cache_read: float | None
+    cache_write: float | None
+
+
+def _cost(rates: _Rates, tokens: Tokens, source: str) -> Price:
+    cache_read_rate = rates.input if rates.cache_read is None else rates.cache_read
+    cache_write_rate = rates.input if rates.cache_write is None else rates.cache_write
+    uncached = max(tokens.input - tokens.cache_read - tokens.cache_write, 0)
+    input_usd = uncached * rates.input / 1e6
+    cache_usd = (tokens.cache_read * cache_read_rate + tokens.cache_write * cache_write_rate) / 1e6
+    output_usd = tokens.output * rates.output / 1e6
+    return Price(input_usd + cache_usd + output_usd, input_usd, output_usd, cache_usd, source)
+
+
+class RateCard:
+    """User prices (JSON or YAML) that override genai-prices for the models they list.
+
+    Format::
+
+        version: contract-2026-05
+        models:
+          - model: gpt-4o-mini          # exact model name (request or response model)
+            provider: openai            # optional: restrict to one llm.provider
+            input_per_mtok: 0.10
+            output_per_mtok: 0.40
+            cache_read_per_mtok: 0.05   # optional
+            cache_write_per_mtok: 0.125 # optional
+    """
+
+    def __init__(self, version: str, entries: dict[tuple[str | None, str], _Rates], path: Path | None = None):
+        self.version = version
+        self.source = f"ratecard:{version}"
+        self._entries = entries
+        self.path = path
+
+    @classmethod
+    def load(cls, path: Path) -> RateCard:
+        """Parse and validate a rate card file; errors name the file and line (syntax) or entry (schema)."""
+        data = _parse_rate_card_text(path)
+        if not isinstance(data, dict) or not isinstance(data.get("models"), list):
+            raise ConfigError(f"{path}: rate card must be a mapping with a 'models' list")
+        version = str(data.get("version") or "").strip()
+        if not version:
+            raise ConfigError(f"{path}: rate card needs a non-empty 'version' (stamped on every priced span)")
+        entries = dict(_parse_entry(path, i, entry) for i, entry in enumerate(data["models"]))
+        return cls(version, entries, path)
+
+    def rates(self, provider: str, model: str) -> _Rates | None:
+        return self._entries.get((provider, model)) or self._entries.get((None, model))
+
+
+def _parse_rate_card_text(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON rate card: {exc.msg}") from None
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: invalid YAML rate card: {getattr(exc, 'problem', exc)}") from None
+
+
+def _parse_entry(path: Path, index: int, entry: Any) -> tuple[tuple[str | None, str], _Rates]:
+    where = f"{path}: models[{index}]"
+    if not isinstance(entry, dict) or not entry.get("model"):
+        raise ConfigError(f"{where}: each entry needs a 'model'")
+
+    def rate(key: str, required: bool) -> float | None:
+        value = entry.get(key)
+        if value is None and not required:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError(f"{where} ({entry['model']}): '{key}' must be a number >= 0, got {value!r}")
+        return float(value)
+
+    rates = _Rates(
+        input=rate("input_per_mtok", True) or 0.0,
+        output=rate("output_per_mtok", True) or 0.0,
+        cache_read=rate("cache_read_per_mtok", False),
+        cache_write=rate("cache_write_per_mtok", False),
+    )
+    return (entry.get("provider"), str(entry["model"])), rates
+
+
+class PriceBook:
+    """Prices calls: the rate card first, then genai-prices; ``None`` when nobody prices the model."""
+
+    def __init__(self, rate_card: RateCard | None = None) -> None:
+        import genai_prices
+
+        self.rate_card = rate_card
+        self._genai_source = f"genai-prices {genai_prices.__version__}"
+        self._models: dict[tuple[str, str], Any] = {}
+        self._rates: dict[tuple[int, str], _Rates | None] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_file(cls, path: Path | None) -> PriceBook:
+        return cls(RateCard.load(path) if path else None)
+
+    def price(self, provider: str, model: str | None, tokens: Tokens, at: datetime | None = None) -> Price | None:
+        """Cost of ``tokens`` on ``model`` at request time ``at`` (UTC now when omitted), or ``None`` if unpriced."""
+        if not model:
+            return None
+        if self.rate_card is not None and (rates := self.rate_card.rates(provider, model)) is not None:
+            return _cost(rates, tokens, self.rate_card.source)
+        model_info = self._find_model(provider, model)
+        if model_info is None:
+            return None
+        at = at or datetime.now(timezone.utc)
+        rates = self._linear_rates(model_info, at, tokens)
+        if rates is None:
+            return self._exact(model_info, tokens, at)
+        return _cost(rates, tokens, self._genai_source)
+
+    def _find_model(self, provider: str, model: str) -> Any:
+        key = (provider, model)
+        try:
+            return self._models[key]
+        except KeyError:
+            pass
+        found = None if provider in _NEVER_LIST_PRICED else _lookup_genai_model(provider, model)
+        with self._lock:
+            self._models[key] = found
+        return found
+
+    def _linear_rates(self, model_info: Any, at: datetime, tokens: Tokens) -> _Rates | None:
+        """Flat per-token rates for this model and day, or None when tiers/extra units need genai-prices' math."""
+        key = (id(model_info), at.date().isoformat())
+        if key not in self._rates:
+            self._rates[key] = _flat_rates(model_info.get_prices(at))
+        rates = self._rates[key]
+        if rates is None:
+            return None
+        if (tokens.cache_read and rates.cache_read is None) or (tokens.cache_write and rates.cache_write is None):
+            return None  # let genai-prices decide how it bills cache tokens it has no price for
+        return rates
+
+    def _exact(self, model_info: Any, tokens: Tokens, at: datetime) -> Price:
+        """Tiered or unusual prices: genai-prices computes the total; the cache share is the input price
+        minus what the uncached input alone costs (exact unless a tier boundary falls in between)."""
+        from genai_prices import Usage
+
+        prices = model_info.get_prices(at)
+        full = prices.calc_price(_usage(Usage, tokens))
+        input_usd = float(full["input_price"])
+        if tokens.cache_read or tokens.cache_write:
+            uncached = max(tokens.input - tokens.cache_read - tokens.cache_write, 0)
+            input_usd = float(prices.calc_price(_usage(Usage, Tokens(input=uncached)))["input_price"])
+        cache_usd = float(full["input_price"]) - input_usd
+        return Price(float(full["total_price"]), input_usd, float(full["output_price"]), cache_usd, self._genai_source)
+
+
+def _usage(usage_cls: Any, tokens: Tokens) -> Any:
+    return usage_cls(
+        input_tokens=tokens.input,
+        output_tokens=tokens.output,
+        cache_read_tokens=tokens.cache_read or None,
+        cache_write_tokens=tokens.cache_write or None,
+    )
+
+
+def _lookup_genai_model(provider: str, model: str) -> Any:
+    from genai_prices import data_snapshot
+
+    snapshot = data_snapshot.get_snapshot()
+    try:
+        _, model_info = snapshot.find_provider_model(model, None, GENAI_PRICES_PROVIDER_IDS.get(provider), None)
+    except LookupError:
+        return None
+    return model_info
+
+
+_LINEAR_KEYS = {"input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok"}
+
+
+def _flat_rates(model_price: Any) -> _Rates | None:
+    values = {k: v for k, v in vars(model_price).items() if v is not None and k.endswith("_mtok")}
+    if set(values) - _LINEAR_KEYS or not all(type(v).__name__ == "Decimal" for v in values.values()):
+        return None
+    if "input_mtok" not in values or "output_mtok" not in values:
+        return None
+
+    def rate(key: str) -> float | None:
+        return float(values[key]) if key in values else None
+
+    return _Rates(
+        float(values["input_mtok"]), float(values["output_mtok"]), rate("cache_read_mtok"), rate("cache_write_mtok")
+    )

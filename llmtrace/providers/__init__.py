@@ -1,0 +1,11 @@
+"""Provider instrumentors. Each module holds provider knowledge only; ``_base`` holds the mechanics."""
+
+from __future__ import annotations
+
+__all__ = ["PROVIDER_MODULES"]
+
+# llm.provider name -> (instrumentor module, class name, SDK import name that must be importable)
+PROVIDER_MODULES: dict[str, tuple[str, str, str]] = {
+    "openai": ("llmtrace.providers.openai", "OpenAIInstrumentor", "openai"),
+    "anthropic": ("llmtrace.providers.anthropic", "AnthropicInstrumentor", "anthropic"),
+}

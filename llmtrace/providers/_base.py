@@ -1,0 +1,237 @@
+"""ProviderInstrumentor: the mechanics every provider shares (wrapping, lifecycle, streams, suppression).
+
+A provider module supplies data and small functions only: ``TARGETS`` (what to wrap), ``extract_request``,
+``extract_response``, a ``StreamState`` class, an error table and an ``is_stream`` test. Sync and async
+wrappers here are a few lines each around the shared ``_begin`` / ``_returned`` steps.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import wrapt
+from opentelemetry import context as otel_context
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.utils import unwrap
+
+from .. import _state
+from .._guard import report_internal_error
+from ..call import LLMCall, LLMRecord, Recorder
+from ..config import load_settings
+from ..errors import ErrorTable
+from ..retries import ACTIVE_CALL, install_transport_hooks, uninstall_transport_hooks
+from ..streams import AsyncStreamProxy, StreamState, SyncStreamProxy
+
+try:  # the key moved between opentelemetry-instrumentation releases
+    from opentelemetry.instrumentation.utils import _SUPPRESS_INSTRUMENTATION_KEY
+except ImportError:  # pragma: no cover
+    from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY  # type: ignore[attr-defined,no-redef]
+
+__all__ = ["ProviderHooks", "ProviderInstrumentor", "WrapTarget", "as_int", "get_path", "server_of"]
+
+_RECORDER_KEYS = ("tracer_provider", "meter_provider")
+# kwargs that OTel's instrument() machinery passes along and that are not llmtrace settings.
+_OTEL_KEYS = frozenset(
+    {
+        *_RECORDER_KEYS,
+        "_recorder",
+        "skip_dep_check",
+        "raise_exception_on_conflict",
+        "logger_provider",
+        "event_logger_provider",
+    }
+)
+_MARK = "_llmtrace_wrapped"
+
+
+@dataclass(frozen=True, slots=True)
+class WrapTarget:
+    """One SDK method to wrap: ``module`` + ``Class.method``, the operation it performs, sync or async.
+
+    ``deferred`` targets return an object that makes the request later (e.g. Anthropic's
+    ``messages.stream()`` manager); ``request_attr`` names its private request callable to wrap instead.
+    """
+
+    module: str
+    name: str
+    operation: str
+    is_async: bool = False
+    deferred: bool = False
+    request_attr: str = ""
+    streaming: bool | None = None  # None: decided per call from kwargs["stream"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderHooks:
+    """Everything provider-specific, as plain functions and data."""
+
+    provider: str
+    targets: Sequence[WrapTarget]
+    extract_request: Callable[[WrapTarget, Any, dict[str, Any]], LLMRecord]
+    extract_response: Callable[[LLMRecord, Any], Any]
+    stream_state: Callable[[LLMRecord], StreamState]
+    is_stream: Callable[[Any], bool]
+    errors: Callable[[], ErrorTable]
+
+
+class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Base for every llmtrace instrumentor; subclasses set ``hooks`` and ``dependencies``."""
+
+    hooks: ProviderHooks
+    dependencies: Collection[str] = ()
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return self.dependencies
+
+    def _instrument(self, **kwargs: Any) -> None:
+        recorder = kwargs.get("_recorder")
+        if recorder is None:
+            settings = load_settings({k: v for k, v in kwargs.items() if k not in _OTEL_KEYS})
+            recorder = Recorder(settings, **{k: kwargs[k] for k in _RECORDER_KEYS if kwargs.get(k) is not None})
+            _state.set_recorder(recorder)
+        self._recorder = recorder
+        self._error_table: ErrorTable = self.hooks.errors()
+        install_transport_hooks()
+        for target in self.hooks.targets:
+            self._wrap(target)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        for target in self.hooks.targets:
+            module = importlib.import_module(target.module)
+            cls_name, method = target.name.rsplit(".", 1)
+            cls = getattr(module, cls_name, None)
+            if cls is not None and isinstance(cls.__dict__.get(method), wrapt.FunctionWrapper):
+                unwrap(cls, method)
+        uninstall_transport_hooks()
+
+    # -- wrapping -------------------------------------------------------------------------------------------
+    def _wrap(self, target: WrapTarget) -> None:
+        try:
+            module = importlib.import_module(target.module)
+        except ImportError:
+            return  # this SDK version has no such module: nothing to wrap
+        cls_name, method = target.name.rsplit(".", 1)
+        cls = getattr(module, cls_name, None)
+        if cls is None or method not in cls.__dict__ or isinstance(cls.__dict__[method], wrapt.FunctionWrapper):
+            return
+        if target.deferred:
+            wrapper = self._deferred_wrapper(target)
+        else:
+            wrapper = self._async_wrapper(target) if target.is_async else self._sync_wrapper(target)
+        wrapt.wrap_function_wrapper(cls, method, wrapper)
+
+    def _sync_wrapper(self, target: WrapTarget) -> Callable[..., Any]:
+        def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any, request: Any = None) -> Any:
+            call = self._begin(target, instance, kwargs if request is None else request)
+            if call is None:
+                return wrapped(*args, **kwargs)
+            try:
+                result = wrapped(*args, **kwargs)
+            except BaseException as exc:
+                call.fail(exc, self._error_table)
+                raise
+            finally:
+                call.leave()
+            return self._returned(call, result, target)
+
+        return wrapper
+
+    def _async_wrapper(self, target: WrapTarget) -> Callable[..., Any]:
+        async def wrapper(
+            wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any, request: Any = None
+        ) -> Any:
+            call = self._begin(target, instance, kwargs if request is None else request)
+            if call is None:
+                return await wrapped(*args, **kwargs)
+            try:
+                result = await wrapped(*args, **kwargs)
+            except BaseException as exc:
+                call.fail(exc, self._error_table)
+                raise
+            finally:
+                call.leave()
+            return self._returned(call, result, target)
+
+        return wrapper
+
+    def _deferred_wrapper(self, target: WrapTarget) -> Callable[..., Any]:
+        """Wrap the request inside the returned manager, so the call starts when the request really runs.
+
+        Sync managers hold a request callable; async ones hold an un-awaited coroutine, which we await inside
+        our own coroutine so attempts, latency and errors belong to the call.
+        """
+        request_wrapper = self._async_wrapper(target) if target.is_async else self._sync_wrapper(target)
+
+        def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+            manager = wrapped(*args, **kwargs)
+            try:
+                pending = getattr(manager, target.request_attr)
+                if target.is_async:
+                    deferred = request_wrapper(lambda: pending, instance, (), {}, request=kwargs)
+                else:
+                    deferred = functools.partial(request_wrapper, pending, instance, (), {}, request=kwargs)
+                setattr(manager, target.request_attr, deferred)
+            except Exception:
+                report_internal_error(f"{self.hooks.provider}.deferred")
+            return manager
+
+        return wrapper
+
+    # -- shared steps -----------------------------------------------------------------------------------------
+    def _begin(self, target: WrapTarget, instance: Any, kwargs: dict[str, Any]) -> LLMCall | None:
+        """Start the call, or None when instrumentation is suppressed or an outer LLM call is already active."""
+        if otel_context.get_value(_SUPPRESS_INSTRUMENTATION_KEY) or ACTIVE_CALL.get() is not None:
+            return None
+        try:
+            record = self.hooks.extract_request(target, instance, kwargs)
+            call = self._recorder.start(record)
+            call.enter()
+            return call
+        except Exception:
+            report_internal_error(f"{self.hooks.provider}.begin")
+            return None
+
+    def _returned(self, call: LLMCall, result: Any, target: WrapTarget) -> Any:
+        """The SDK returned: wrap a stream, or read the response and end the call."""
+        try:
+            if self.hooks.is_stream(result):
+                state = self.hooks.stream_state(call.record)
+                proxy = AsyncStreamProxy if target.is_async else SyncStreamProxy
+                return proxy(result, call, state, self._error_table)
+            self.hooks.extract_response(call.record, result)
+        except Exception:
+            report_internal_error(f"{self.hooks.provider}.response")
+        call.finish()
+        return result
+
+
+def get_path(obj: Any, *names: str) -> Any:
+    """Read ``obj.a.b`` or ``obj["a"]["b"]`` alike; None when any step is missing (SDK objects or raw dicts)."""
+    for name in names:
+        if obj is None:
+            return None
+        obj = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+    return obj
+
+
+def as_int(value: Any) -> int | None:
+    """A token count as int, or None when the provider sent nothing usable (None, bool, negative, junk)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != value:
+        return None
+    return int(value)
+
+
+def server_of(client: Any) -> tuple[str | None, int | None]:
+    """Host and port of an SDK client's base URL."""
+    url = get_path(client, "base_url")
+    if url is None:
+        return None, None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(str(url))
+    port = parts.port or (443 if parts.scheme == "https" else 80 if parts.scheme == "http" else None)
+    return parts.hostname, port

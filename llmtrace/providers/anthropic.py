@@ -1,0 +1,231 @@
+"""Anthropic: ``messages.create`` (sync/async, ``stream=True``) and the ``messages.stream()`` helper.
+
+Anthropic's ``input_tokens`` excludes cached tokens; llmtrace's ``input`` includes them, so cache reads and
+writes are added back (input = input_tokens + cache_read + cache_write), matching OpenAI and genai-prices.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..call import LLMRecord
+from ..errors import ErrorTable
+from ..semconv import ErrorType
+from ..streams import StreamState
+from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_int, get_path, server_of
+
+__all__ = ["TARGETS", "AnthropicInstrumentor", "errors", "extract_request", "extract_response"]
+
+_MESSAGES = "anthropic.resources.messages.messages"
+TARGETS = (
+    WrapTarget(_MESSAGES, "Messages.create", "chat"),
+    WrapTarget(_MESSAGES, "AsyncMessages.create", "chat", is_async=True),
+    WrapTarget(
+        _MESSAGES,
+        "Messages.stream",
+        "chat",
+        deferred=True,
+        streaming=True,
+        request_attr="_MessageStreamManager__api_request",
+    ),
+    WrapTarget(
+        _MESSAGES,
+        "AsyncMessages.stream",
+        "chat",
+        is_async=True,
+        deferred=True,
+        streaming=True,
+        request_attr="_AsyncMessageStreamManager__api_request",
+    ),
+)
+_CLIENT_PROVIDERS = (("Bedrock", "bedrock"), ("Vertex", "vertex"), ("AWS", "bedrock"))
+
+
+def _provider(client: Any) -> str:
+    name = type(client).__name__
+    return next((provider for marker, provider in _CLIENT_PROVIDERS if marker in name), "anthropic")
+
+
+def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> LLMRecord:
+    """Read messages.create()/stream() kwargs into a record (request side only)."""
+    client = getattr(resource, "_client", None)
+    host, port = server_of(client)
+    streaming = target.streaming if target.streaming is not None else bool(kwargs.get("stream"))
+    stop = kwargs.get("stop_sequences")
+    tools = kwargs.get("tools")
+    return LLMRecord(
+        provider=_provider(client),
+        operation=target.operation,
+        model=kwargs.get("model"),
+        streaming=streaming,
+        server_address=host,
+        server_port=port,
+        temperature=_num(kwargs.get("temperature")),
+        max_tokens=as_int(kwargs.get("max_tokens")),
+        top_p=_num(kwargs.get("top_p")),
+        top_k=_num(kwargs.get("top_k")),
+        stop_sequences=[str(s) for s in stop] if isinstance(stop, (list, tuple)) else None,
+        messages=kwargs.get("messages"),
+        system=kwargs.get("system"),
+        tools=tools if isinstance(tools, (list, tuple)) and tools else None,
+    )
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def extract_response(record: LLMRecord, response: Any) -> None:
+    """Read a Message (or a ``with_raw_response`` wrapper of one) into the record."""
+    if hasattr(response, "http_response") and callable(getattr(response, "parse", None)):
+        if record.streaming:
+            return
+        response = response.parse()
+    record.response_id = get_path(response, "id")
+    record.response_model = get_path(response, "model")
+    stop = get_path(response, "stop_reason")
+    if stop:
+        record.finish_reasons.append(str(stop))
+    for block in get_path(response, "content") or ():
+        _read_block(record, block)
+    _read_usage(record, get_path(response, "usage"))
+
+
+def _read_block(record: LLMRecord, block: Any) -> None:
+    kind = get_path(block, "type")
+    if kind == "text":
+        text = get_path(block, "text")
+        if isinstance(text, str):
+            record.output_text.append(text)
+    elif kind in ("tool_use", "server_tool_use"):
+        record.tool_calls += 1
+
+
+def _read_usage(record: LLMRecord, usage: Any) -> None:
+    if usage is None:
+        return
+    uncached = as_int(get_path(usage, "input_tokens"))
+    cache_read = as_int(get_path(usage, "cache_read_input_tokens")) or 0
+    cache_write = as_int(get_path(usage, "cache_creation_input_tokens")) or 0
+    if uncached is not None:
+        record.input_tokens = uncached + cache_read + cache_write
+    record.cache_read_tokens = cache_read or record.cache_read_tokens
+    record.cache_write_tokens = cache_write or record.cache_write_tokens
+    output = as_int(get_path(usage, "output_tokens"))
+    if output is not None:
+        record.output_tokens = output
+    thinking = as_int(get_path(usage, "output_tokens_details", "thinking_tokens"))
+    if thinking:
+        record.reasoning_tokens = thinking
+
+
+class MessageStreamState(StreamState):
+    """Accumulates raw Messages stream events (the helper's ``MessageStream`` reads the same raw events)."""
+
+    __slots__ = ("record", "stopped")
+
+    def __init__(self, record: LLMRecord) -> None:
+        self.record = record
+        self.stopped = False
+
+    def process_chunk(self, event: Any) -> bool:
+        kind = get_path(event, "type")
+        if kind == "content_block_delta":
+            delta = get_path(event, "delta")
+            text = get_path(delta, "text")
+            if isinstance(text, str):
+                self.record.output_text.append(text)
+            return True
+        if kind == "content_block_start":
+            if get_path(event, "content_block", "type") in ("tool_use", "server_tool_use"):
+                self.record.tool_calls += 1
+        elif kind == "message_start":
+            message = get_path(event, "message")
+            self.record.response_id = get_path(message, "id")
+            self.record.response_model = get_path(message, "model")
+            _read_usage(self.record, get_path(message, "usage"))
+        elif kind == "message_delta":
+            self._delta(event)
+        elif kind == "message_stop":
+            self.stopped = True
+        return False
+
+    def _delta(self, event: Any) -> None:
+        stop = get_path(event, "delta", "stop_reason")
+        if stop:
+            self.record.finish_reasons.append(str(stop))
+        usage = get_path(event, "usage")
+        # message_delta usage is cumulative; input fields appear only when the API revises them.
+        if get_path(usage, "input_tokens") is not None:
+            _read_usage(self.record, usage)
+        else:
+            output = as_int(get_path(usage, "output_tokens"))
+            if output is not None:
+                self.record.output_tokens = output
+            thinking = as_int(get_path(usage, "output_tokens_details", "thinking_tokens"))
+            if thinking:
+                self.record.reasoning_tokens = thinking
+
+    def finish(self, record: LLMRecord) -> None:
+        """Everything was recorded as it arrived."""
+
+    @property
+    def terminated(self) -> bool:
+        return self.stopped
+
+
+def stream_state(record: LLMRecord) -> StreamState:
+    return MessageStreamState(record)
+
+
+def is_stream(result: Any) -> bool:
+    import anthropic
+
+    return isinstance(result, (anthropic.Stream, anthropic.AsyncStream))
+
+
+def errors() -> ErrorTable:
+    """anthropic exception classes, most specific first (subclasses before their bases)."""
+    import anthropic
+    from anthropic import _exceptions as exc
+
+    return (
+        (anthropic.APITimeoutError, ErrorType.TIMEOUT),
+        (anthropic.APIConnectionError, ErrorType.CONNECTION),
+        (anthropic.RateLimitError, ErrorType.RATE_LIMIT),
+        (anthropic.AuthenticationError, ErrorType.AUTH),
+        (anthropic.PermissionDeniedError, ErrorType.PERMISSION),
+        (exc.PaymentRequiredError, ErrorType.PERMISSION),
+        (anthropic.NotFoundError, ErrorType.NOT_FOUND),
+        (exc.RequestTimeoutError, ErrorType.TIMEOUT),
+        (exc.GatewayTimeoutError, ErrorType.TIMEOUT),
+        (exc.ContentTooLargeError, ErrorType.CONTEXT_LENGTH),
+        (exc.RequestHeaderFieldsTooLargeError, ErrorType.BAD_REQUEST),
+        (exc.ClientClosedRequestError, ErrorType.CANCELLED),
+        (anthropic.ConflictError, ErrorType.SERVER_ERROR),
+        (exc.PreconditionFailedError, ErrorType.BAD_REQUEST),
+        (anthropic.UnprocessableEntityError, ErrorType.BAD_REQUEST),
+        (anthropic.BadRequestError, ErrorType.BAD_REQUEST),
+        (exc.OverloadedError, ErrorType.OVERLOADED),
+        (exc.ServiceUnavailableError, ErrorType.OVERLOADED),
+        (exc.HTTPNotImplementedError, ErrorType.SERVER_ERROR),
+        (anthropic.InternalServerError, ErrorType.SERVER_ERROR),
+        (anthropic.APIResponseValidationError, ErrorType.INVALID_RESPONSE),
+        (exc.CredentialsError, ErrorType.AUTH),
+    )
+
+
+HOOKS = ProviderHooks("anthropic", TARGETS, extract_request, extract_response, stream_state, is_stream, errors)
+
+
+class AnthropicInstrumentor(ProviderInstrumentor):
+    """Instruments the ``anthropic`` SDK: Messages API sync/async, raw streams and the stream helper.
+
+    Example::
+
+        from llmtrace.providers.anthropic import AnthropicInstrumentor
+        AnthropicInstrumentor().instrument()
+    """
+
+    hooks = HOOKS
+    dependencies = ("anthropic >= 0.40",)

@@ -1,0 +1,311 @@
+"""OpenAI (and OpenAI-compatible endpoints): chat completions, responses, embeddings, legacy completions.
+
+Provider knowledge only: what to wrap, how to read a request, a response and a stream chunk, and which
+exception means what. Compatible endpoints (Groq, DeepSeek, Together, Azure, vLLM, ...) are told apart by the
+client's base URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..call import LLMRecord
+from ..errors import ErrorTable
+from ..semconv import ErrorType
+from ..streams import StreamState
+from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_int, get_path, server_of
+
+__all__ = ["TARGETS", "OpenAIInstrumentor", "detect_provider", "errors", "extract_request", "extract_response"]
+
+_CHAT = "openai.resources.chat.completions.completions"
+TARGETS = (
+    WrapTarget(_CHAT, "Completions.create", "chat"),
+    WrapTarget(_CHAT, "AsyncCompletions.create", "chat", is_async=True),
+    WrapTarget("openai.resources.responses.responses", "Responses.create", "responses"),
+    WrapTarget("openai.resources.responses.responses", "AsyncResponses.create", "responses", is_async=True),
+    WrapTarget("openai.resources.embeddings", "Embeddings.create", "embeddings"),
+    WrapTarget("openai.resources.embeddings", "AsyncEmbeddings.create", "embeddings", is_async=True),
+    WrapTarget("openai.resources.completions", "Completions.create", "completion"),
+    WrapTarget("openai.resources.completions", "AsyncCompletions.create", "completion", is_async=True),
+)
+
+# Hostname suffix -> llm.provider for OpenAI-compatible services.
+_HOSTS = (
+    ("api.openai.com", "openai"),
+    (".openai.azure.com", "azure"),
+    (".services.ai.azure.com", "azure"),
+    ("api.groq.com", "groq"),
+    ("api.deepseek.com", "deepseek"),
+    ("api.together.xyz", "together"),
+    ("api.together.ai", "together"),
+    ("api.x.ai", "xai"),
+    ("openrouter.ai", "openrouter"),
+    ("api.fireworks.ai", "fireworks"),
+    ("api.mistral.ai", "mistral"),
+    ("api.perplexity.ai", "perplexity"),
+    ("api.cerebras.ai", "cerebras"),
+    ("generativelanguage.googleapis.com", "google"),
+)
+# Well-known default ports of local OpenAI-compatible servers.
+_LOCAL_PORTS = {11434: "ollama", 8000: "vllm", 1234: "lmstudio"}
+_LOOPBACK = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+
+
+def detect_provider(client: Any) -> str:
+    """llm.provider for an OpenAI SDK client: known hosts by name, local servers by default port, else openai."""
+    if type(client).__name__.startswith(("AzureOpenAI", "AsyncAzureOpenAI")):
+        return "azure"
+    host, port = server_of(client)
+    host = (host or "").lower()
+    for suffix, provider in _HOSTS:
+        if host == suffix.lstrip(".") or host.endswith(suffix):
+            return provider
+    if host in _LOOPBACK and port in _LOCAL_PORTS:
+        return _LOCAL_PORTS[port]
+    return "openai"
+
+
+def _split_system(messages: Any) -> tuple[Any, Any]:
+    """Chat messages -> (conversation, system/developer prompts); the latter identify prompt templates."""
+    if not isinstance(messages, list):
+        return messages, None
+    system = [m for m in messages if get_path(m, "role") in ("system", "developer")]
+    rest = [m for m in messages if get_path(m, "role") not in ("system", "developer")]
+    return rest, (system or None)
+
+
+def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> LLMRecord:
+    """Read the create() kwargs into a record (request side only)."""
+    client = getattr(resource, "_client", None)
+    host, port = server_of(client)
+    record = LLMRecord(
+        provider=detect_provider(client),
+        operation=target.operation,
+        model=kwargs.get("model"),
+        streaming=bool(kwargs.get("stream")),
+        server_address=host,
+        server_port=port,
+        temperature=_num(kwargs.get("temperature")),
+        max_tokens=as_int(
+            kwargs.get("max_completion_tokens") or kwargs.get("max_tokens") or kwargs.get("max_output_tokens")
+        ),
+        top_p=_num(kwargs.get("top_p")),
+        seed=as_int(kwargs.get("seed")),
+    )
+    stop = kwargs.get("stop")
+    if stop:
+        record.stop_sequences = [stop] if isinstance(stop, str) else [str(s) for s in stop]
+    if target.operation == "chat":
+        record.messages, record.system = _split_system(kwargs.get("messages"))
+    elif target.operation == "responses":
+        record.messages, record.system = kwargs.get("input"), kwargs.get("instructions")
+    else:
+        record.messages = kwargs.get("input", kwargs.get("prompt"))
+    tools = kwargs.get("tools")
+    if tools and isinstance(tools, (list, tuple)):
+        record.tools = tools
+    return record
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def extract_response(record: LLMRecord, response: Any) -> None:
+    """Read a non-streamed response (or a ``with_raw_response`` wrapper of one) into the record."""
+    if hasattr(response, "http_response") and callable(getattr(response, "parse", None)):
+        if record.streaming:
+            return  # raw streamed response: the SDK stream is created on parse(); we record the call only
+        response = response.parse()  # cached by the SDK: the user's parse() returns the same object
+    record.response_id = get_path(response, "id")
+    record.response_model = get_path(response, "model")
+    if record.operation == "responses":
+        _read_responses_object(record, response)
+    else:
+        _read_choices(record, get_path(response, "choices") or [])
+        _read_usage(record, get_path(response, "usage"))
+
+
+def _read_choices(record: LLMRecord, choices: Any) -> None:
+    for choice in choices:
+        reason = get_path(choice, "finish_reason")
+        if reason:
+            record.finish_reasons.append(str(reason))
+        message = get_path(choice, "message")
+        text = get_path(message, "content") if message is not None else get_path(choice, "text")
+        if isinstance(text, str) and text:
+            record.output_text.append(text)
+        record.tool_calls += len(get_path(message, "tool_calls") or [])
+
+
+def _read_usage(record: LLMRecord, usage: Any) -> None:
+    """Chat/completions/embeddings usage. prompt_tokens already includes cached tokens."""
+    if usage is None:
+        return
+    record.input_tokens = as_int(get_path(usage, "prompt_tokens"))
+    record.output_tokens = as_int(get_path(usage, "completion_tokens"))
+    if record.output_tokens is None and record.operation == "embeddings" and record.input_tokens is not None:
+        record.output_tokens = 0
+    record.cache_read_tokens = as_int(get_path(usage, "prompt_tokens_details", "cached_tokens")) or None
+    record.reasoning_tokens = as_int(get_path(usage, "completion_tokens_details", "reasoning_tokens")) or None
+
+
+def _read_responses_object(record: LLMRecord, response: Any) -> None:
+    for item in get_path(response, "output") or []:
+        kind = get_path(item, "type")
+        if kind == "message":
+            for part in get_path(item, "content") or []:
+                text = get_path(part, "text")
+                if get_path(part, "type") == "output_text" and isinstance(text, str):
+                    record.output_text.append(text)
+        elif kind in ("function_call", "custom_tool_call"):
+            record.tool_calls += 1
+    status = get_path(response, "status")
+    reason = get_path(response, "incomplete_details", "reason")
+    if record.tool_calls:
+        record.finish_reasons.append("tool_calls")
+    elif reason or status:
+        record.finish_reasons.append(str(reason or status))
+    usage = get_path(response, "usage")
+    if usage is not None:
+        record.input_tokens = as_int(get_path(usage, "input_tokens"))
+        record.output_tokens = as_int(get_path(usage, "output_tokens"))
+        record.cache_read_tokens = as_int(get_path(usage, "input_tokens_details", "cached_tokens")) or None
+        record.reasoning_tokens = as_int(get_path(usage, "output_tokens_details", "reasoning_tokens")) or None
+
+
+class ChatStreamState(StreamState):
+    """Accumulates ``chat.completion.chunk`` events (and legacy completion chunks)."""
+
+    __slots__ = ("record", "tool_indices", "usage")
+
+    def __init__(self, record: LLMRecord) -> None:
+        self.record = record
+        self.tool_indices: set[int] = set()
+        self.usage: Any = None
+
+    def process_chunk(self, chunk: Any) -> bool:
+        record = self.record
+        if record.response_id is None:
+            record.response_id = get_path(chunk, "id")
+            record.response_model = get_path(chunk, "model")
+        usage = get_path(chunk, "usage")
+        if usage is not None:
+            self.usage = usage
+        content = False
+        for choice in get_path(chunk, "choices") or ():
+            content = self._choice(choice) or content
+        return content
+
+    def _choice(self, choice: Any) -> bool:
+        reason = get_path(choice, "finish_reason")
+        if reason:
+            self.record.finish_reasons.append(str(reason))
+        delta = get_path(choice, "delta")
+        text = get_path(delta, "content") if delta is not None else get_path(choice, "text")
+        content = False
+        if isinstance(text, str) and text:
+            self.record.output_text.append(text)
+            content = True
+        for call in get_path(delta, "tool_calls") or ():
+            self.tool_indices.add(get_path(call, "index") or 0)
+            content = True
+        return content or bool(get_path(delta, "refusal") or get_path(delta, "reasoning_content"))
+
+    def finish(self, record: LLMRecord) -> None:
+        record.tool_calls = len(self.tool_indices)
+        _read_usage(record, self.usage)
+
+    @property
+    def terminated(self) -> bool:
+        return bool(self.record.finish_reasons)
+
+
+class ResponsesStreamState(StreamState):
+    """Accumulates Responses API stream events; the terminal event carries the whole response."""
+
+    __slots__ = ("final", "record")
+
+    _CONTENT_EVENTS = frozenset(
+        {
+            "response.output_text.delta",
+            "response.refusal.delta",
+            "response.function_call_arguments.delta",
+            "response.reasoning_text.delta",
+            "response.reasoning_summary_text.delta",
+            "response.custom_tool_call_input.delta",
+        }
+    )
+    _TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+    def __init__(self, record: LLMRecord) -> None:
+        self.record = record
+        self.final: Any = None
+
+    def process_chunk(self, chunk: Any) -> bool:
+        kind = get_path(chunk, "type")
+        if kind in self._CONTENT_EVENTS:
+            return True
+        if kind in self._TERMINAL_EVENTS:
+            self.final = get_path(chunk, "response")
+        elif kind == "response.created" and self.record.response_id is None:
+            self.record.response_id = get_path(chunk, "response", "id")
+            self.record.response_model = get_path(chunk, "response", "model")
+        return False
+
+    def finish(self, record: LLMRecord) -> None:
+        if self.final is not None:
+            record.response_id = get_path(self.final, "id") or record.response_id
+            record.response_model = get_path(self.final, "model") or record.response_model
+            _read_responses_object(record, self.final)
+
+    @property
+    def terminated(self) -> bool:
+        return self.final is not None
+
+
+def stream_state(record: LLMRecord) -> StreamState:
+    return ResponsesStreamState(record) if record.operation == "responses" else ChatStreamState(record)
+
+
+def is_stream(result: Any) -> bool:
+    import openai
+
+    return isinstance(result, (openai.Stream, openai.AsyncStream))
+
+
+def errors() -> ErrorTable:
+    """openai exception classes, most specific first (subclasses before their bases)."""
+    import openai
+
+    return (
+        (openai.APITimeoutError, ErrorType.TIMEOUT),
+        (openai.APIConnectionError, ErrorType.CONNECTION),
+        (openai.RateLimitError, ErrorType.RATE_LIMIT),
+        (openai.AuthenticationError, ErrorType.AUTH),
+        (openai.PermissionDeniedError, ErrorType.PERMISSION),
+        (openai.NotFoundError, ErrorType.NOT_FOUND),
+        (openai.ConflictError, ErrorType.SERVER_ERROR),
+        (openai.UnprocessableEntityError, ErrorType.BAD_REQUEST),
+        (openai.BadRequestError, ErrorType.BAD_REQUEST),
+        (openai.InternalServerError, ErrorType.SERVER_ERROR),
+        (openai.APIResponseValidationError, ErrorType.INVALID_RESPONSE),
+        (openai.ContentFilterFinishReasonError, ErrorType.CONTENT_FILTER),
+        (openai.LengthFinishReasonError, ErrorType.CONTEXT_LENGTH),
+    )
+
+
+HOOKS = ProviderHooks("openai", TARGETS, extract_request, extract_response, stream_state, is_stream, errors)
+
+
+class OpenAIInstrumentor(ProviderInstrumentor):
+    """Instruments the ``openai`` SDK (and every OpenAI-compatible endpoint reached through it).
+
+    Example::
+
+        from llmtrace.providers.openai import OpenAIInstrumentor
+        OpenAIInstrumentor().instrument()
+    """
+
+    hooks = HOOKS
+    dependencies = ("openai >= 1.40",)

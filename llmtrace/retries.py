@@ -1,0 +1,65 @@
+"""Count HTTP attempts of the active LLM call at the transport, so SDK-internal retries become visible.
+
+The SDKs retry 429/5xx/timeouts inside one ``create()`` call; only the transport sees each attempt. We wrap
+``send`` of httpx2 and httpx clients (whichever are installed) and bump the call that is active in this
+context. Outside an LLM call the wrapper is one ContextVar lookup.
+"""
+
+from __future__ import annotations
+
+import importlib
+from contextvars import ContextVar
+from typing import Any, Protocol
+
+import wrapt
+
+from ._guard import report_internal_error
+
+__all__ = ["ACTIVE_CALL", "AttemptCounter", "install_transport_hooks", "uninstall_transport_hooks"]
+
+
+class AttemptCounter(Protocol):
+    attempts: int
+
+
+ACTIVE_CALL: ContextVar[AttemptCounter | None] = ContextVar("llmtrace_active_call", default=None)
+_TARGETS = (("httpx2", "Client"), ("httpx2", "AsyncClient"), ("httpx", "Client"), ("httpx", "AsyncClient"))
+_installed: list[tuple[Any, Any]] = []
+_users = 0
+
+
+def _count_attempt(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    call = ACTIVE_CALL.get()
+    if call is not None:
+        call.attempts += 1
+    return wrapped(*args, **kwargs)
+
+
+def install_transport_hooks() -> None:
+    """Wrap ``send`` on every installed httpx flavour; reference-counted across instrumentors."""
+    global _users
+    _users += 1
+    if _installed:
+        return
+    for module_name, class_name in _TARGETS:
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name)
+        except ImportError:
+            continue
+        except Exception:
+            report_internal_error(f"retries.install:{module_name}")
+            continue
+        original = cls.__dict__["send"]
+        cls.send = wrapt.FunctionWrapper(original, _count_attempt)
+        _installed.append((cls, original))
+
+
+def uninstall_transport_hooks() -> None:
+    """Restore the original ``send`` methods once the last instrumentor is gone."""
+    global _users
+    _users = max(_users - 1, 0)
+    if _users:
+        return
+    while _installed:
+        cls, original = _installed.pop()
+        cls.send = original

@@ -1,0 +1,206 @@
+"""Every attribute, metric and enum name llmtrace emits: the single source of truth.
+
+Dashboards, PromQL rules and users depend on these strings; nothing else in the package spells one.
+The ``gen_ai.*`` names follow the OpenTelemetry GenAI semantic conventions v1.41.0; they live in their own
+section so that layer can be swapped as the conventions move.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+__all__ = [
+    "GENAI_DURATION_BUCKETS_S",
+    "GENAI_PROVIDER_NAMES",
+    "GENAI_TOKEN_BUCKETS",
+    "LATENCY_BUCKETS_S",
+    "TTFT_BUCKETS_S",
+    "Attr",
+    "ErrorType",
+    "FinishReason",
+    "GenAI",
+    "Metric",
+    "TokenType",
+]
+
+
+class Attr:
+    """Primary ``llm.*`` span attributes (DESIGN.md section 4)."""
+
+    PROVIDER = "llm.provider"
+    OPERATION = "llm.operation"
+    MODEL = "llm.model"
+    RESPONSE_MODEL = "llm.response.model"
+    RESPONSE_ID = "llm.response.id"
+    SUCCESS = "llm.success"
+    LATENCY_MS = "llm.latency_ms"
+    STREAMING = "llm.streaming"
+    TTFT_MS = "llm.ttft_ms"
+    CHUNKS = "llm.chunks"
+    INTER_CHUNK_P50_MS = "llm.stream.inter_chunk_p50_ms"
+    INTER_CHUNK_P99_MS = "llm.stream.inter_chunk_p99_ms"
+    STREAM_INCOMPLETE = "llm.stream.incomplete"
+    TOKENS_INPUT = "llm.tokens.input"
+    TOKENS_OUTPUT = "llm.tokens.output"
+    TOKENS_TOTAL = "llm.tokens.total"
+    TOKENS_CACHE_READ = "llm.tokens.cache_read"
+    TOKENS_CACHE_WRITE = "llm.tokens.cache_write"
+    TOKENS_REASONING = "llm.tokens.reasoning"
+    TOKENS_ESTIMATED = "llm.tokens.estimated"
+    COST_USD = "llm.cost_usd"
+    COST_INPUT_USD = "llm.cost.input_usd"
+    COST_OUTPUT_USD = "llm.cost.output_usd"
+    COST_CACHE_USD = "llm.cost.cache_usd"
+    COST_PRICING = "llm.cost.pricing"
+    COST_UNPRICED = "llm.cost.unpriced"
+    TEMPERATURE = "llm.temperature"
+    MAX_TOKENS = "llm.max_tokens"
+    TOP_P = "llm.top_p"
+    STOP_REASON = "llm.stop_reason"
+    RETRY_COUNT = "llm.retry_count"
+    ERROR_TYPE = "llm.error.type"
+    ERROR_STATUS = "llm.error.status"
+    ERROR_RETRY_AFTER_S = "llm.error.retry_after_s"
+    ERROR_MESSAGE = "llm.error.message"
+    PROMPT_HASH = "llm.prompt.hash"
+    PROMPT_SYSTEM_HASH = "llm.prompt.system_hash"
+    PROMPT_MESSAGE_COUNT = "llm.prompt.message_count"
+    PROMPT_LENGTH = "llm.prompt.length"
+    PROMPT_SYSTEM_LENGTH = "llm.prompt.system_length"
+    RESPONSE_HASH = "llm.response.hash"
+    RESPONSE_LENGTH = "llm.response.length"
+    TOOLS_HASH = "llm.tools.hash"
+    TOOLS_COUNT = "llm.tools.count"
+    TOOLS_NAMES = "llm.tools.names"
+    RESPONSE_TOOL_CALLS = "llm.response.tool_calls"
+    AGENT = "llm.agent"
+    SESSION = "llm.session"
+    TENANT = "llm.tenant"
+    USER = "llm.user"
+    SERVER_ADDRESS = "server.address"
+    SERVER_PORT = "server.port"
+
+
+class GenAI:
+    """OTel GenAI semantic-convention names (v1.41.0) used by the mirror layer."""
+
+    OPERATION_NAME = "gen_ai.operation.name"
+    PROVIDER_NAME = "gen_ai.provider.name"
+    REQUEST_MODEL = "gen_ai.request.model"
+    REQUEST_STREAM = "gen_ai.request.stream"
+    REQUEST_TEMPERATURE = "gen_ai.request.temperature"
+    REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"
+    REQUEST_TOP_P = "gen_ai.request.top_p"
+    REQUEST_TOP_K = "gen_ai.request.top_k"
+    REQUEST_STOP_SEQUENCES = "gen_ai.request.stop_sequences"
+    REQUEST_SEED = "gen_ai.request.seed"
+    RESPONSE_ID = "gen_ai.response.id"
+    RESPONSE_MODEL = "gen_ai.response.model"
+    RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
+    RESPONSE_TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk"
+    USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
+    USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+    USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+    USAGE_CACHE_CREATION_INPUT_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
+    USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"
+    CONVERSATION_ID = "gen_ai.conversation.id"
+    ERROR_TYPE = "error.type"
+    RESEND_COUNT = "http.request.resend_count"
+    USER_ID = "user.id"
+    SESSION_ID = "session.id"
+    # Content (opt-in only): one event per call, attributes hold JSON strings.
+    EVENT_OPERATION_DETAILS = "gen_ai.client.inference.operation.details"
+    INPUT_MESSAGES = "gen_ai.input.messages"
+    OUTPUT_MESSAGES = "gen_ai.output.messages"
+    SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
+    TOOL_DEFINITIONS = "gen_ai.tool.definitions"
+    # Opt-in metric mirror.
+    METRIC_TOKEN_USAGE = "gen_ai.client.token.usage"
+    METRIC_OPERATION_DURATION = "gen_ai.client.operation.duration"
+    METRIC_TIME_TO_FIRST_CHUNK = "gen_ai.client.operation.time_to_first_chunk"
+    TOKEN_TYPE = "gen_ai.token.type"
+
+
+class Metric:
+    """Metric instrument names and units (DESIGN.md section 5); Prometheus names in comments."""
+
+    CALLS = "llm.calls"  # llm_calls_total
+    TOKENS = "llm.tokens"  # llm_tokens_total
+    COST = "llm.cost.usd"  # llm_cost_usd_total
+    LATENCY = "llm.latency"  # llm_latency_seconds_*
+    TTFT = "llm.ttft"  # llm_ttft_seconds_*
+    RETRIES = "llm.retries"  # llm_retries_total
+    UNPRICED_CALLS = "llm.unpriced_calls"  # llm_unpriced_calls_total
+    # Metric label keys.
+    L_PROVIDER = "provider"
+    L_MODEL = "model"
+    L_OPERATION = "operation"
+    L_STATUS = "status"
+    L_ERROR_TYPE = "error_type"
+    L_STREAMING = "streaming"
+    L_TYPE = "type"
+    L_AGENT = "agent"
+    L_TENANT = "tenant"
+    STATUS_OK = "ok"
+    STATUS_ERROR = "error"
+
+
+class ErrorType(str, Enum):
+    """Normalized ``llm.error.type`` values, provider-neutral."""
+
+    RATE_LIMIT = "rate_limit"
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    AUTH = "auth"
+    PERMISSION = "permission"
+    BAD_REQUEST = "bad_request"
+    NOT_FOUND = "not_found"
+    CONTEXT_LENGTH = "context_length"
+    CONTENT_FILTER = "content_filter"
+    SERVER_ERROR = "server_error"
+    OVERLOADED = "overloaded"
+    INVALID_RESPONSE = "invalid_response"  # 2xx with a body the SDK could not parse
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+
+
+class FinishReason(str, Enum):
+    """Normalized ``llm.stop_reason`` values."""
+
+    STOP = "stop"
+    LENGTH = "length"
+    TOOL_USE = "tool_use"
+    CONTENT_FILTER = "content_filter"
+    ERROR = "error"
+
+
+class TokenType(str, Enum):
+    """Values of the ``type`` label on ``llm.tokens``."""
+
+    INPUT = "input"
+    OUTPUT = "output"
+    CACHE_READ = "cache_read"
+    CACHE_WRITE = "cache_write"
+    REASONING = "reasoning"
+
+
+# llm.provider (friendly) -> gen_ai.provider.name (spec value where the spec has one).
+GENAI_PROVIDER_NAMES: dict[str, str] = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "google": "gcp.gemini",
+    "vertex": "gcp.vertex_ai",
+    "bedrock": "aws.bedrock",
+    "mistral": "mistral_ai",
+    "cohere": "cohere",
+    "groq": "groq",
+    "deepseek": "deepseek",
+    "azure": "azure.ai.openai",
+    "xai": "x_ai",
+}
+
+LATENCY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 30.0, 60.0, 120.0)
+TTFT_BUCKETS_S = (0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
+# From the GenAI metrics spec (gen_ai.client.operation.duration / token.usage advisory boundaries).
+GENAI_DURATION_BUCKETS_S = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
+GENAI_TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)

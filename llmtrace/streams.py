@@ -1,0 +1,153 @@
+"""One sync/async pair of stream proxies: TTFT, chunk count, inter-chunk gaps, and an end that happens once.
+
+The proxies are ``wrapt.ObjectProxy`` subclasses, so every public attribute of the SDK stream (``response``,
+helper properties, ``isinstance`` checks) passes through untouched; only iteration, context-manager exit and
+``close()`` are observed. The span ends when the stream is exhausted, raises, is closed, or is collected.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import wrapt
+
+from ._guard import report_internal_error
+from .call import LLMCall, LLMRecord
+from .errors import ErrorTable, IncompleteStreamError
+
+__all__ = ["AsyncStreamProxy", "StreamState", "SyncStreamProxy"]
+
+
+class StreamState(ABC):
+    """Provider-specific accumulator fed every chunk; writes what the stream told into the record at the end."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def process_chunk(self, chunk: Any) -> bool:
+        """Absorb one chunk/event; return True when it carried content (text, tool-call or reasoning delta)."""
+
+    @abstractmethod
+    def finish(self, record: LLMRecord) -> None:
+        """Copy usage, ids, finish reasons and output text seen in the stream into ``record``."""
+
+    @property
+    def terminated(self) -> bool:
+        """Whether the provider's terminal event arrived; a stream that ends without it was cut."""
+        return True
+
+
+class _StreamObserver(wrapt.ObjectProxy):
+    """Shared state and the once-only end for both proxies."""
+
+    def __init__(self, wrapped: Any, call: LLMCall, state: StreamState, errors: ErrorTable) -> None:
+        super().__init__(wrapped)
+        self._self_call = call
+        self._self_state = state
+        self._self_errors = errors
+        self._self_iter: Any = None
+
+    def _self_chunk(self, chunk: Any) -> None:
+        try:
+            if self._self_state.process_chunk(chunk):
+                self._self_call.mark_chunk()
+        except Exception:
+            report_internal_error("stream.chunk")
+
+    def _self_end(self, exc: BaseException | None, early: bool) -> None:
+        call = self._self_call
+        if call.ended:
+            return
+        try:
+            self._self_state.finish(call.record)
+            call.record.stream_incomplete = early
+        except Exception:
+            report_internal_error("stream.finish")
+        if exc is None and not early and not self._self_state.terminated:
+            exc = IncompleteStreamError("stream ended before the provider's terminal event")
+        if exc is None:
+            call.finish()
+        else:
+            call.fail(exc, self._self_errors)
+
+    def __del__(self) -> None:
+        call = getattr(self, "_self_call", None)
+        if call is not None and not call.ended:
+            self._self_end(None, early=True)
+
+
+class SyncStreamProxy(_StreamObserver):
+    """Proxy of a sync SDK stream (``openai.Stream``, ``anthropic.Stream``, ...)."""
+
+    def __iter__(self) -> SyncStreamProxy:
+        return self
+
+    def __next__(self) -> Any:
+        iterator = self._self_iter
+        if iterator is None:
+            iterator = self._self_iter = iter(self.__wrapped__)
+        try:
+            chunk = next(iterator)
+        except StopIteration:
+            self._self_end(None, early=False)
+            raise
+        except BaseException as exc:
+            self._self_end(exc, early=False)
+            raise
+        self._self_chunk(chunk)
+        return chunk
+
+    def __enter__(self) -> SyncStreamProxy:
+        self.__wrapped__.__enter__()
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(exc_type, exc, tb)
+        finally:
+            self._self_end(None, early=True)
+
+    def close(self) -> Any:
+        try:
+            return self.__wrapped__.close()
+        finally:
+            self._self_end(None, early=True)
+
+
+class AsyncStreamProxy(_StreamObserver):
+    """Proxy of an async SDK stream (``openai.AsyncStream``, ``anthropic.AsyncStream``, ...)."""
+
+    def __aiter__(self) -> AsyncStreamProxy:
+        return self
+
+    async def __anext__(self) -> Any:
+        iterator = self._self_iter
+        if iterator is None:
+            iterator = self._self_iter = self.__wrapped__.__aiter__()
+        try:
+            chunk = await iterator.__anext__()
+        except StopAsyncIteration:
+            self._self_end(None, early=False)
+            raise
+        except BaseException as exc:
+            self._self_end(exc, early=False)
+            raise
+        self._self_chunk(chunk)
+        return chunk
+
+    async def __aenter__(self) -> AsyncStreamProxy:
+        await self.__wrapped__.__aenter__()
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(exc_type, exc, tb)
+        finally:
+            self._self_end(None, early=True)
+
+    async def close(self) -> Any:
+        try:
+            return await self.__wrapped__.close()
+        finally:
+            self._self_end(None, early=True)
