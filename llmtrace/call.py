@@ -219,6 +219,8 @@ class LLMCall:
         attrs = _response_attributes(recorder, record, latency_s, ttft_s, self.attempts, price)
         if self.chunks or record.streaming:
             _stream_attributes(attrs, self.chunks, self.gaps)
+        if record.stream_incomplete:
+            attrs[Attr.STREAM_INCOMPLETE] = True
         error_type = None
         if exc is not None:
             error_type = _error_attributes(attrs, recorder, exc, table)
@@ -489,12 +491,13 @@ def _record_metrics(
         inst.ttft.record(ttft_s, model_labels, context=ctx)
     if attempts > 1:
         inst.retries.add(attempts - 1, model_labels, context=ctx)
-    for token_type, count in _token_counts(record):
-        inst.tokens.add(count, {**base, Metric.L_TYPE: token_type}, context=ctx)
-    if price is not None:
-        inst.cost.add(price.total, base, context=ctx)
-    elif record.model and (record.input_tokens or record.output_tokens):
-        inst.unpriced.add(1, model_labels, context=ctx)
+    if error_type is None:  # failed calls add no tokens or cost: providers do not bill them
+        for token_type, count in _token_counts(record):
+            inst.tokens.add(count, {**base, Metric.L_TYPE: token_type}, context=ctx)
+        if price is not None:
+            inst.cost.add(price.total, base, context=ctx)
+        elif record.model and (record.input_tokens or record.output_tokens):
+            inst.unpriced.add(1, model_labels, context=ctx)
     if inst.genai is not None:
         _record_genai_metrics(inst, record, latency_s, ttft_s, error_type, ctx)
 

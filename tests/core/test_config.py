@@ -22,7 +22,10 @@ def test_kwargs_override_env():
         ({"LLMTRACE_CAPTURE_CONTENT": "maybe"}, "LLMTRACE_CAPTURE_CONTENT='maybe' is not a boolean; accepted"),
         ({"LLMTRACE_GENAI_SEMCONV": "2"}, "LLMTRACE_GENAI_SEMCONV"),
         ({"LLMTRACE_METRIC_LABELS": "agent,session"}, "LLMTRACE_METRIC_LABELS='agent,session': session cannot"),
-        ({"LLMTRACE_DISABLED_PROVIDERS": "openai,foo"}, "LLMTRACE_DISABLED_PROVIDERS='openai,foo': unknown provider foo"),
+        (
+            {"LLMTRACE_DISABLED_PROVIDERS": "openai,foo"},
+            "LLMTRACE_DISABLED_PROVIDERS='openai,foo': unknown provider foo",
+        ),
         ({"LLMTRACE_HASH_KEY": "short"}, "LLMTRACE_HASH_KEY is too short"),
         ({"LLMTRACE_PRICING_FILE": "/nonexistent.yaml"}, "LLMTRACE_PRICING_FILE='/nonexistent.yaml': no such file"),
         ({"LLMTRACE_CONTENT_MAX_LENGTH": "0"}, "LLMTRACE_CONTENT_MAX_LENGTH='0' is not a positive integer"),
@@ -35,7 +38,7 @@ def test_bad_env_value_names_the_variable(env, needle):
 
 
 def test_unknown_kwarg_is_rejected():
-    with pytest.raises(ConfigError, match="unknown setting.*capture_contnet"):
+    with pytest.raises(ConfigError, match=r"unknown setting.*capture_contnet"):
         load_settings({"capture_contnet": True}, env={})
 
 

@@ -15,8 +15,18 @@ class FakeStatusError(Exception):
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [(400, "bad_request"), (401, "auth"), (403, "permission"), (404, "not_found"), (408, "timeout"),
-     (429, "rate_limit"), (500, "server_error"), (503, "overloaded"), (529, "overloaded"), (599, "server_error")],
+    [
+        (400, "bad_request"),
+        (401, "auth"),
+        (403, "permission"),
+        (404, "not_found"),
+        (408, "timeout"),
+        (429, "rate_limit"),
+        (500, "server_error"),
+        (503, "overloaded"),
+        (529, "overloaded"),
+        (599, "server_error"),
+    ],
 )
 def test_status_mapping(status, expected):
     assert status_error_type(status).value == expected
@@ -24,7 +34,9 @@ def test_status_mapping(status, expected):
 
 
 def test_context_length_and_content_filter_refine_400():
-    assert classify(FakeStatusError(400, "This model's maximum context length is 8192")).type is ErrorType.CONTEXT_LENGTH
+    assert (
+        classify(FakeStatusError(400, "This model's maximum context length is 8192")).type is ErrorType.CONTEXT_LENGTH
+    )
     assert classify(FakeStatusError(400, "flagged by content_filter")).type is ErrorType.CONTENT_FILTER
 
 
@@ -34,7 +46,10 @@ def test_retry_after_headers():
     assert retry_after_seconds({}) is None
     info = classify(FakeStatusError(429, headers={"retry-after": "7"}))
     assert (info.type, info.status, info.retry_after_s, info.qualname) == (
-        ErrorType.RATE_LIMIT, 429, 7.0, "FakeStatusError"
+        ErrorType.RATE_LIMIT,
+        429,
+        7.0,
+        "FakeStatusError",
     )
 
 

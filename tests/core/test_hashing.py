@@ -10,7 +10,9 @@ def test_canonical_json_ignores_key_order_and_whitespace():
 
 def test_plain_sha256_matches_hashlib():
     text = canonical_json([{"role": "user", "content": "yes"}])
-    assert Hasher().hash_obj([{"content": "yes", "role": "user"}]) == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    assert (
+        Hasher().hash_obj([{"content": "yes", "role": "user"}]) == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    )
 
 
 def test_keyed_hash_is_hmac_with_key_id():

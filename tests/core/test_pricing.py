@@ -56,7 +56,11 @@ def test_rate_card_overrides_genai_prices(tmp_path: Path):
     book = PriceBook.from_file(card)
     price = book.price("openai", "gpt-4o-mini", Tokens(1_000_000, 1_000_000, 500_000, 0))
     assert (price.total, price.input, price.cache, price.output, price.source) == (
-        2.75, 0.5, 0.25, 2.0, "ratecard:contract-2026-05"
+        2.75,
+        0.5,
+        0.25,
+        2.0,
+        "ratecard:contract-2026-05",
     )
     assert book.price("ollama", "llama3.2", Tokens(1_000_000, 0)).total == pytest.approx(0.1)
     assert book.price("openai", "gpt-4.1", Tokens(1, 1)).source.startswith("genai-prices")

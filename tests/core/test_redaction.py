@@ -8,7 +8,13 @@ def test_builtin_patterns():
         "ssn 123-45-6789 phone +1 415-555-0132 order 1234567890123"
     )
     out = r(text)
-    for secret in ("bob@example.com", "sk-proj-abcdefghijklmnop1234", "4111 1111 1111 1111", "123-45-6789", "415-555-0132"):
+    for secret in (
+        "bob@example.com",
+        "sk-proj-abcdefghijklmnop1234",
+        "4111 1111 1111 1111",
+        "123-45-6789",
+        "415-555-0132",
+    ):
         assert secret not in out
     for kind in ("email", "api_key", "card", "ssn", "phone"):
         assert f"[REDACTED:{kind}]" in out

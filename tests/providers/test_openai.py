@@ -1,0 +1,358 @@
+"""The real ``openai`` SDK over HTTP to the fake provider server, instrumented: exact attributes and metric points."""
+
+from __future__ import annotations
+
+import gc
+import json
+
+import httpx2
+import openai
+import pytest
+
+from llmtrace.demo.workload import reference_cost
+from llmtrace.providers.openai import detect_provider
+
+MESSAGES = [
+    {"role": "system", "content": "You are terse."},
+    {"role": "user", "content": "Name three rivers."},
+]
+
+
+def fault(plan: str, **extra: str) -> dict[str, str]:
+    return {"x-llmtrace-fault": plan, **extra}
+
+
+@pytest.fixture
+def client(server, instrumented):
+    return openai.OpenAI(api_key="sk-test", base_url=server.openai_base_url, max_retries=2, timeout=5.0)
+
+
+@pytest.fixture
+def aclient(server, instrumented):
+    return openai.AsyncOpenAI(api_key="sk-test", base_url=server.openai_base_url, max_retries=2, timeout=5.0)
+
+
+def assert_usage_matches(attrs, exchange, provider="openai"):
+    usage = exchange.usage
+    assert attrs["llm.tokens.input"] == usage["input"]
+    assert attrs["llm.tokens.output"] == usage["output"]
+    assert attrs["llm.tokens.total"] == usage["input"] + usage["output"]
+    assert attrs["gen_ai.usage.input_tokens"] == usage["input"]
+    assert attrs["gen_ai.usage.output_tokens"] == usage["output"]
+    expected_cost = reference_cost(provider, attrs["llm.response.model"], usage)
+    assert attrs["llm.cost_usd"] == pytest.approx(expected_cost, rel=1e-9, abs=1e-15)
+    assert attrs["llm.cost.pricing"].startswith("genai-prices ")
+
+
+def test_chat_non_stream(client, instrumented, server):
+    reply = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, temperature=0.2, max_tokens=50)
+    (exchange,) = server.log
+    span = instrumented.span()
+    attrs = dict(span.attributes)
+    assert span.name == "chat gpt-4o-mini"
+    assert span.kind.name == "CLIENT"
+    assert reply.choices[0].message.content == exchange.text
+    assert_usage_matches(attrs, exchange)
+    assert {
+        k: attrs[k]
+        for k in (
+            "llm.provider",
+            "llm.operation",
+            "llm.model",
+            "llm.response.id",
+            "llm.streaming",
+            "llm.success",
+            "llm.retry_count",
+            "llm.stop_reason",
+            "llm.temperature",
+            "llm.max_tokens",
+            "llm.prompt.message_count",
+            "gen_ai.provider.name",
+            "gen_ai.operation.name",
+            "gen_ai.request.model",
+            "gen_ai.response.finish_reasons",
+            "server.address",
+            "http.request.resend_count",
+        )
+    } == {
+        "llm.provider": "openai",
+        "llm.operation": "chat",
+        "llm.model": "gpt-4o-mini",
+        "llm.response.id": exchange.response_id,
+        "llm.streaming": False,
+        "llm.success": True,
+        "llm.retry_count": 0,
+        "llm.stop_reason": "stop",
+        "llm.temperature": 0.2,
+        "llm.max_tokens": 50,
+        "llm.prompt.message_count": 1,
+        "gen_ai.provider.name": "openai",
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.response.finish_reasons": ("stop",),
+        "server.address": "127.0.0.1",
+        "http.request.resend_count": 0,
+    }
+    assert attrs["llm.response.length"] == len(exchange.text)
+    assert attrs["llm.prompt.system_length"] == len("You are terse.")
+    assert "llm.ttft_ms" not in attrs and "llm.chunks" not in attrs
+    assert attrs["llm.latency_ms"] > 0
+    assert instrumented.total("llm.calls", status="ok", streaming=False) == 1
+    assert instrumented.total("llm.tokens", type="input") == exchange.usage["input"]
+    assert instrumented.total("llm.tokens", type="output") == exchange.usage["output"]
+    assert instrumented.total("llm.cost.usd") == pytest.approx(attrs["llm.cost_usd"], rel=1e-12)
+    assert instrumented.points("llm.ttft") == []
+
+
+def test_chat_stream_with_usage(client, instrumented, server):
+    headers = fault("ok", **{"x-llmtrace-chunks": "6", "x-llmtrace-ttft-ms": "40", "x-llmtrace-delay-ms": "5"})
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=MESSAGES,
+        stream=True,
+        stream_options={"include_usage": True},
+        extra_headers=headers,
+    )
+    assert isinstance(stream, openai.Stream)  # the proxy keeps isinstance
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    (exchange,) = server.log
+    attrs = dict(instrumented.span().attributes)
+    assert text == exchange.text
+    assert_usage_matches(attrs, exchange)
+    assert attrs["llm.streaming"] is True and attrs["llm.chunks"] == exchange.chunks == 6
+    assert attrs["llm.ttft_ms"] >= 40
+    assert attrs["gen_ai.response.time_to_first_chunk"] == pytest.approx(attrs["llm.ttft_ms"] / 1000)
+    assert 4 <= attrs["llm.stream.inter_chunk_p50_ms"] <= attrs["llm.stream.inter_chunk_p99_ms"]
+    assert attrs["llm.latency_ms"] >= attrs["llm.ttft_ms"] + 5 * 4
+    ((labels, ttft_point),) = instrumented.points("llm.ttft")
+    assert labels == {"provider": "openai", "model": "gpt-4o-mini"} and ttft_point.count == 1
+
+
+def test_stream_without_usage_estimates_and_flags(client, instrumented, server):
+    for _ in client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True):
+        pass
+    attrs = dict(instrumented.span().attributes)
+    assert attrs["llm.tokens.estimated"] is True
+    assert attrs["llm.tokens.output"] == round(len(server.log[0].text) / 4)
+
+
+async def test_async_chat_and_stream(aclient, instrumented, server):
+    reply = await aclient.chat.completions.create(model="gpt-4.1", messages=MESSAGES)
+    stream = await aclient.chat.completions.create(
+        model="gpt-4.1", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+    )
+    chunks = [c async for c in stream]
+    assert reply.choices[0].message.content == server.log[0].text
+    assert len(chunks) >= server.log[1].chunks
+    first, second = sorted(instrumented.spans(), key=lambda s: s.start_time)
+    assert_usage_matches(dict(first.attributes), server.log[0])
+    assert_usage_matches(dict(second.attributes), server.log[1])
+    assert second.attributes["llm.chunks"] == server.log[1].chunks and "llm.ttft_ms" in second.attributes
+
+
+def test_responses_api_sync_and_stream(client, instrumented, server):
+    resp = client.responses.create(model="gpt-4o-mini", input="Tell me a fact.", instructions="Be brief.")
+    events = list(client.responses.create(model="gpt-4o-mini", input="Another.", stream=True))
+    assert resp.output_text == server.log[0].text
+    assert events[-1].type == "response.completed"
+    plain, streamed = sorted(instrumented.spans(), key=lambda s: s.start_time)
+    for span, exchange in ((plain, server.log[0]), (streamed, server.log[1])):
+        attrs = dict(span.attributes)
+        assert attrs["llm.operation"] == "responses" and attrs["gen_ai.operation.name"] == "chat"
+        assert_usage_matches(attrs, exchange)
+        assert attrs["llm.stop_reason"] == "stop"
+        assert attrs["llm.response.length"] == len(exchange.text)
+    assert streamed.attributes["llm.chunks"] == server.log[1].chunks
+    assert "llm.prompt.system_hash" in plain.attributes
+
+
+async def test_async_responses_stream(aclient, instrumented, server):
+    stream = await aclient.responses.create(model="gpt-4o-mini", input="x", stream=True)
+    async for _ in stream:
+        pass
+    attrs = dict(instrumented.span().attributes)
+    assert_usage_matches(attrs, server.log[0])
+    assert attrs["llm.chunks"] == server.log[0].chunks
+
+
+def test_embeddings(client, instrumented, server):
+    result = client.embeddings.create(model="text-embedding-3-small", input=["alpha", "beta"])
+    attrs = dict(instrumented.span().attributes)
+    assert len(result.data) == 2
+    assert attrs["llm.operation"] == "embeddings" and attrs["gen_ai.operation.name"] == "embeddings"
+    assert attrs["llm.tokens.input"] == server.log[0].usage["input"] and attrs["llm.tokens.output"] == 0
+    expected = reference_cost("openai", "text-embedding-3-small", {"input": server.log[0].usage["input"]})
+    assert attrs["llm.cost_usd"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_with_raw_response_keeps_working(client, instrumented, server):
+    raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES)
+    completion = raw.parse()
+    assert raw.headers.get("content-type", "").startswith("application/json")
+    assert completion.choices[0].message.content == server.log[0].text
+    assert_usage_matches(dict(instrumented.span().attributes), server.log[0])
+
+
+def test_retry_then_success_counts_one_retry(client, instrumented, server):
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, extra_headers=fault("rate_limit,ok"))
+    attrs = dict(instrumented.span().attributes)
+    assert [e.status for e in server.log] == [429, 200]
+    assert attrs["llm.retry_count"] == 1 and attrs["llm.success"] is True
+    assert instrumented.total("llm.retries") == 1
+    assert instrumented.total("llm.calls", status="ok") == 1
+
+
+def test_all_attempts_rate_limited(client, instrumented, server):
+    with pytest.raises(openai.RateLimitError) as info:
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, extra_headers=fault("rate_limit"))
+    span = instrumented.span()
+    attrs = dict(span.attributes)
+    assert info.value.status_code == 429 and len(server.log) == 3
+    assert span.status.status_code.name == "ERROR"
+    assert {
+        k: attrs[k]
+        for k in (
+            "llm.retry_count",
+            "llm.error.type",
+            "llm.error.status",
+            "llm.success",
+            "error.type",
+            "llm.stop_reason",
+        )
+    } == {
+        "llm.retry_count": 2,
+        "llm.error.type": "rate_limit",
+        "llm.error.status": 429,
+        "llm.success": False,
+        "error.type": "RateLimitError",
+        "llm.stop_reason": "error",
+    }
+    assert attrs["llm.error.retry_after_s"] == pytest.approx(0.01)
+    assert instrumented.total("llm.calls", status="error", error_type="rate_limit") == 1
+    assert instrumented.points("llm.tokens") == [] and instrumented.total("llm.retries") == 2
+
+
+def test_user_exception_is_the_sdks_own_object(server, instrumented):
+    """The exception the user catches is exactly what the SDK raised: same class, same response, same body."""
+    client = openai.OpenAI(api_key="k", base_url=server.openai_base_url, max_retries=0)
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, extra_headers=fault("bad_request"))
+    assert type(info.value) is openai.BadRequestError
+    assert info.value.response.status_code == 400 and info.value.body is not None
+    assert instrumented.span().attributes["llm.error.type"] == "bad_request"
+
+
+@pytest.mark.parametrize(
+    ("plan", "exc_type", "error_type"),
+    [
+        ("server_error", openai.InternalServerError, "server_error"),
+        ("overloaded", openai.InternalServerError, "overloaded"),
+        ("auth", openai.AuthenticationError, "auth"),
+        ("not_found", openai.NotFoundError, "not_found"),
+        ("context_length", openai.BadRequestError, "context_length"),
+        ("malformed", json.JSONDecodeError, "invalid_response"),
+    ],
+)
+def test_error_classification(server, instrumented, plan, exc_type, error_type):
+    client = openai.OpenAI(api_key="k", base_url=server.openai_base_url, max_retries=0)
+    with pytest.raises(exc_type):
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, extra_headers=fault(plan))
+    assert instrumented.span().attributes["llm.error.type"] == error_type
+
+
+def test_timeout(server, instrumented):
+    client = openai.OpenAI(api_key="k", base_url=server.openai_base_url, max_retries=0, timeout=0.3)
+    with pytest.raises(openai.APITimeoutError):
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, extra_headers=fault("timeout:2"))
+    attrs = dict(instrumented.span().attributes)
+    assert attrs["llm.error.type"] == "timeout" and attrs["error.type"] == "APITimeoutError"
+    assert 250 <= attrs["llm.latency_ms"] < 2000
+
+
+def test_stream_cut_ends_span_with_error(client, instrumented, server):
+    with pytest.raises(openai.APIConnectionError):  # the SDK's own wrapping of the cut connection
+        for _ in client.chat.completions.create(
+            model="gpt-4o-mini", messages=MESSAGES, stream=True, extra_headers=fault("stream_cut")
+        ):
+            pass
+    span = instrumented.span()
+    assert span.status.status_code.name == "ERROR"
+    assert span.attributes["llm.error.type"] == "connection"
+    assert span.attributes["llm.chunks"] >= 1
+
+
+def test_content_filter_and_tool_calls(client, instrumented, server):
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, extra_headers=fault("content_filter"))
+    tools = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
+    client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, tools=tools, extra_headers=fault("tool_call")
+    )
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, tools=tools, stream=True, extra_headers=fault("tool_call")
+    )
+    for _ in stream:
+        pass
+    filtered, tool, tool_stream = sorted(instrumented.spans(), key=lambda s: s.start_time)
+    assert filtered.attributes["llm.stop_reason"] == "content_filter"
+    for span in (tool, tool_stream):
+        assert span.attributes["llm.stop_reason"] == "tool_use"
+        assert span.attributes["llm.response.tool_calls"] == 1
+        assert span.attributes["llm.tools.count"] == 1 and span.attributes["llm.tools.names"] == ("lookup",)
+
+
+def test_stream_closed_early_and_abandoned_streams_end_their_spans(client, instrumented, server):
+    headers = fault("ok", **{"x-llmtrace-chunks": "20"})
+    with client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True, extra_headers=headers
+    ) as s:
+        next(iter(s))
+        next(s)
+    abandoned = client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True, extra_headers=headers
+    )
+    next(abandoned)
+    del abandoned
+    gc.collect()
+    spans = instrumented.spans()
+    assert len(spans) == 2
+    for span in spans:
+        assert span.attributes["llm.stream.incomplete"] is True and span.attributes["llm.success"] is True
+    assert instrumented.total("llm.calls") == 2
+
+
+def test_unknown_model_is_unpriced(client, instrumented, server):
+    client.chat.completions.create(model="acme-internal-7b", messages=MESSAGES)
+    attrs = dict(instrumented.span().attributes)
+    assert attrs["llm.cost.unpriced"] is True and "llm.cost_usd" not in attrs
+    assert instrumented.total("llm.unpriced_calls", model="acme-internal-7b") == 1
+    assert instrumented.points("llm.cost.usd") == []
+
+
+def test_user_http_client_built_from_httpx2_still_counts_retries(server, instrumented):
+    http_client = httpx2.Client(timeout=5.0)
+    client = openai.OpenAI(api_key="k", base_url=server.openai_base_url, http_client=http_client, max_retries=3)
+    client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, extra_headers=fault("overloaded,rate_limit,ok")
+    )
+    assert instrumented.span().attributes["llm.retry_count"] == 2
+
+
+@pytest.mark.parametrize(
+    ("base_url", "expected"),
+    [
+        ("https://api.openai.com/v1", "openai"),
+        ("https://api.groq.com/openai/v1", "groq"),
+        ("https://api.deepseek.com", "deepseek"),
+        ("https://api.together.xyz/v1", "together"),
+        ("http://localhost:11434/v1", "ollama"),
+        ("http://127.0.0.1:8000/v1", "vllm"),
+        ("https://my-proxy.internal/v1", "openai"),
+    ],
+)
+def test_provider_detection_from_base_url(base_url, expected):
+    assert detect_provider(openai.OpenAI(api_key="k", base_url=base_url)) == expected
+
+
+def test_azure_client_is_azure():
+    client = openai.AzureOpenAI(api_key="k", api_version="2024-10-21", azure_endpoint="https://x.openai.azure.com")
+    assert detect_provider(client) == "azure"
