@@ -56,6 +56,7 @@ _FINISH: dict[str, FinishReason] = {
     "failed": FinishReason.ERROR,
 }
 _ERROR_MESSAGE_MAX = 256
+_NO_EXEMPLAR = otel_context.Context()  # no span in it: the trace-based exemplar filter skips the point
 
 
 def normalize_finish_reason(raw: str | None) -> FinishReason | None:
@@ -290,7 +291,7 @@ def _prompt_attributes(attrs: dict[str, Any], hasher: Hasher, record: LLMRecord)
         attrs[Attr.PROMPT_SYSTEM_HASH] = hasher.hash_obj(record.system)
         attrs[Attr.PROMPT_SYSTEM_LENGTH] = text_length(record.system)
     if record.tools:
-        tools = list(record.tools)
+        tools = record.tools if isinstance(record.tools, list) else list(record.tools)
         attrs[Attr.TOOLS_HASH] = hasher.hash_tools(tools)
         attrs[Attr.TOOLS_COUNT] = len(tools)
         names = [n for n in (_tool_name(t) for t in tools) if n]
@@ -489,15 +490,16 @@ def _record_metrics(
     model_labels = {Metric.L_PROVIDER: record.provider, Metric.L_MODEL: base[Metric.L_MODEL]}
     if ttft_s is not None:
         inst.ttft.record(ttft_s, model_labels, context=ctx)
+    # Exemplars (trace links) go on calls, latency and TTFT; the other points skip exemplar sampling.
     if attempts > 1:
-        inst.retries.add(attempts - 1, model_labels, context=ctx)
+        inst.retries.add(attempts - 1, model_labels, context=_NO_EXEMPLAR)
     if error_type is None:  # failed calls add no tokens or cost: providers do not bill them
         for token_type, count in _token_counts(record):
-            inst.tokens.add(count, {**base, Metric.L_TYPE: token_type}, context=ctx)
+            inst.tokens.add(count, {**base, Metric.L_TYPE: token_type}, context=_NO_EXEMPLAR)
         if price is not None:
-            inst.cost.add(price.total, base, context=ctx)
+            inst.cost.add(price.total, base, context=_NO_EXEMPLAR)
         elif record.model and (record.input_tokens or record.output_tokens):
-            inst.unpriced.add(1, model_labels, context=ctx)
+            inst.unpriced.add(1, model_labels, context=_NO_EXEMPLAR)
     if inst.genai is not None:
         _record_genai_metrics(inst, record, latency_s, ttft_s, error_type, ctx)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
 from typing import Any
 
 __all__ = ["Hasher", "canonical_json", "text_length", "to_jsonable"]
@@ -50,14 +49,24 @@ def text_length(obj: Any) -> int:
     return 0
 
 
-class Hasher:
-    """Hashes canonical content with sha256, or HMAC-sha256 when a key is configured."""
+_MEMO_SIZE = 512
 
-    __slots__ = ("_key", "_prefix")
+
+class Hasher:
+    """Hashes canonical content with sha256, or HMAC-sha256 when a key is configured.
+
+    System prompts (immutable strings) and tool lists (usually module constants) repeat on every call of an
+    agent, so their hashes are memoized: strings by value, tool lists by identity + length (a list mutated in
+    place to the same length keeps its old hash until evicted; build a new list to change tools).
+    """
+
+    __slots__ = ("_key", "_prefix", "_text_memo", "_tools_memo")
 
     def __init__(self, key: bytes | None = None) -> None:
         self._key = key
         self._prefix = f"hmac-sha256:{hashlib.sha256(key).hexdigest()[:8]}:" if key else "sha256:"
+        self._text_memo: dict[str, str] = {}
+        self._tools_memo: dict[int, tuple[Any, int, str]] = {}
 
     @property
     def key_id(self) -> str | None:
@@ -71,9 +80,27 @@ class Hasher:
         return self._prefix + hmac.new(self._key, data, hashlib.sha256).hexdigest()
 
     def hash_obj(self, obj: Any) -> str:
-        return self.hash_text(obj if isinstance(obj, str) else canonical_json(obj))
+        if isinstance(obj, str):
+            return self.hash_str(obj)
+        return self.hash_text(canonical_json(obj))
 
-    def hash_tools(self, tools: Iterable[Any]) -> str:
+    def hash_str(self, text: str) -> str:
+        """``hash_text`` memoized by value, for strings that repeat (system prompts)."""
+        digest = self._text_memo.get(text)
+        if digest is None:
+            if len(self._text_memo) >= _MEMO_SIZE:
+                self._text_memo.clear()
+            digest = self._text_memo[text] = self.hash_text(text)
+        return digest
+
+    def hash_tools(self, tools: list[Any]) -> str:
         """Tool definitions hash independent of their order: the set of tools identifies a toolbox."""
+        cached = self._tools_memo.get(id(tools))
+        if cached is not None and cached[0] is tools and cached[1] == len(tools):
+            return cached[2]
         items = sorted(canonical_json(tool) for tool in tools)
-        return self.hash_text("[" + ",".join(items) + "]")
+        digest = self.hash_text("[" + ",".join(items) + "]")
+        if len(self._tools_memo) >= _MEMO_SIZE:
+            self._tools_memo.clear()
+        self._tools_memo[id(tools)] = (tools, len(tools), digest)  # holding `tools` keeps its id unique
+        return digest

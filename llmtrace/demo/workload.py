@@ -61,6 +61,10 @@ class CallPlan:
     tenant: str
     streaming: bool
     fault: str  # "ok" or a key of FAULTS / STREAM_FAULTS
+    usage: str = ""  # x-llmtrace-usage override: prompt caching and reasoning tokens on some calls
+
+    def headers(self) -> dict[str, str]:
+        return {"x-llmtrace-fault": self.fault, **({"x-llmtrace-usage": self.usage} if self.usage else {})}
 
 
 @dataclass
@@ -111,18 +115,32 @@ def plan_calls(config: WorkloadConfig) -> list[CallPlan]:
         streaming = rng.random() < config.stream_ratio
         faults = list(FAULTS) + (list(STREAM_FAULTS) if streaming else [])
         fault = rng.choice(faults) if rng.random() < config.fault_rate else "ok"
+        model = rng.choice(MODELS[provider])
         plans.append(
             CallPlan(
                 index=index,
                 provider=provider,
-                model=rng.choice(MODELS[provider]),
+                model=model,
                 agent=config.agents[index % len(config.agents)],
                 tenant=rng.choice(list(config.tenants)),
                 streaming=streaming,
                 fault=fault,
+                usage=_usage_override(rng, provider, model),
             )
         )
     return plans
+
+
+def _usage_override(rng: random.Random, provider: str, model: str) -> str:
+    """A third of the calls reuse a long cached system prompt; reasoning models report reasoning tokens."""
+    parts = []
+    if rng.random() < 0.33:
+        cached = rng.choice((1024, 2048))
+        write = provider == "anthropic" and rng.random() < 0.3
+        parts.append(f"input={cached + 300},cache_{'write' if write else 'read'}={cached}")
+    if model.startswith(("gpt-5", "o3", "o4")):
+        parts.append("reasoning=8")
+    return ",".join(parts)
 
 
 def _prompt(plan: CallPlan) -> list[dict[str, str]]:
@@ -204,7 +222,7 @@ def run_workload(
         first = len(server.log)
         with attributes(agent=plan.agent, tenant=plan.tenant, session=f"task-{plan.index // 3}"):
             try:
-                _CALLERS[plan.provider](clients[plan.provider], plan, {"x-llmtrace-fault": plan.fault})
+                _CALLERS[plan.provider](clients[plan.provider], plan, plan.headers())
             except Exception:
                 pass  # the scripted failure; llmtrace records it
         _account(truth, plan, server.log[first:])

@@ -228,10 +228,14 @@ def as_int(value: Any) -> int | None:
 def server_of(client: Any) -> tuple[str | None, int | None]:
     """Host and port of an SDK client's base URL."""
     url = get_path(client, "base_url")
-    if url is None:
-        return None, None
+    return (None, None) if url is None else _split_url(str(url))
+
+
+@functools.lru_cache(maxsize=256)
+def _split_url(url: str) -> tuple[str | None, int | None]:
+    """Parsed once per distinct base URL: clients are few, calls are many."""
     from urllib.parse import urlsplit
 
-    parts = urlsplit(str(url))
+    parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80 if parts.scheme == "http" else None)
     return parts.hostname, port

@@ -7,6 +7,7 @@ client's base URL.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from ..call import LLMRecord
@@ -55,7 +56,11 @@ def detect_provider(client: Any) -> str:
     """llm.provider for an OpenAI SDK client: known hosts by name, local servers by default port, else openai."""
     if type(client).__name__.startswith(("AzureOpenAI", "AsyncAzureOpenAI")):
         return "azure"
-    host, port = server_of(client)
+    return _provider_for(*server_of(client))
+
+
+@functools.lru_cache(maxsize=256)
+def _provider_for(host: str | None, port: int | None) -> str:
     host = (host or "").lower()
     for suffix, provider in _HOSTS:
         if host == suffix.lstrip(".") or host.endswith(suffix):
