@@ -62,23 +62,40 @@ class Price:
     source: str
 
 
+# A rate is USD per million tokens: a float, or tiers (base, ((threshold, price), ...)) chosen by total input.
+Rate = float | tuple[float, tuple[tuple[int, float], ...]]
+
+
 @dataclass(frozen=True, slots=True)
 class _Rates:
-    """USD per million tokens; ``None`` cache rate means the table has no separate cache price."""
+    """Per-token rates; ``None`` cache rate means the table has no separate cache price."""
 
-    input: float
-    output: float
-    cache_read: float | None
-    cache_write: float | None
+    input: Rate
+    output: Rate
+    cache_read: Rate | None
+    cache_write: Rate | None
+
+
+def _resolve(rate: Rate, total_input: int) -> float:
+    """genai-prices' tier rule: the highest tier whose threshold the request's total input exceeds."""
+    if isinstance(rate, float):
+        return rate
+    base, tiers = rate
+    for start, price in reversed(tiers):
+        if total_input > start:
+            return price
+    return base
 
 
 def _cost(rates: _Rates, tokens: Tokens, source: str) -> Price:
-    cache_read_rate = rates.input if rates.cache_read is None else rates.cache_read
-    cache_write_rate = rates.input if rates.cache_write is None else rates.cache_write
+    total_input = tokens.input
+    input_rate = _resolve(rates.input, total_input)
+    cache_read_rate = input_rate if rates.cache_read is None else _resolve(rates.cache_read, total_input)
+    cache_write_rate = input_rate if rates.cache_write is None else _resolve(rates.cache_write, total_input)
     uncached = max(tokens.input - tokens.cache_read - tokens.cache_write, 0)
-    input_usd = uncached * rates.input / 1e6
+    input_usd = uncached * input_rate / 1e6
     cache_usd = (tokens.cache_read * cache_read_rate + tokens.cache_write * cache_write_rate) / 1e6
-    output_usd = tokens.output * rates.output / 1e6
+    output_usd = tokens.output * _resolve(rates.output, total_input) / 1e6
     return Price(input_usd + cache_usd + output_usd, input_usd, output_usd, cache_usd, source)
 
 
@@ -247,19 +264,31 @@ def _lookup_genai_model(provider: str, model: str) -> Any:
     return model_info
 
 
-_LINEAR_KEYS = {"input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok"}
+_RATE_KEYS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
 
 
 def _flat_rates(model_price: Any) -> _Rates | None:
-    values = {k: v for k, v in vars(model_price).items() if v is not None and k.endswith("_mtok")}
-    if set(values) - _LINEAR_KEYS or not all(type(v).__name__ == "Decimal" for v in values.values()):
+    """Rates for the token kinds llmtrace reports, or None when the table prices text tokens differently."""
+    values = vars(model_price)
+    if values.get("input_mtok") is None or values.get("output_mtok") is None:
+        return None  # e.g. per-modality text prices: let genai-prices' own calculation decide
+    if any(k.startswith(("input_text", "output_text", "cache_text")) and v is not None for k, v in values.items()):
         return None
-    if "input_mtok" not in values or "output_mtok" not in values:
+    converted = [_as_rate(values.get(key)) for key in _RATE_KEYS]
+    if any(rate is _UNSUPPORTED for rate in converted):
         return None
+    return _Rates(*converted)  # type: ignore[arg-type]
 
-    def rate(key: str) -> float | None:
-        return float(values[key]) if key in values else None
 
-    return _Rates(
-        float(values["input_mtok"]), float(values["output_mtok"]), rate("cache_read_mtok"), rate("cache_write_mtok")
-    )
+_UNSUPPORTED = object()
+
+
+def _as_rate(value: Any) -> Any:
+    if value is None:
+        return None
+    if type(value).__name__ == "Decimal":
+        return float(value)
+    base, tiers = getattr(value, "base", None), getattr(value, "tiers", None)
+    if base is None or tiers is None:
+        return _UNSUPPORTED
+    return float(base), tuple((int(t.start), float(t.price)) for t in tiers)

@@ -47,13 +47,9 @@ class _StreamObserver(wrapt.ObjectProxy):
         self._self_state = state
         self._self_errors = errors
         self._self_iter: Any = None
-
-    def _self_chunk(self, chunk: Any) -> None:
-        try:
-            if self._self_state.process_chunk(chunk):
-                self._self_call.mark_chunk()
-        except Exception:
-            report_internal_error("stream.chunk")
+        # Bound once: the per-chunk path is one call into the provider state plus a timestamp.
+        self._self_process = state.process_chunk
+        self._self_mark = call.mark_chunk
 
     def _self_end(self, exc: BaseException | None, early: bool) -> None:
         call = self._self_call
@@ -95,7 +91,11 @@ class SyncStreamProxy(_StreamObserver):
         except BaseException as exc:
             self._self_end(exc, early=False)
             raise
-        self._self_chunk(chunk)
+        try:
+            if self._self_process(chunk):
+                self._self_mark()
+        except Exception:
+            report_internal_error("stream.chunk")
         return chunk
 
     def __enter__(self) -> SyncStreamProxy:
@@ -133,7 +133,11 @@ class AsyncStreamProxy(_StreamObserver):
         except BaseException as exc:
             self._self_end(exc, early=False)
             raise
-        self._self_chunk(chunk)
+        try:
+            if self._self_process(chunk):
+                self._self_mark()
+        except Exception:
+            report_internal_error("stream.chunk")
         return chunk
 
     async def __aenter__(self) -> AsyncStreamProxy:

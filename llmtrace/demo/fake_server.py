@@ -317,15 +317,14 @@ class _Handler(BaseHTTPRequestHandler):
             text = data if isinstance(data, str) else json.dumps(data)
             if fault == "malformed" and content:
                 text = "{not json"
-            self._chunk((f"event: {name}\n" if name else "") + f"data: {text}\n\n")
-            if content:
+            if content:  # counted before sending: the client may finish reading before this thread resumes
                 sent_content += 1
-                if cut_at is not None and sent_content >= cut_at:
-                    reply.exchange.chunks = sent_content
-                    self.wfile.flush()
-                    self.close_connection = True
-                    return  # no terminal event, no final zero-length chunk
-        reply.exchange.chunks = sent_content
+                reply.exchange.chunks = sent_content
+            self._chunk((f"event: {name}\n" if name else "") + f"data: {text}\n\n")
+            if cut_at is not None and sent_content >= cut_at:
+                self.wfile.flush()
+                self.close_connection = True
+                return  # no terminal event, no final zero-length chunk
         self.wfile.write(b"0\r\n\r\n")
 
     def _chunk(self, text: str) -> None:

@@ -50,6 +50,7 @@ class WorkloadConfig:
     fault_rate: float = 0.15
     stream_ratio: float = 0.4
     rate: float | None = None  # calls per second; None = as fast as possible
+    duration_s: float | None = None  # stop after this long even if calls remain
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,10 @@ def run_workload(
     clients = make_clients(server)
     truth = GroundTruth()
     interval = 1.0 / config.rate if config.rate else 0.0
+    deadline = time.monotonic() + config.duration_s if config.duration_s else None
     for plan in plan_calls(config):
+        if deadline is not None and time.monotonic() >= deadline:
+            break
         if plan.provider not in clients:
             continue
         started = time.perf_counter()

@@ -194,28 +194,51 @@ class ChatStreamState(StreamState):
         if record.response_id is None:
             record.response_id = get_path(chunk, "id")
             record.response_model = get_path(chunk, "model")
-        usage = get_path(chunk, "usage")
+        if isinstance(chunk, dict):
+            usage, choices = chunk.get("usage"), chunk.get("choices")
+        else:  # SDK objects: plain attribute reads on the per-chunk path
+            usage, choices = getattr(chunk, "usage", None), getattr(chunk, "choices", None)
         if usage is not None:
             self.usage = usage
-        content = False
-        for choice in get_path(chunk, "choices") or ():
-            content = self._choice(choice) or content
-        return content
+        if not choices:
+            return False
+        if len(choices) == 1:
+            return self._choice(choices[0])
+        return any([self._choice(choice) for choice in choices])
 
     def _choice(self, choice: Any) -> bool:
-        reason = get_path(choice, "finish_reason")
+        if isinstance(choice, dict):
+            return self._dict_choice(choice)
+        reason = choice.finish_reason
         if reason:
             self.record.finish_reasons.append(str(reason))
-        delta = get_path(choice, "delta")
-        text = get_path(delta, "content") if delta is not None else get_path(choice, "text")
-        content = False
+        delta = getattr(choice, "delta", None)
+        if delta is None:  # legacy completions stream
+            text = getattr(choice, "text", None)
+            if text:
+                self.record.output_text.append(text)
+            return bool(text)
+        text = delta.content
+        if text:
+            self.record.output_text.append(text)
+            return True
+        if delta.tool_calls:
+            self.tool_indices.update(get_path(call, "index") or 0 for call in delta.tool_calls)
+            return True
+        return bool(delta.refusal or getattr(delta, "reasoning_content", None))
+
+    def _dict_choice(self, choice: dict[str, Any]) -> bool:
+        reason = choice.get("finish_reason")
+        if reason:
+            self.record.finish_reasons.append(str(reason))
+        delta = choice.get("delta") or {}
+        text = delta.get("content") if delta else choice.get("text")
         if isinstance(text, str) and text:
             self.record.output_text.append(text)
-            content = True
-        for call in get_path(delta, "tool_calls") or ():
-            self.tool_indices.add(get_path(call, "index") or 0)
-            content = True
-        return content or bool(get_path(delta, "refusal") or get_path(delta, "reasoning_content"))
+            return True
+        for call in delta.get("tool_calls") or ():
+            self.tool_indices.add(call.get("index") or 0)
+        return bool(delta.get("tool_calls") or delta.get("refusal") or delta.get("reasoning_content"))
 
     def finish(self, record: LLMRecord) -> None:
         record.tool_calls = len(self.tool_indices)

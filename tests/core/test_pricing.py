@@ -79,3 +79,36 @@ def test_broken_rate_card_names_file_and_line(tmp_path: Path):
     schema.write_text("version: v1\nmodels:\n  - model: x\n    input_per_mtok: -1\n    output_per_mtok: 1\n")
     with pytest.raises(ConfigError, match=r"models\[0\] \(x\): 'input_per_mtok' must be a number >= 0"):
         RateCard.load(schema)
+
+
+def _catalog():
+    from genai_prices import data_snapshot
+
+    for provider in data_snapshot.get_snapshot().providers:
+        if provider.id in ("openai", "anthropic", "google", "mistral", "deepseek", "groq"):
+            for model in provider.models:
+                yield provider.id, model.id
+
+
+@pytest.mark.parametrize(
+    "tokens", [Tokens(1000, 200, 300, 0), Tokens(300_000, 1000, 100_000, 20_000), Tokens(50, 5000, 0, 40)]
+)
+def test_fast_path_matches_genai_prices_for_the_whole_catalog(tokens):
+    """The cached per-token rates (incl. tiers) give genai-prices' own answer for every model it knows."""
+    book, checked = PriceBook(), 0
+    for provider, model in _catalog():
+        usage = Usage(
+            input_tokens=tokens.input,
+            output_tokens=tokens.output,
+            cache_read_tokens=tokens.cache_read or None,
+            cache_write_tokens=tokens.cache_write or None,
+        )
+        try:
+            ref = calc_price(usage, model, provider_id=provider)
+        except Exception:  # genai-prices cannot price this usage shape for this model: neither may we guess
+            continue
+        price = book.price({"mistral": "mistral"}.get(provider, provider), model, tokens)
+        assert price is not None, model
+        assert price.total == pytest.approx(float(ref.total_price), rel=1e-9, abs=1e-12), (provider, model)
+        checked += 1
+    assert checked > 100
