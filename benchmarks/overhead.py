@@ -456,6 +456,12 @@ def _table(summary: dict[str, Any], skipped: dict[str, str], memory: dict[str, A
         )
     for contender, why in skipped.items():
         console.print(f"{contender}: not measured ({why})")
+
+
+def _table_memory(memory: dict[str, Any]) -> None:
+    from rich.console import Console
+
+    console = Console(width=140)
     for contender, data in memory.items():
         console.print(
             f"memory {contender}: RSS growth {data['rss_growth_kb']:,} KiB over {data['memory_calls']:,} calls; "
@@ -490,6 +496,8 @@ def main() -> None:
                 if key != "contender":
                     samples[contender].setdefault(key, []).extend(values)
         print(f"round {round_no + 1}/{args.rounds} done", file=sys.stderr)
+    summary = summarize(samples)
+    _table(summary, skipped, {})  # timings first: the memory runs below take minutes
     memory = {
         c: _run_worker(c, argparse.Namespace(calls=10, streams=2), args.memory_calls)
         for c in ("bare", "llmtrace", "openllmetry")
@@ -498,8 +506,7 @@ def main() -> None:
     memory = {
         c: {k: v for k, v in d.items() if k.startswith(("memory", "tracemalloc", "rss"))} for c, d in memory.items()
     }
-    summary = summarize(samples)
-    _table(summary, skipped, memory)
+    _table_memory(memory)
     if args.json_path:
         with open(args.json_path, "w") as out:
             json.dump(

@@ -41,6 +41,8 @@ Opt = Annotated[str | None, typer.Option()]
 def fmt_usd(value: float | None) -> str:
     if value is None:
         return "-"
+    if value == 0:
+        return "$0.00"
     digits = 2 if abs(value) >= 1 else 4 if abs(value) >= 0.01 else 6
     return f"${value:,.{digits}f}"
 
@@ -156,7 +158,8 @@ def stats(
     result["filters"] = {k: v for k, v in vars(filters).items() if v is not None}
 
     def render() -> None:
-        table = Table(title=f"LLM calls {_iso(start)} .. {_iso(end)}", show_header=False)
+        console.print(f"LLM calls from {_iso(start)} to {_iso(end)}")
+        table = Table(show_header=False)
         for label, value in (
             ("calls", fmt_int(result["calls"])),
             ("errors", f"{fmt_int(result['errors'])} ({fmt_pct(result['error_pct'])})"),

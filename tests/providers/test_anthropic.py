@@ -218,3 +218,17 @@ def test_helper_stream_closed_early_ends_span(client, instrumented, server):
         next(iter(stream.text_stream))
     span = instrumented.span()
     assert span.attributes["llm.stream.incomplete"] is True and span.attributes["llm.chunks"] >= 1
+
+
+def test_thinking_tokens_are_reasoning_tokens(client, instrumented, server):
+    headers = {"x-llmtrace-usage": "input=500,output=120,reasoning=80"}
+    client.messages.create(model="claude-sonnet-4-6", max_tokens=200, messages=MESSAGES, extra_headers=headers)
+    with client.messages.stream(
+        model="claude-sonnet-4-6", max_tokens=200, messages=MESSAGES, extra_headers=headers
+    ) as s:
+        s.until_done()
+    for span in instrumented.spans():
+        attrs = span.attributes
+        assert (attrs["llm.tokens.output"], attrs["llm.tokens.reasoning"]) == (120, 80)
+        assert attrs["gen_ai.usage.reasoning.output_tokens"] == 80
+    assert instrumented.total("llm.tokens", type="reasoning") == 160

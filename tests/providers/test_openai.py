@@ -356,3 +356,15 @@ def test_provider_detection_from_base_url(base_url, expected):
 def test_azure_client_is_azure():
     client = openai.AzureOpenAI(api_key="k", api_version="2024-10-21", azure_endpoint="https://x.openai.azure.com")
     assert detect_provider(client) == "azure"
+
+
+def test_reasoning_and_cached_tokens(client, instrumented, server):
+    headers = {"x-llmtrace-usage": "input=2000,output=90,cache_read=1536,reasoning=64"}
+    client.chat.completions.create(model="gpt-5-mini", messages=MESSAGES, extra_headers=headers)
+    attrs = dict(instrumented.span().attributes)
+    assert (attrs["llm.tokens.input"], attrs["llm.tokens.cache_read"], attrs["llm.tokens.reasoning"]) == (
+        2000,
+        1536,
+        64,
+    )
+    assert_usage_matches(attrs, server.log[0])
