@@ -56,7 +56,6 @@ _FINISH: dict[str, FinishReason] = {
     "failed": FinishReason.ERROR,
 }
 _ERROR_MESSAGE_MAX = 256
-_NO_EXEMPLAR = otel_context.Context()  # no span in it: the trace-based exemplar filter skips the point
 
 
 def normalize_finish_reason(raw: str | None) -> FinishReason | None:
@@ -447,12 +446,16 @@ def _content_event(span: trace.Span, recorder: Recorder, record: LLMRecord) -> N
 # -- metrics --------------------------------------------------------------------------------------------------
 
 
-def _labels(recorder: Recorder, record: LLMRecord, who: Attribution) -> dict[str, Any]:
-    labels: dict[str, Any] = {Metric.L_PROVIDER: record.provider, Metric.L_MODEL: record.model or "unknown"}
+def _labels(recorder: Recorder, record: LLMRecord, who: Attribution) -> tuple[tuple[str, Any], ...]:
+    """provider, model and the configured attribution labels (only those that are set), in a fixed order."""
+    labels: tuple[tuple[str, Any], ...] = (
+        (Metric.L_PROVIDER, record.provider),
+        (Metric.L_MODEL, record.model or "unknown"),
+    )
     for key in recorder.settings.metric_labels:
         value = who.agent if key == Metric.L_AGENT else who.tenant
         if value is not None:
-            labels[key] = value
+            labels += ((key, value),)
     return labels
 
 
@@ -469,37 +472,27 @@ def _record_metrics(
 ) -> None:
     inst = recorder.instruments
     base = _labels(recorder, record, who)
+    model_labels = base[:2]
     status = Metric.STATUS_ERROR if error_type else Metric.STATUS_OK
-    call_labels = {
-        **base,
-        Metric.L_OPERATION: record.operation,
-        Metric.L_STATUS: status,
-        Metric.L_STREAMING: record.streaming,
-    }
-    if error_type:
-        call_labels[Metric.L_ERROR_TYPE] = error_type
-    inst.calls.add(1, call_labels, context=ctx)
-    latency_labels = {
-        Metric.L_PROVIDER: record.provider,
-        Metric.L_MODEL: base[Metric.L_MODEL],
-        Metric.L_OPERATION: record.operation,
-        Metric.L_STATUS: status,
-        Metric.L_STREAMING: record.streaming,
-    }
-    inst.latency.record(latency_s, latency_labels, context=ctx)
-    model_labels = {Metric.L_PROVIDER: record.provider, Metric.L_MODEL: base[Metric.L_MODEL]}
+    outcome = (
+        (Metric.L_OPERATION, record.operation),
+        (Metric.L_STATUS, status),
+        (Metric.L_STREAMING, record.streaming),
+    )
+    inst.calls.add(1, base + outcome + (((Metric.L_ERROR_TYPE, error_type),) if error_type else ()))
+    # Histograms are synchronous and carry exemplars (trace links); counters are cumulative sums.
+    inst.latency.record(latency_s, dict(model_labels + outcome), context=ctx)
     if ttft_s is not None:
-        inst.ttft.record(ttft_s, model_labels, context=ctx)
-    # Exemplars (trace links) go on calls, latency and TTFT; the other points skip exemplar sampling.
+        inst.ttft.record(ttft_s, dict(model_labels), context=ctx)
     if attempts > 1:
-        inst.retries.add(attempts - 1, model_labels, context=_NO_EXEMPLAR)
+        inst.retries.add(attempts - 1, model_labels)
     if error_type is None:  # failed calls add no tokens or cost: providers do not bill them
         for token_type, count in _token_counts(record):
-            inst.tokens.add(count, {**base, Metric.L_TYPE: token_type}, context=_NO_EXEMPLAR)
+            inst.tokens.add(count, (*base, (Metric.L_TYPE, token_type)))
         if price is not None:
-            inst.cost.add(price.total, base, context=_NO_EXEMPLAR)
+            inst.cost.add(price.total, base)
         elif record.model and (record.input_tokens or record.output_tokens):
-            inst.unpriced.add(1, model_labels, context=_NO_EXEMPLAR)
+            inst.unpriced.add(1, model_labels)
     if inst.genai is not None:
         _record_genai_metrics(inst, record, latency_s, ttft_s, error_type, ctx)
 
