@@ -20,6 +20,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE = "llmtrace-stack-test"
+STACK_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The first stack test may build the binaries (~15 min cold): lift the per-test timeout for this folder."""
+    for item in items:
+        if STACK_DIR in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.timeout(3600))
 
 
 def binaries() -> dict[str, str]:
