@@ -175,6 +175,7 @@ def _handler_class(server: FakeProviderServer) -> type[BaseHTTPRequestHandler]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes: no 40 ms delayed-ACK stalls
     fake: FakeProviderServer
 
     def log_message(self, format: str, *args: Any) -> None:
