@@ -100,7 +100,8 @@ def _status_of(exc: BaseException) -> int | None:
     status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
     if status is None:
         status = getattr(getattr(exc, "response", None), "status_code", None)
-    return status if isinstance(status, int) and not isinstance(status, bool) else None
+    valid = isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 599
+    return status if valid else None  # e.g. ollama's ResponseError uses -1 for "no HTTP status"
 
 
 def _refine(error_type: ErrorType, exc: BaseException) -> ErrorType:

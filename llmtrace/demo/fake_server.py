@@ -188,7 +188,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw or b"{}")
         except json.JSONDecodeError:
             body = {}
-        provider = "anthropic" if self.path.startswith("/v1/messages") else "openai"
+        provider = _provider_for_path(self.path)
         attempt = int(self.headers.get("x-stainless-retry-count") or 0)
         fault = self.fake._next_fault(self.headers.get("x-llmtrace-fault"), attempt)
         exchange = Exchange(
@@ -219,6 +219,9 @@ class _Handler(BaseHTTPRequestHandler):
             "/v1/responses": _openai_responses,
             "/v1/embeddings": _openai_embeddings,
             "/v1/messages": _anthropic_messages,
+            "/api/chat": _ollama_generate,
+            "/api/generate": _ollama_generate,
+            "/api/embed": _ollama_embed,
         }
         route = routes.get(exchange.path)
         if route is None:
@@ -270,6 +273,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _error(self, exchange: Exchange, name: str) -> None:
         oa_status, oa_type, oa_code, an_status, an_type, message = _ERRORS[name]
         headers = {"retry-after": "0.01", "retry-after-ms": "10"} if name == "rate_limit" else {}
+        if exchange.provider == "ollama":  # Ollama answers {"error": "..."} with the HTTP status
+            exchange.status = oa_status
+            self._json(exchange.status, {"error": message}, headers)
+            return
         if exchange.provider == "anthropic":
             exchange.status = an_status
             payload: dict[str, Any] = {"type": "error", "error": {"type": an_type, "message": message}}
@@ -303,11 +310,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
 
-    def _sse(self, reply: _Reply, events: Iterator[tuple[str | None, Any, bool]]) -> None:
-        """Send (event name, data, carries content) as a chunked SSE stream, honouring ttft/delay/cut/malformed."""
-        self._start(
-            200, {"content-type": "text/event-stream", "transfer-encoding": "chunked", "cache-control": "no-cache"}
-        )
+    def _sse(self, reply: _Reply, events: Iterator[tuple[str | None, Any, bool]], ndjson: bool = False) -> None:
+        """Send (event name, data, carries content) as a chunked SSE (or NDJSON) stream, honouring
+        ttft/delay/cut/malformed."""
+        kind = "application/x-ndjson" if ndjson else "text/event-stream"
+        self._start(200, {"content-type": kind, "transfer-encoding": "chunked", "cache-control": "no-cache"})
         fault = reply.exchange.fault
         items = list(events)
         cut_at = max(1, sum(1 for _, _, content in items if content) // 2) if fault == "stream_cut" else None
@@ -321,7 +328,7 @@ class _Handler(BaseHTTPRequestHandler):
             if content:  # counted before sending: the client may finish reading before this thread resumes
                 sent_content += 1
                 reply.exchange.chunks = sent_content
-            self._chunk((f"event: {name}\n" if name else "") + f"data: {text}\n\n")
+            self._chunk(text + "\n" if ndjson else (f"event: {name}\n" if name else "") + f"data: {text}\n\n")
             if cut_at is not None and sent_content >= cut_at:
                 self.wfile.flush()
                 self.close_connection = True
@@ -631,7 +638,81 @@ def _anthropic_events(reply: _Reply, model: str, stop: str) -> Iterator[Any]:
     yield "message_stop", {"type": "message_stop"}, False
 
 
+# -- Ollama ------------------------------------------------------------------------------------------------------
+
+
+def _ollama_final(reply: _Reply, model: str) -> dict[str, Any]:
+    u = reply.usage
+    return {
+        "model": model,
+        "created_at": "2026-11-24T00:00:00Z",
+        "done": True,
+        "done_reason": "stop",
+        "total_duration": 120_000_000,
+        "load_duration": 1_000_000,
+        "prompt_eval_count": u["input"],
+        "prompt_eval_duration": 20_000_000,
+        "eval_count": u["output"],
+        "eval_duration": 90_000_000,
+    }
+
+
+def _ollama_generate(handler: _Handler, reply: _Reply, body: dict[str, Any]) -> None:
+    """/api/chat and /api/generate: one JSON object, or NDJSON parts ending with a ``done`` part carrying counts."""
+    ex = reply.exchange
+    ex.finish_reason = "stop"
+    chat = ex.path == "/api/chat"
+    if ex.fault == "malformed" and not ex.stream:
+        return handler._malformed()
+
+    def part(text: str, tool: bool = False) -> dict[str, Any]:
+        if not chat:
+            return {"response": text}
+        message: dict[str, Any] = {"role": "assistant", "content": text}
+        if tool:
+            message["tool_calls"] = [{"function": {"name": reply.tool_name, "arguments": json.loads(reply.tool_args)}}]
+        return {"message": message}
+
+    final = _ollama_final(reply, ex.model)
+    if not ex.stream:
+        return handler._json(200, {**final, **part(reply.text, bool(reply.tool_name))}, cut=ex.fault == "stream_cut")
+
+    def events() -> Iterator[tuple[str | None, Any, bool]]:
+        base = {"model": ex.model, "created_at": "2026-11-24T00:00:00Z", "done": False}
+        if reply.tool_name:
+            yield None, {**base, **part("", tool=True)}, True
+        for piece in reply.pieces:
+            yield None, {**base, **part(piece)}, True
+        yield None, {**final, **part("")}, False
+
+    handler._sse(reply, events(), ndjson=True)
+
+
+def _ollama_embed(handler: _Handler, reply: _Reply, body: dict[str, Any]) -> None:
+    ex = reply.exchange
+    inputs = body.get("input")
+    inputs = inputs if isinstance(inputs, list) else [inputs]
+    rng = random.Random(json.dumps(inputs))
+    ex.usage, ex.text = {"input": reply.usage["input"], "output": 0}, ""
+    handler._json(
+        200,
+        {
+            "model": ex.model,
+            "embeddings": [[round(rng.uniform(-1, 1), 6) for _ in range(8)] for _ in inputs],
+            "total_duration": 5_000_000,
+            "load_duration": 100_000,
+            "prompt_eval_count": reply.usage["input"],
+        },
+    )
+
+
 # -- helpers -----------------------------------------------------------------------------------------------------
+
+
+def _provider_for_path(path: str) -> str:
+    if path.startswith("/api/"):
+        return "ollama"
+    return "anthropic" if path.startswith("/v1/messages") else "openai"
 
 
 def _split(text: str, parts: int) -> list[str]:

@@ -8,4 +8,5 @@ __all__ = ["PROVIDER_MODULES"]
 PROVIDER_MODULES: dict[str, tuple[str, str, str]] = {
     "openai": ("llmtrace.providers.openai", "OpenAIInstrumentor", "openai"),
     "anthropic": ("llmtrace.providers.anthropic", "AnthropicInstrumentor", "anthropic"),
+    "ollama": ("llmtrace.providers.ollama", "OllamaInstrumentor", "ollama"),
 }

@@ -76,6 +76,7 @@ class ProviderHooks:
     stream_state: Callable[[LLMRecord], StreamState]
     is_stream: Callable[[Any], bool]
     errors: Callable[[], ErrorTable]
+    rebind: Callable[[], None] | None = None  # refresh module-level aliases bound before (un)wrapping
 
 
 class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -98,6 +99,8 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         install_transport_hooks()
         for target in self.hooks.targets:
             self._wrap(target)
+        if self.hooks.rebind is not None:
+            self.hooks.rebind()
 
     def _uninstrument(self, **kwargs: Any) -> None:
         for target in self.hooks.targets:
@@ -106,6 +109,8 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             cls = getattr(module, cls_name, None)
             if cls is not None and isinstance(cls.__dict__.get(method), wrapt.FunctionWrapper):
                 unwrap(cls, method)
+        if self.hooks.rebind is not None:
+            self.hooks.rebind()
         uninstall_transport_hooks()
 
     # -- wrapping -------------------------------------------------------------------------------------------
@@ -126,7 +131,7 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _sync_wrapper(self, target: WrapTarget) -> Callable[..., Any]:
         def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any, request: Any = None) -> Any:
-            call = self._begin(target, instance, kwargs if request is None else request)
+            call = self._begin(target, instance, _arguments(wrapped, args, kwargs) if request is None else request)
             if call is None:
                 return wrapped(*args, **kwargs)
             try:
@@ -144,7 +149,7 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         async def wrapper(
             wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any, request: Any = None
         ) -> Any:
-            call = self._begin(target, instance, kwargs if request is None else request)
+            call = self._begin(target, instance, _arguments(wrapped, args, kwargs) if request is None else request)
             if call is None:
                 return await wrapped(*args, **kwargs)
             try:
@@ -207,6 +212,18 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             report_internal_error(f"{self.hooks.provider}.response")
         call.finish()
         return result
+
+
+def _arguments(wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The call's arguments by name; SDKs are keyword-only almost everywhere, so binding is the rare path."""
+    if not args:
+        return kwargs
+    import inspect
+
+    try:
+        return dict(inspect.signature(wrapped).bind_partial(*args, **kwargs).arguments)
+    except (TypeError, ValueError):
+        return kwargs
 
 
 def get_path(obj: Any, *names: str) -> Any:

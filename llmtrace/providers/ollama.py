@@ -1,0 +1,167 @@
+"""Ollama (``ollama`` SDK): ``chat``, ``generate``, ``embed`` on ``Client`` and ``AsyncClient``, streamed or not.
+
+Local models have no list price: calls are recorded as unpriced unless a rate card prices them. The SDK has no
+retry loop, and a streamed call only connects when iteration starts, so TTFT includes the connection.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from ..call import LLMRecord
+from ..errors import ErrorTable
+from ..semconv import ErrorType
+from ..streams import StreamState
+from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_int, get_path, server_of
+
+__all__ = ["TARGETS", "OllamaInstrumentor", "errors", "extract_request", "extract_response"]
+
+_CLIENT = "ollama._client"
+TARGETS = (
+    WrapTarget(_CLIENT, "Client.chat", "chat"),
+    WrapTarget(_CLIENT, "AsyncClient.chat", "chat", is_async=True),
+    WrapTarget(_CLIENT, "Client.generate", "completion"),
+    WrapTarget(_CLIENT, "AsyncClient.generate", "completion", is_async=True),
+    WrapTarget(_CLIENT, "Client.embed", "embeddings"),
+    WrapTarget(_CLIENT, "AsyncClient.embed", "embeddings", is_async=True),
+)
+_ALIASES = ("chat", "generate", "embed")
+
+
+def rebind() -> None:
+    """``ollama.chat`` & co. are methods of a default client bound at import: bind them again so they see
+    the (un)wrapped class methods."""
+    import ollama
+
+    default = getattr(ollama, "_client", None)
+    for name in _ALIASES:
+        if default is not None and hasattr(ollama, name):
+            setattr(ollama, name, getattr(default, name))
+
+
+def _options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    options = kwargs.get("options") or {}
+    return options if isinstance(options, dict) else options.model_dump(exclude_none=True)
+
+
+def extract_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> LLMRecord:
+    """Read chat()/generate()/embed() arguments into a record (request side only)."""
+    host, port = server_of(get_path(client, "_client"))
+    options = _options(kwargs)
+    stop = options.get("stop")
+    record = LLMRecord(
+        provider="ollama",
+        operation=target.operation,
+        model=kwargs.get("model"),
+        streaming=bool(kwargs.get("stream")),
+        server_address=host,
+        server_port=port,
+        temperature=_num(options.get("temperature")),
+        max_tokens=as_int(options.get("num_predict")),
+        top_p=_num(options.get("top_p")),
+        top_k=_num(options.get("top_k")),
+        seed=as_int(options.get("seed")),
+        stop_sequences=[str(s) for s in stop] if isinstance(stop, (list, tuple)) else None,
+    )
+    if target.operation == "chat":
+        messages = kwargs.get("messages")
+        system = [m for m in messages or () if get_path(m, "role") == "system"]
+        record.messages = [m for m in messages or () if get_path(m, "role") != "system"]
+        record.system = system or None
+    elif target.operation == "completion":
+        record.messages, record.system = kwargs.get("prompt"), kwargs.get("system")
+    else:
+        record.messages = kwargs.get("input")
+    tools = kwargs.get("tools")
+    if isinstance(tools, (list, tuple)) and tools:
+        record.tools = tools
+    return record
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _read_part(record: LLMRecord, part: Any) -> bool:
+    """One response or stream part; returns whether it carried content."""
+    if record.response_model is None:
+        record.response_model = get_path(part, "model")
+    message = get_path(part, "message")
+    text = get_path(message, "content") if message is not None else get_path(part, "response")
+    content = False
+    if isinstance(text, str) and text:
+        record.output_text.append(text)
+        content = True
+    calls = get_path(message, "tool_calls") or ()
+    if calls:
+        record.tool_calls += len(calls)
+        content = True
+    if get_path(message, "thinking") or get_path(part, "thinking"):
+        content = True
+    if get_path(part, "done"):
+        reason = get_path(part, "done_reason")
+        record.finish_reasons.append("tool_calls" if record.tool_calls else str(reason or "stop"))
+        record.input_tokens = as_int(get_path(part, "prompt_eval_count"))
+        record.output_tokens = as_int(get_path(part, "eval_count"))
+    return content
+
+
+def extract_response(record: LLMRecord, response: Any) -> None:
+    """Read a ChatResponse / GenerateResponse / EmbedResponse into the record."""
+    if record.operation == "embeddings":
+        record.response_model = get_path(response, "model")
+        record.input_tokens = as_int(get_path(response, "prompt_eval_count"))
+        record.output_tokens = 0 if record.input_tokens is not None else None
+        return
+    _read_part(record, response)
+
+
+class OllamaStreamState(StreamState):
+    """Accumulates NDJSON parts; the final ``done`` part carries the counts and the reason."""
+
+    __slots__ = ("record",)
+
+    def __init__(self, record: LLMRecord) -> None:
+        self.record = record
+
+    def process_chunk(self, chunk: Any) -> bool:
+        return _read_part(self.record, chunk)
+
+    def finish(self, record: LLMRecord) -> None:
+        """Everything was recorded as it arrived."""
+
+    @property
+    def terminated(self) -> bool:
+        return bool(self.record.finish_reasons)
+
+
+def stream_state(record: LLMRecord) -> StreamState:
+    return OllamaStreamState(record)
+
+
+def is_stream(result: Any) -> bool:
+    return inspect.isgenerator(result) or inspect.isasyncgen(result)
+
+
+def errors() -> ErrorTable:
+    """ollama exception classes: ResponseError carries the HTTP status, which decides the type."""
+    import ollama
+
+    return ((ollama.RequestError, ErrorType.BAD_REQUEST),)
+
+
+HOOKS = ProviderHooks("ollama", TARGETS, extract_request, extract_response, stream_state, is_stream, errors, rebind)
+
+
+class OllamaInstrumentor(ProviderInstrumentor):
+    """Instruments the ``ollama`` SDK (``Client``, ``AsyncClient`` and the module-level ``ollama.chat`` & co.).
+
+    Example::
+
+        from llmtrace.providers.ollama import OllamaInstrumentor
+        OllamaInstrumentor().instrument()
+    """
+
+    hooks = HOOKS
+    dependencies = ("ollama >= 0.4",)

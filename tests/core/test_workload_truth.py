@@ -1,0 +1,44 @@
+"""The demo workload's ground truth (from the server log + genai-prices) equals what llmtrace records in-process,
+for every provider the demo can drive, faults and retries included."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+from llmtrace.demo.fake_server import FakeProviderServer
+from llmtrace.demo.workload import WorkloadConfig, run_workload
+
+
+def _rows(rows: list[dict], keys: tuple[str, ...]) -> dict[tuple, float]:
+    out: dict[tuple, float] = defaultdict(float)
+    for row in rows:
+        out[tuple(row[k] for k in keys)] += row["value"]
+    return dict(out)
+
+
+def _points(telemetry, name: str, keys: tuple[str, ...]) -> dict[tuple, float]:
+    out: dict[tuple, float] = defaultdict(float)
+    for attrs, value in telemetry.points(name):
+        labels = {**attrs, "streaming": str(attrs.get("streaming")).lower()}
+        out[tuple(str(labels.get(k, "")) for k in keys)] += value
+    return dict(out)
+
+
+def test_recorded_metrics_equal_ground_truth(instrumented):
+    config = WorkloadConfig(calls=60, seed=3, providers=("openai", "anthropic", "ollama"), fault_rate=0.3)
+    with FakeProviderServer(seed=3) as server:
+        truth = run_workload(server, config).to_json()
+    assert {r["provider"] for r in truth["calls"]} == {"openai", "anthropic", "ollama"}
+    assert truth["totals"]["errors"] > 0 and truth["totals"]["retries"] > 0
+    call_keys = ("provider", "model", "status", "error_type", "streaming", "agent", "tenant")
+    assert _points(instrumented, "llm.calls", call_keys) == _rows(truth["calls"], call_keys)
+    token_keys = ("provider", "model", "type", "agent", "tenant")
+    assert _points(instrumented, "llm.tokens", token_keys) == _rows(truth["tokens"], token_keys)
+    cost_keys = ("provider", "model", "agent", "tenant")
+    got, expected = _points(instrumented, "llm.cost.usd", cost_keys), _rows(truth["cost_usd"], cost_keys)
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-15)
+    assert _points(instrumented, "llm.retries", ("provider", "model")) == _rows(truth["retries"], ("provider", "model"))
