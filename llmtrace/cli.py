@@ -574,12 +574,13 @@ def demo(
 
     from .demo.fake_server import FakeProviderServer
     from .demo.summary import summarize
-    from .demo.workload import MODELS, WorkloadConfig, run_workload, truth_json
+    from .demo.workload import WorkloadConfig, available_models, run_workload, truth_json
 
     names = _csv(providers)
-    unknown = [p for p in names if p not in MODELS]
+    models = available_models()
+    unknown = [p for p in names if p not in models]
     if unknown:
-        raise typer.BadParameter(f"--providers: unknown {', '.join(unknown)}; available: {', '.join(MODELS)}")
+        raise typer.BadParameter(f"--providers: unknown {', '.join(unknown)}; available: {', '.join(models)}")
     tracer_provider, meter_provider, reader = _telemetry("llmtrace-demo")
     llmtrace.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
     config = WorkloadConfig(

@@ -16,13 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MODELS", "CallPlan", "GroundTruth", "WorkloadConfig", "plan_calls", "run_workload"]
+from .providers import DemoProvider, demo_providers
 
-MODELS: dict[str, tuple[str, ...]] = {
-    "openai": ("gpt-5-mini", "gpt-4o-mini"),
-    "anthropic": ("claude-sonnet-4-6", "claude-haiku-4-5"),
-    "ollama": ("llama3.2", "qwen3:8b"),
-}
+__all__ = ["CallPlan", "GroundTruth", "WorkloadConfig", "available_models", "plan_calls", "run_workload"]
+
 AGENTS = ("planner", "researcher", "writer")
 TENANTS = ("acme", "globex")
 # fault plan (one entry per HTTP attempt) -> (expected llm.error.type or None, HTTP attempts)
@@ -36,8 +33,6 @@ FAULTS: dict[str, tuple[str | None, int]] = {
     "context_length": ("context_length", 1),
 }
 STREAM_FAULTS: dict[str, tuple[str | None, int]] = {"stream_cut": ("connection", 1)}
-MAX_RETRIES = 2
-_NO_RETRY_PROVIDERS = frozenset({"ollama"})
 
 
 @dataclass(frozen=True)
@@ -67,7 +62,16 @@ class CallPlan:
     usage: str = ""  # x-llmtrace-usage override: prompt caching and reasoning tokens on some calls
 
     def headers(self) -> dict[str, str]:
-        return {"x-llmtrace-fault": self.fault, **({"x-llmtrace-usage": self.usage} if self.usage else {})}
+        """Fault plan and usage for the fake server; the call id lets it count attempts of SDKs that send none."""
+        headers = {"x-llmtrace-fault": self.fault, "x-llmtrace-call": f"demo-{self.index}-{self.fault}"}
+        return {**headers, **({"x-llmtrace-usage": self.usage} if self.usage else {})}
+
+    def system(self) -> str:
+        return f"You are the {self.agent} agent."
+
+    def messages(self) -> list[dict[str, str]]:
+        """The user turn (system prompt apart: providers take it in different places)."""
+        return [{"role": "user", "content": f"As the {self.agent}, work on task-{self.index // 3} for {self.tenant}."}]
 
 
 @dataclass
@@ -112,13 +116,14 @@ _TOKEN_TYPES = ("input", "output", "cache_read", "cache_write", "reasoning")
 def plan_calls(config: WorkloadConfig) -> list[CallPlan]:
     """Deterministic call list for ``config`` (same seed, same plan)."""
     rng = random.Random(config.seed)
+    models = available_models()
     plans = []
     for index in range(config.calls):
         provider = rng.choice(list(config.providers))
         streaming = rng.random() < config.stream_ratio
         faults = list(FAULTS) + (list(STREAM_FAULTS) if streaming else [])
         fault = rng.choice(faults) if rng.random() < config.fault_rate else "ok"
-        model = rng.choice(MODELS[provider])
+        model = rng.choice(models[provider])
         plans.append(
             CallPlan(
                 index=index,
@@ -128,105 +133,38 @@ def plan_calls(config: WorkloadConfig) -> list[CallPlan]:
                 tenant=rng.choice(list(config.tenants)),
                 streaming=streaming,
                 fault=fault,
-                usage=_usage_override(rng, provider, model),
+                usage=_usage_override(rng, demo_providers()[provider], model),
             )
         )
     return plans
 
 
-def _usage_override(rng: random.Random, provider: str, model: str) -> str:
+def _usage_override(rng: random.Random, demo: DemoProvider, model: str) -> str:
     """A third of the calls reuse a long cached system prompt; reasoning models report reasoning tokens."""
     parts = []
-    if rng.random() < 0.33 and provider != "ollama":  # Ollama's API reports no cache tokens
+    if rng.random() < 0.33 and demo.cache_read:  # e.g. Ollama's API reports no cache tokens
         cached = rng.choice((1024, 2048))
-        write = provider == "anthropic" and rng.random() < 0.3
+        write = demo.cache_write and rng.random() < 0.3
         parts.append(f"input={cached + 300},cache_{'write' if write else 'read'}={cached}")
     if model.startswith(("gpt-5", "o3", "o4")):
         parts.append("reasoning=8")
     return ",".join(parts)
 
 
-def _prompt(plan: CallPlan) -> list[dict[str, str]]:
-    task = f"task-{plan.index // 3}"
-    return [{"role": "user", "content": f"As the {plan.agent}, work on {task} for {plan.tenant}."}]
-
-
-def _openai_call(client: Any, plan: CallPlan, headers: dict[str, str]) -> None:
-    kwargs: dict[str, Any] = {
-        "model": plan.model,
-        "messages": [{"role": "system", "content": f"You are the {plan.agent} agent."}, *_prompt(plan)],
-        "extra_headers": headers,
-        "max_tokens": 200,
-    }
-    if not plan.streaming:
-        client.chat.completions.create(**kwargs)
-        return
-    for _ in client.chat.completions.create(**kwargs, stream=True, stream_options={"include_usage": True}):
-        pass
-
-
-def _anthropic_call(client: Any, plan: CallPlan, headers: dict[str, str]) -> None:
-    kwargs: dict[str, Any] = {
-        "model": plan.model,
-        "system": f"You are the {plan.agent} agent.",
-        "messages": _prompt(plan),
-        "max_tokens": 200,
-        "extra_headers": headers,
-    }
-    if not plan.streaming:
-        client.messages.create(**kwargs)
-        return
-    with client.messages.stream(**kwargs) as stream:
-        for _ in stream.text_stream:
-            pass
-
-
-def _ollama_call(server_url: str, plan: CallPlan, headers: dict[str, str]) -> None:
-    import ollama
-
-    # The ollama SDK takes headers per client, not per call: one short-lived client per scripted call.
-    with ollama.Client(host=server_url, headers=headers, timeout=5.0) as client:
-        messages = [{"role": "system", "content": f"You are the {plan.agent} agent."}, *_prompt(plan)]
-        if plan.streaming:
-            for _ in client.chat(model=plan.model, messages=messages, stream=True):
-                pass
-        else:
-            client.chat(model=plan.model, messages=messages)
+def available_models() -> dict[str, tuple[str, ...]]:
+    """Provider -> the models the demo uses, for every provider the demo knows (SDK installed or not)."""
+    return {name: demo.models for name, demo in demo_providers().items()}
 
 
 def make_clients(server: Any) -> dict[str, Any]:
-    """Real SDK clients pointed at the fake server (short timeouts, the SDK's own retries on)."""
+    """Real SDK clients pointed at the fake server (short timeouts, the SDK's own retries on), installed SDKs only."""
     clients: dict[str, Any] = {}
-    try:
-        import openai
-
-        clients["openai"] = openai.OpenAI(
-            api_key="sk-demo", base_url=server.openai_base_url, max_retries=MAX_RETRIES, timeout=5.0
-        )
-    except ImportError:
-        pass
-    try:
-        import anthropic
-
-        clients["anthropic"] = anthropic.Anthropic(
-            api_key="sk-ant-demo", base_url=server.anthropic_base_url, max_retries=MAX_RETRIES, timeout=5.0
-        )
-    except ImportError:
-        pass
-    try:
-        import ollama  # noqa: F401 - availability check; clients are made per call
-
-        clients["ollama"] = server.url
-    except ImportError:
-        pass
+    for name, demo in demo_providers().items():
+        try:
+            clients[name] = demo.make_client(server)
+        except ImportError:
+            continue
     return clients
-
-
-_CALLERS: dict[str, Callable[[Any, CallPlan, dict[str, str]], None]] = {
-    "openai": _openai_call,
-    "anthropic": _anthropic_call,
-    "ollama": _ollama_call,
-}
 
 
 def run_workload(
@@ -236,6 +174,7 @@ def run_workload(
     from .. import attributes
 
     clients = make_clients(server)
+    demos = demo_providers()
     truth = GroundTruth()
     interval = 1.0 / config.rate if config.rate else 0.0
     deadline = time.monotonic() + config.duration_s if config.duration_s else None
@@ -248,7 +187,7 @@ def run_workload(
         first = len(server.log)
         with attributes(agent=plan.agent, tenant=plan.tenant, session=f"task-{plan.index // 3}"):
             try:
-                _CALLERS[plan.provider](clients[plan.provider], plan, plan.headers())
+                demos[plan.provider].call(clients[plan.provider], plan, plan.headers())
             except Exception:
                 pass  # the scripted failure; llmtrace records it
         _account(truth, plan, server.log[first:])
@@ -262,7 +201,8 @@ def run_workload(
 def _account(truth: GroundTruth, plan: CallPlan, exchanges: list[Any]) -> None:
     """Add one logical call's expected metrics, from what the server sent."""
     # SDKs without a retry loop fail on the plan's first entry ("rate_limit,ok" is a rate-limit error there).
-    fault = plan.fault.split(",")[0] if plan.provider in _NO_RETRY_PROVIDERS else plan.fault
+    demo = demo_providers()[plan.provider]
+    fault = plan.fault if demo.retries else plan.fault.split(",")[0]
     table = STREAM_FAULTS if fault in STREAM_FAULTS else FAULTS
     error_type, _ = table.get(fault, (None, 1))
     streaming = "true" if plan.streaming else "false"
@@ -281,10 +221,10 @@ def _account(truth: GroundTruth, plan: CallPlan, exchanges: list[Any]) -> None:
     for kind in _TOKEN_TYPES:
         if usage.get(kind):
             truth.tokens[(plan.provider, plan.model, kind, plan.agent, plan.tenant)] += usage[kind]
-    if plan.provider == "ollama":
-        return  # local models have no list price: llmtrace records them as unpriced, with no cost series
+    if not demo.priced:
+        return  # e.g. local models have no list price: llmtrace records them as unpriced, with no cost series
     truth.cost_usd[(plan.provider, plan.model, plan.agent, plan.tenant)] += reference_cost(
-        plan.provider, final.model or plan.model, usage
+        demo.price_provider or plan.provider, final.model or plan.model, usage
     )
 
 
