@@ -1,0 +1,242 @@
+"""Mistral (``mistralai`` SDK, ``from mistralai.client import Mistral``): ``chat.complete`` / ``chat.stream`` and
+``embeddings.create``, sync and async.
+
+The SDK is generated (Speakeasy) on httpx2: each HTTP attempt of its time-bounded retry loop goes through
+``httpx2.Client.send``, where llmtrace counts it. ``prompt_tokens`` already includes cached tokens (reported in
+``prompt_tokens_details.cached_tokens``). A stream's last chunk carries the finish reason and the usage. Transport
+failures reach the user as raw httpx2 exceptions (the SDK does not wrap them), so they are in the error table too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..call import LLMRecord
+from ..errors import ErrorTable
+from ..semconv import ErrorType
+from ..streams import StreamState
+from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_int, get_path, server_of
+
+__all__ = [
+    "HOOKS",
+    "TARGETS",
+    "ChatStreamState",
+    "MistralInstrumentor",
+    "errors",
+    "extract_request",
+    "extract_response",
+    "is_stream",
+    "stream_state",
+]
+
+_CHAT = "mistralai.client.chat"
+_EMBEDDINGS = "mistralai.client.embeddings"
+TARGETS = (
+    WrapTarget(_CHAT, "Chat.complete", "chat", streaming=False),
+    WrapTarget(_CHAT, "Chat.complete_async", "chat", is_async=True, streaming=False),
+    WrapTarget(_CHAT, "Chat.stream", "chat", streaming=True),
+    WrapTarget(_CHAT, "Chat.stream_async", "chat", is_async=True, streaming=True),
+    WrapTarget(_EMBEDDINGS, "Embeddings.create", "embeddings", streaming=False),
+    WrapTarget(_EMBEDDINGS, "Embeddings.create_async", "embeddings", is_async=True, streaming=False),
+)
+
+
+def _server(resource: Any, kwargs: dict[str, Any]) -> tuple[str | None, int | None]:
+    """Host and port of the per-call ``server_url``, else of the client's configured server."""
+    url = kwargs.get("server_url")
+    if not isinstance(url, str):
+        try:
+            url = resource.sdk_configuration.get_server_details()[0]
+        except (AttributeError, ValueError, TypeError):  # an invalid server name fails in the SDK call too
+            return None, None
+    return server_of({"base_url": url})
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _stop(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    return [str(s) for s in value] if isinstance(value, (list, tuple)) else None
+
+
+def _split_system(record: LLMRecord, messages: Any) -> None:
+    """System messages apart (they identify the prompt template); a one-shot iterable is left unread."""
+    if not isinstance(messages, (list, tuple)):
+        record.messages = messages
+        return
+    system = [m for m in messages if get_path(m, "role") == "system"]
+    record.messages = [m for m in messages if get_path(m, "role") != "system"]
+    record.system = system or None
+
+
+def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> LLMRecord:
+    """Read chat.complete()/stream() or embeddings.create() arguments into a record (request side only)."""
+    host, port = _server(resource, kwargs)
+    record = LLMRecord(
+        provider="mistral",
+        operation=target.operation,
+        model=kwargs.get("model"),
+        streaming=bool(target.streaming),
+        server_address=host,
+        server_port=port,
+    )
+    if target.operation == "embeddings":
+        record.messages = kwargs.get("inputs")
+        return record
+    record.temperature = _num(kwargs.get("temperature"))
+    record.max_tokens = as_int(kwargs.get("max_tokens"))
+    record.top_p = _num(kwargs.get("top_p"))
+    record.top_k = _num(kwargs.get("top_k"))
+    record.seed = as_int(kwargs.get("random_seed"))
+    record.stop_sequences = _stop(kwargs.get("stop"))
+    _split_system(record, kwargs.get("messages"))
+    tools = kwargs.get("tools")
+    if isinstance(tools, (list, tuple)) and tools:
+        record.tools = tools
+    return record
+
+
+def _read_usage(record: LLMRecord, usage: Any) -> None:
+    """``prompt_tokens`` includes cached tokens; the cached count is an extra field the SDK model keeps."""
+    if usage is None:
+        return
+    record.input_tokens = as_int(get_path(usage, "prompt_tokens"))
+    record.output_tokens = as_int(get_path(usage, "completion_tokens"))
+    cached = as_int(get_path(usage, "prompt_tokens_details", "cached_tokens"))
+    if cached is None:
+        cached = as_int(get_path(usage, "num_cached_tokens"))
+    record.cache_read_tokens = cached or None
+
+
+def _read_content(record: LLMRecord, content: Any) -> bool:
+    """Message/delta content: a string, or chunks (text, and thinking on reasoning models). True if any."""
+    if isinstance(content, str):
+        if content:
+            record.output_text.append(content)
+        return bool(content)
+    found = False
+    for chunk in content if isinstance(content, list) else ():
+        kind = get_path(chunk, "type")
+        text = get_path(chunk, "text")
+        if kind == "text" and isinstance(text, str) and text:
+            record.output_text.append(text)
+            found = True
+        elif kind == "thinking":
+            found = True
+    return found
+
+
+def extract_response(record: LLMRecord, response: Any) -> None:
+    """Read a ChatCompletionResponse or EmbeddingResponse into the record."""
+    record.response_id = get_path(response, "id")
+    record.response_model = get_path(response, "model")
+    _read_usage(record, get_path(response, "usage"))
+    if record.operation == "embeddings":
+        if record.output_tokens is None and record.input_tokens is not None:
+            record.output_tokens = 0
+        return
+    for choice in get_path(response, "choices") or ():
+        message = get_path(choice, "message")
+        _read_content(record, get_path(message, "content"))
+        record.tool_calls += len(get_path(message, "tool_calls") or ())
+        reason = get_path(choice, "finish_reason")
+        if reason:
+            record.finish_reasons.append(str(reason))
+
+
+class ChatStreamState(StreamState):
+    """Accumulates ``CompletionEvent``s; the chunk with a finish reason (and the usage) is the terminal one."""
+
+    __slots__ = ("finished", "record", "tools")
+
+    def __init__(self, record: LLMRecord) -> None:
+        self.record = record
+        self.tools: set[Any] = set()
+        self.finished = False
+
+    def process_chunk(self, event: Any) -> bool:
+        chunk = get_path(event, "data")
+        record = self.record
+        if record.response_id is None:
+            record.response_id = get_path(chunk, "id")
+            record.response_model = get_path(chunk, "model")
+        usage = get_path(chunk, "usage")
+        if usage is not None:
+            _read_usage(record, usage)
+        content = False
+        for choice in get_path(chunk, "choices") or ():
+            content = self._choice(choice) or content
+        return content
+
+    def _choice(self, choice: Any) -> bool:
+        reason = get_path(choice, "finish_reason")
+        if reason:
+            self.record.finish_reasons.append(str(reason))
+            self.finished = True
+        delta = get_path(choice, "delta")
+        calls = get_path(delta, "tool_calls") or ()
+        for call in calls:  # whole calls in one delta; keyed so a call split over deltas counts once
+            call_id = get_path(call, "id")
+            key = call_id if call_id not in (None, "null") else (get_path(choice, "index"), get_path(call, "index"))
+            self.tools.add(key)
+        self.record.tool_calls = len(self.tools)
+        return _read_content(self.record, get_path(delta, "content")) or bool(calls)
+
+    def finish(self, record: LLMRecord) -> None:
+        """Everything was recorded as it arrived."""
+
+    @property
+    def terminated(self) -> bool:
+        return self.finished
+
+
+def stream_state(record: LLMRecord) -> StreamState:
+    return ChatStreamState(record)
+
+
+def is_stream(result: Any) -> bool:
+    from mistralai.client.utils.eventstreaming import EventStream, EventStreamAsync
+
+    return isinstance(result, (EventStream, EventStreamAsync))
+
+
+def errors() -> ErrorTable:
+    """mistralai exception classes (and the raw httpx2 transport errors it lets through), most specific first.
+
+    ``SDKError`` covers every 4xx/5xx without a dedicated class: its HTTP status decides the type.
+    """
+    from mistralai.client import errors as exc
+    from mistralai.client import sdk
+
+    http = sdk.httpx  # the httpx flavour the SDK is built on (httpx2 in 3.x)
+
+    return (
+        (exc.HTTPValidationError, ErrorType.BAD_REQUEST),
+        (exc.ResponseValidationError, ErrorType.INVALID_RESPONSE),
+        (exc.ObservabilityError, ErrorType.BAD_REQUEST),
+        (exc.SDKError, ErrorType.SERVER_ERROR),
+        (exc.MistralError, ErrorType.SERVER_ERROR),
+        (exc.NoResponseError, ErrorType.CONNECTION),
+        (http.TimeoutException, ErrorType.TIMEOUT),
+        (http.DecodingError, ErrorType.INVALID_RESPONSE),
+        (http.TransportError, ErrorType.CONNECTION),
+    )
+
+
+HOOKS = ProviderHooks("mistral", TARGETS, extract_request, extract_response, stream_state, is_stream, errors)
+
+
+class MistralInstrumentor(ProviderInstrumentor):
+    """Instruments the ``mistralai`` SDK: chat completions (sync/async, streamed or not) and embeddings.
+
+    Example::
+
+        from llmtrace.providers.mistral import MistralInstrumentor
+        MistralInstrumentor().instrument()
+    """
+
+    hooks = HOOKS
+    dependencies = ("mistralai >= 3.0",)
