@@ -70,6 +70,7 @@ class LLMRecord:
     provider: str
     operation: str
     model: str | None = None
+    via: str | None = None  # the routing library the app called (litellm), when ``provider`` is who it routed to
     streaming: bool = False
     server_address: str | None = None
     server_port: int | None = None
@@ -251,6 +252,7 @@ def _request_attributes(recorder: Recorder, record: LLMRecord, who: Attribution)
         Attr.STREAMING: record.streaming,
     }
     _put(attrs, Attr.MODEL, record.model)
+    _put(attrs, Attr.VIA, record.via)
     _put(attrs, Attr.SERVER_ADDRESS, record.server_address)
     _put(attrs, Attr.SERVER_PORT, record.server_port)
     _put(attrs, Attr.TEMPERATURE, record.temperature)

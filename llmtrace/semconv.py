@@ -28,6 +28,7 @@ class Attr:
     """Primary ``llm.*`` span attributes (DESIGN.md section 4)."""
 
     PROVIDER = "llm.provider"
+    VIA = "llm.via"  # a routing library between the app and the provider (litellm); llm.provider is who served it
     OPERATION = "llm.operation"
     MODEL = "llm.model"
     RESPONSE_MODEL = "llm.response.model"

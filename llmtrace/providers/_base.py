@@ -77,6 +77,8 @@ class ProviderHooks:
     is_stream: Callable[[Any], bool]
     errors: Callable[[], ErrorTable]
     rebind: Callable[[], None] | None = None  # refresh module-level aliases bound before (un)wrapping
+    # (sync, async) proxy classes for SDK streams whose close/aclose differ from the core proxies' (litellm)
+    stream_proxies: tuple[type[SyncStreamProxy], type[AsyncStreamProxy]] | None = None
 
 
 class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -205,7 +207,8 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         try:
             if self.hooks.is_stream(result):
                 state = self.hooks.stream_state(call.record)
-                proxy = AsyncStreamProxy if target.is_async else SyncStreamProxy
+                sync_proxy, async_proxy = self.hooks.stream_proxies or (SyncStreamProxy, AsyncStreamProxy)
+                proxy = async_proxy if target.is_async else sync_proxy
                 return proxy(result, call, state, self._error_table)
             self.hooks.extract_response(call.record, result)
         except Exception:

@@ -1,0 +1,322 @@
+"""LiteLLM (``litellm`` SDK): ``completion`` / ``acompletion`` (streamed or not) and ``embedding`` / ``aembedding``.
+
+LiteLLM is a router, not a provider: it sends the call to OpenAI, Anthropic, Bedrock, ... often through another SDK
+that llmtrace also instruments (``openai/<model>`` runs the ``openai`` SDK). The rule: **one logical call is one
+span, one ``llm.calls`` increment and one set of token/cost counts**. The litellm call is the outer call; while it is
+active (``ACTIVE_CALL``, a contextvar that litellm's executor hand-off copies), inner SDK instrumentors stand aside,
+and every HTTP attempt of the inner SDK (its ``max_retries``) or of litellm itself (``num_retries``) counts as an
+attempt of the outer call. ``llm.provider`` is the provider litellm routed to (``openai``, ``anthropic``, ...), so
+metrics group and price by who served the call; ``llm.via = "litellm"`` on the span says how it got there.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from ..call import LLMRecord
+from ..errors import ErrorTable
+from ..semconv import ErrorType
+from ..streams import AsyncStreamProxy, StreamState, SyncStreamProxy
+from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_int, get_path, server_of
+from .openai import detect_provider
+
+__all__ = [
+    "TARGETS",
+    "LiteLLMInstrumentor",
+    "errors",
+    "extract_request",
+    "extract_response",
+    "route",
+]
+
+VIA = "litellm"
+# ``litellm.main`` is a module: its functions are wrapped like methods of a class (``main.completion``), and the
+# package-level aliases (``litellm.completion``) are bound again by ``rebind``.
+TARGETS = (
+    WrapTarget("litellm", "main.completion", "chat"),
+    WrapTarget("litellm", "main.acompletion", "chat", is_async=True),
+    WrapTarget("litellm", "main.embedding", "embeddings", streaming=False),
+    WrapTarget("litellm", "main.aembedding", "embeddings", is_async=True, streaming=False),
+)
+_ALIASES = ("completion", "acompletion", "embedding", "aembedding")
+
+# litellm's custom_llm_provider -> llm.provider (unlisted ones keep litellm's name).
+_PROVIDERS = {
+    "text-completion-openai": "openai",
+    "azure_ai": "azure",
+    "azure_text": "azure",
+    "bedrock": "bedrock",
+    "sagemaker": "bedrock",
+    "vertex_ai": "vertex",
+    "vertex_ai_beta": "vertex",
+    "gemini": "google",
+    "mistral": "mistral",
+    "codestral": "mistral",
+    "cohere_chat": "cohere",
+    "together_ai": "together",
+    "fireworks_ai": "fireworks",
+    "ollama_chat": "ollama",
+    "hosted_vllm": "vllm",
+    "lm_studio": "lmstudio",
+}
+
+
+def rebind() -> None:
+    """``litellm.completion`` & co. were bound from ``litellm.main`` at import: bind them to the (un)wrapped ones."""
+    import litellm
+    import litellm.main
+
+    for name in _ALIASES:
+        if hasattr(litellm, name):
+            setattr(litellm, name, getattr(litellm.main, name))
+
+
+@functools.lru_cache(maxsize=512)
+def route(model: str, custom_llm_provider: str | None, api_base: str | None) -> tuple[str, str, str | None]:
+    """(llm.provider, model as sent to the provider, base URL) for a litellm model string, as litellm routes it."""
+    from litellm import get_llm_provider
+
+    try:
+        sent, provider, _, base = get_llm_provider(model, custom_llm_provider=custom_llm_provider, api_base=api_base)
+    except Exception:  # an unknown route: litellm raises its own error in the call itself
+        return VIA, model, api_base
+    base = api_base or base
+    if provider == "openai" and base:
+        return detect_provider({"base_url": base}), sent, base  # an OpenAI-compatible host (groq, vllm, ...)
+    return _PROVIDERS.get(provider, provider), sent, base
+
+
+def _flatten(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``aembedding(*args, **kwargs)`` binds as {"args": ..., "kwargs": ...}: back to plain keyword arguments."""
+    if isinstance(kwargs.get("kwargs"), dict) and set(kwargs) <= {"args", "kwargs"}:
+        flat = dict(zip(("model", "input"), kwargs.get("args") or (), strict=False))
+        return {**flat, **kwargs["kwargs"]}
+    return kwargs
+
+
+def _split_system(messages: Any) -> tuple[Any, Any]:
+    if not isinstance(messages, list):
+        return messages, None
+    system = [m for m in messages if get_path(m, "role") in ("system", "developer")]
+    rest = [m for m in messages if get_path(m, "role") not in ("system", "developer")]
+    return rest, (system or None)
+
+
+def extract_request(target: WrapTarget, _module: Any, kwargs: dict[str, Any]) -> LLMRecord:
+    """Read completion()/embedding() arguments into a record (request side only)."""
+    kwargs = _flatten(kwargs)
+    model = kwargs.get("model")
+    base = kwargs.get("api_base") or kwargs.get("base_url")
+    provider, sent, base = route(model, kwargs.get("custom_llm_provider"), base) if model else (VIA, model, base)
+    host, port = server_of({"base_url": base}) if base else (None, None)
+    record = LLMRecord(
+        provider=provider,
+        operation=target.operation,
+        model=sent,
+        via=VIA,
+        streaming=bool(kwargs.get("stream")) if target.streaming is None else target.streaming,
+        server_address=host,
+        server_port=port,
+        temperature=_num(kwargs.get("temperature")),
+        max_tokens=as_int(kwargs.get("max_completion_tokens") or kwargs.get("max_tokens")),
+        top_p=_num(kwargs.get("top_p")),
+        top_k=_num(kwargs.get("top_k")),
+        seed=as_int(kwargs.get("seed")),
+    )
+    stop = kwargs.get("stop")
+    if stop:
+        record.stop_sequences = [stop] if isinstance(stop, str) else [str(s) for s in stop]
+    if target.operation == "chat":
+        record.messages, record.system = _split_system(kwargs.get("messages"))
+    else:
+        record.messages = kwargs.get("input")
+    tools = kwargs.get("tools")
+    if isinstance(tools, (list, tuple)) and tools:
+        record.tools = tools
+    return record
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def extract_response(record: LLMRecord, response: Any) -> None:
+    """Read a ModelResponse / EmbeddingResponse (OpenAI-shaped, whatever provider served it) into the record."""
+    record.response_id = get_path(response, "id") if record.operation == "chat" else None
+    record.response_model = get_path(response, "model")
+    for choice in get_path(response, "choices") or ():
+        _read_choice(record, choice, get_path(choice, "message"))
+    _read_usage(record, get_path(response, "usage"))
+    if record.operation == "embeddings" and record.input_tokens is not None:
+        record.output_tokens = 0
+
+
+def _read_choice(record: LLMRecord, choice: Any, message: Any) -> bool:
+    """One choice of a response (``message``) or of a stream chunk (``delta``); returns whether it carried content."""
+    reason = get_path(choice, "finish_reason")
+    if reason:
+        record.finish_reasons.append(str(reason))
+    text = get_path(message, "content")
+    content = False
+    if isinstance(text, str) and text:
+        record.output_text.append(text)
+        content = True
+    calls = get_path(message, "tool_calls") or ()
+    if calls:
+        # A stream repeats a tool call on every arguments delta; only the delta that opens a call has its id.
+        record.tool_calls += sum(1 for c in calls if get_path(c, "id"))
+        content = True
+    return content or bool(get_path(message, "reasoning_content"))
+
+
+def _read_usage(record: LLMRecord, usage: Any) -> None:
+    """litellm's Usage is OpenAI-shaped for every provider: prompt_tokens includes cache reads and writes."""
+    if usage is None:
+        return
+    record.input_tokens = as_int(get_path(usage, "prompt_tokens"))
+    record.output_tokens = as_int(get_path(usage, "completion_tokens"))
+    cache_read = as_int(get_path(usage, "prompt_tokens_details", "cached_tokens"))
+    cache_write = as_int(get_path(usage, "cache_creation_input_tokens")) or as_int(
+        get_path(usage, "prompt_tokens_details", "cache_creation_tokens")
+    )
+    reasoning = as_int(get_path(usage, "completion_tokens_details", "reasoning_tokens"))
+    record.cache_read_tokens = cache_read or None
+    record.cache_write_tokens = cache_write or None
+    record.reasoning_tokens = reasoning or None
+
+
+class LiteLLMStreamState(StreamState):
+    """Accumulates ``ModelResponseStream`` chunks; usage arrives on a last chunk when ``include_usage`` is asked."""
+
+    __slots__ = ("record",)
+
+    def __init__(self, record: LLMRecord) -> None:
+        self.record = record
+
+    def process_chunk(self, chunk: Any) -> bool:
+        record = self.record
+        if record.response_id is None:
+            record.response_id = get_path(chunk, "id")
+            record.response_model = get_path(chunk, "model")
+        content = False
+        for choice in get_path(chunk, "choices") or ():
+            content = _read_choice(record, choice, get_path(choice, "delta")) or content
+        _read_usage(record, get_path(chunk, "usage"))
+        return content
+
+    def finish(self, record: LLMRecord) -> None:
+        """Everything was recorded as it arrived."""
+
+    @property
+    def terminated(self) -> bool:
+        return bool(self.record.finish_reasons)
+
+
+def stream_state(record: LLMRecord) -> StreamState:
+    return LiteLLMStreamState(record)
+
+
+def is_stream(result: Any) -> bool:
+    from litellm import CustomStreamWrapper
+
+    return isinstance(result, CustomStreamWrapper)
+
+
+class LiteLLMSyncStreamProxy(SyncStreamProxy):
+    """The core sync proxy; ``CustomStreamWrapper.aclose()`` also ends the call."""
+
+    async def aclose(self) -> Any:
+        try:
+            return await self.__wrapped__.aclose()
+        finally:
+            self._self_end(None, early=True)
+
+
+class LiteLLMAsyncStreamProxy(AsyncStreamProxy):
+    """``acompletion(stream=True)`` returns the same ``CustomStreamWrapper``: ``close()`` stays synchronous and
+    ``aclose()`` is the async close, as litellm defines them."""
+
+    def close(self) -> Any:  # type: ignore[override]
+        try:
+            return self.__wrapped__.close()
+        finally:
+            self._self_end(None, early=True)
+
+    async def aclose(self) -> Any:
+        try:
+            return await self.__wrapped__.aclose()
+        finally:
+            self._self_end(None, early=True)
+
+
+def errors() -> ErrorTable:
+    """litellm.exceptions, most specific first (litellm maps every provider's errors onto these classes)."""
+    from litellm import exceptions as exc
+
+    return (
+        (exc.MidStreamFallbackError, ErrorType.CONNECTION),  # the stream broke after it started
+        (exc.ServiceUnavailableError, ErrorType.OVERLOADED),
+        (exc.BadGatewayError, ErrorType.SERVER_ERROR),
+        (exc.Timeout, ErrorType.TIMEOUT),
+        (exc.APIConnectionError, ErrorType.CONNECTION),
+        (exc.CallerCredentialRateLimitError, ErrorType.RATE_LIMIT),
+        (exc.RateLimitError, ErrorType.RATE_LIMIT),
+        (exc.CallerCredentialAuthenticationError, ErrorType.AUTH),
+        (exc.AuthenticationError, ErrorType.AUTH),
+        (exc.PermissionDeniedError, ErrorType.PERMISSION),
+        (exc.PaymentRequiredError, ErrorType.PERMISSION),
+        (exc.NotFoundError, ErrorType.NOT_FOUND),
+        (exc.ContextWindowExceededError, ErrorType.CONTEXT_LENGTH),
+        (exc.ContentPolicyViolationError, ErrorType.CONTENT_FILTER),
+        (exc.RejectedRequestError, ErrorType.CONTENT_FILTER),
+        (exc.ImageFetchError, ErrorType.BAD_REQUEST),
+        (exc.VectorStoreSearchError, ErrorType.BAD_REQUEST),
+        (exc.MalformedRequestFieldError, ErrorType.BAD_REQUEST),
+        (exc.EndpointNotSupportedByModelError, ErrorType.BAD_REQUEST),
+        (exc.UnsupportedEndpointError, ErrorType.BAD_REQUEST),
+        (exc.UnsupportedParamsError, ErrorType.BAD_REQUEST),
+        (exc.LiteLLMUnknownProvider, ErrorType.BAD_REQUEST),
+        (exc.UnprocessableEntityError, ErrorType.BAD_REQUEST),
+        (exc.InvalidRequestError, ErrorType.BAD_REQUEST),
+        (exc.BadRequestError, ErrorType.BAD_REQUEST),
+        (exc.InternalServerError, ErrorType.SERVER_ERROR),
+        (exc.MockException, ErrorType.SERVER_ERROR),  # mock_response errors: the status decides
+        (exc.JSONSchemaValidationError, ErrorType.INVALID_RESPONSE),
+        (exc.APIResponseValidationError, ErrorType.INVALID_RESPONSE),
+        (exc.ModelNotMappedError, ErrorType.BAD_REQUEST),
+        (exc.BudgetExceededError, ErrorType.RATE_LIMIT),  # litellm's own spend limit: a quota, like a 429
+        (exc.GuardrailRaisedException, ErrorType.CONTENT_FILTER),
+        (exc.BlockedPiiEntityError, ErrorType.CONTENT_FILTER),
+        (exc.SensitiveDataRouteException, ErrorType.CONTENT_FILTER),
+        (exc.ModifyResponseException, ErrorType.CONTENT_FILTER),
+    )
+
+
+HOOKS = ProviderHooks(
+    "litellm",
+    TARGETS,
+    extract_request,
+    extract_response,
+    stream_state,
+    is_stream,
+    errors,
+    rebind,
+    stream_proxies=(LiteLLMSyncStreamProxy, LiteLLMAsyncStreamProxy),
+)
+
+
+class LiteLLMInstrumentor(ProviderInstrumentor):
+    """Instruments ``litellm.completion`` / ``acompletion`` / ``embedding`` / ``aembedding`` (and streams).
+
+    The span's ``llm.provider`` is the provider litellm routed to, ``llm.via`` is ``"litellm"``; SDK calls litellm
+    makes underneath are not counted again.
+
+    Example::
+
+        from llmtrace.providers.litellm import LiteLLMInstrumentor
+        LiteLLMInstrumentor().instrument()
+    """
+
+    hooks = HOOKS
+    dependencies = ("litellm >= 1.40",)
