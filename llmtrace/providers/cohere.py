@@ -1,0 +1,216 @@
+"""Cohere (``cohere`` SDK, v2 API): ``chat``, ``chat_stream`` and ``embed`` on ``ClientV2`` / ``AsyncClientV2``.
+
+Token counts come from ``usage.tokens`` (what the model processed, chat template included) and fall back to
+``usage.billed_units`` (what Cohere charges) only when ``tokens`` is absent; ``cached_tokens`` is the cache-read
+subset of the input. The v2 responses carry no model name, so the requested model prices the call.
+
+``chat_stream`` is a generator function: calling it sends nothing, the request goes out on the first iteration
+and is never retried by the SDK (only non-streamed calls retry 429/5xx). cohere's ``Client.__init__`` binds
+``chat`` and ``chat_stream`` onto each instance, so clients created before ``instrument()`` keep the plain
+methods for those two: instrument first, then create clients.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Any
+
+from ..call import LLMCall, LLMRecord
+from ..errors import ErrorTable
+from ..semconv import ErrorType
+from ..streams import StreamState
+from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_int, get_path, server_of
+
+__all__ = ["TARGETS", "CohereInstrumentor", "errors", "extract_request", "extract_response"]
+
+_V2 = "cohere.v2.client"
+TARGETS = (
+    WrapTarget(_V2, "V2Client.chat", "chat", streaming=False),
+    WrapTarget(_V2, "AsyncV2Client.chat", "chat", is_async=True, streaming=False),
+    WrapTarget(_V2, "V2Client.chat_stream", "chat", streaming=True),
+    # An async generator function: calling it returns the stream at once (nothing to await), so it is wrapped
+    # like a sync call and its result gets the async stream proxy (see CohereInstrumentor._returned).
+    WrapTarget(_V2, "AsyncV2Client.chat_stream", "chat", streaming=True),
+    WrapTarget(_V2, "V2Client.embed", "embeddings", streaming=False),
+    WrapTarget(_V2, "AsyncV2Client.embed", "embeddings", is_async=True, streaming=False),
+)
+_CONTENT_EVENTS = frozenset({"content-delta", "tool-plan-delta", "tool-call-start", "tool-call-delta"})
+
+
+def _server(client: Any) -> tuple[str | None, int | None]:
+    """Host and port from the client wrapper (``ClientV2`` holds it; a v1 client's ``.v2`` reaches it via raw)."""
+    wrapper = getattr(client, "_client_wrapper", None) or get_path(client, "_raw_client", "_client_wrapper")
+    get_base_url = getattr(wrapper, "get_base_url", None)
+    return server_of({"base_url": get_base_url()}) if callable(get_base_url) else (None, None)
+
+
+def extract_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> LLMRecord:
+    """Read chat()/chat_stream()/embed() keyword arguments into a record (request side only)."""
+    host, port = _server(client)
+    stop = kwargs.get("stop_sequences")
+    record = LLMRecord(
+        provider="cohere",
+        operation=target.operation,
+        model=kwargs.get("model"),
+        streaming=bool(target.streaming),
+        server_address=host,
+        server_port=port,
+        temperature=_num(kwargs.get("temperature")),
+        max_tokens=as_int(kwargs.get("max_tokens")),
+        top_p=_num(kwargs.get("p")),
+        top_k=_num(kwargs.get("k")),
+        seed=as_int(kwargs.get("seed")),
+        stop_sequences=[str(s) for s in stop] if isinstance(stop, (list, tuple)) else None,
+    )
+    if target.operation == "embeddings":
+        record.messages = next((kwargs[k] for k in ("texts", "inputs", "images") if kwargs.get(k)), None)
+        return record
+    messages = list(kwargs.get("messages") or ())
+    system = [m for m in messages if get_path(m, "role") == "system"]
+    record.messages = [m for m in messages if get_path(m, "role") != "system"]
+    record.system = system or None
+    tools = kwargs.get("tools")
+    record.tools = tools if isinstance(tools, (list, tuple)) and tools else None
+    return record
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def extract_response(record: LLMRecord, response: Any) -> None:
+    """Read a V2ChatResponse or an EmbedByTypeResponse into the record."""
+    record.response_id = get_path(response, "id")
+    if record.operation == "embeddings":
+        _read_usage(record, get_path(response, "meta"))
+        if record.input_tokens is not None:
+            record.output_tokens = 0
+        return
+    reason = get_path(response, "finish_reason")
+    if reason:
+        record.finish_reasons.append(str(reason))
+    message = get_path(response, "message")
+    for item in get_path(message, "content") or ():
+        text = get_path(item, "text")
+        if get_path(item, "type") == "text" and isinstance(text, str):
+            record.output_text.append(text)
+    record.tool_calls += len(get_path(message, "tool_calls") or ())
+    _read_usage(record, get_path(response, "usage"))
+
+
+def _read_usage(record: LLMRecord, usage: Any) -> None:
+    """``usage`` (chat) or ``meta`` (embed): processed tokens first, billed units when those are missing."""
+    if usage is None:
+        return
+    tokens, billed = get_path(usage, "tokens"), get_path(usage, "billed_units")
+    for name in ("input_tokens", "output_tokens"):
+        count = as_int(get_path(tokens, name))
+        if count is None:
+            count = as_int(get_path(billed, name))
+        if count is not None:
+            setattr(record, name, count)
+    cached = as_int(get_path(usage, "cached_tokens"))
+    if cached:
+        record.cache_read_tokens = cached
+
+
+class ChatStreamState(StreamState):
+    """Accumulates v2 chat stream events; ``message-end`` carries the finish reason and the usage."""
+
+    __slots__ = ("ended", "record")
+
+    def __init__(self, record: LLMRecord) -> None:
+        self.record = record
+        self.ended = False
+
+    def process_chunk(self, event: Any) -> bool:
+        kind = get_path(event, "type")
+        if kind == "content-delta":
+            content = get_path(event, "delta", "message", "content")
+            text = get_path(content, "text")
+            if isinstance(text, str):
+                self.record.output_text.append(text)
+            return bool(text or get_path(content, "thinking"))
+        if kind == "tool-call-start":
+            self.record.tool_calls += 1
+        elif kind == "message-start":
+            self.record.response_id = get_path(event, "id")
+        elif kind == "message-end":
+            self._end(get_path(event, "delta"))
+        return kind in _CONTENT_EVENTS
+
+    def _end(self, delta: Any) -> None:
+        self.ended = True
+        reason = get_path(delta, "finish_reason")
+        if reason:
+            self.record.finish_reasons.append(str(reason))
+        _read_usage(self.record, get_path(delta, "usage"))
+
+    def finish(self, record: LLMRecord) -> None:
+        """Everything was recorded as it arrived."""
+
+    @property
+    def terminated(self) -> bool:
+        return self.ended
+
+
+def stream_state(record: LLMRecord) -> StreamState:
+    return ChatStreamState(record)
+
+
+def is_stream(result: Any) -> bool:
+    return inspect.isgenerator(result) or inspect.isasyncgen(result)
+
+
+def errors() -> ErrorTable:
+    """cohere exception classes (one per HTTP status, all ``ApiError``), then the httpx errors it lets through.
+
+    ``ApiError`` itself is left to the HTTP status: the SDK raises it bare for unlisted statuses and for a 2xx
+    body it could not decode.
+    """
+    import cohere
+    import httpx
+    from cohere.core import ParsingError
+
+    return (
+        (cohere.TooManyRequestsError, ErrorType.RATE_LIMIT),
+        (cohere.UnauthorizedError, ErrorType.AUTH),
+        (cohere.InvalidTokenError, ErrorType.AUTH),
+        (cohere.ForbiddenError, ErrorType.PERMISSION),
+        (cohere.NotFoundError, ErrorType.NOT_FOUND),
+        (cohere.UnprocessableEntityError, ErrorType.BAD_REQUEST),
+        (cohere.BadRequestError, ErrorType.BAD_REQUEST),
+        (cohere.ClientClosedRequestError, ErrorType.CANCELLED),
+        (cohere.GatewayTimeoutError, ErrorType.TIMEOUT),
+        (cohere.ServiceUnavailableError, ErrorType.OVERLOADED),
+        (cohere.NotImplementedError, ErrorType.SERVER_ERROR),
+        (cohere.InternalServerError, ErrorType.SERVER_ERROR),
+        (ParsingError, ErrorType.INVALID_RESPONSE),
+        (httpx.TimeoutException, ErrorType.TIMEOUT),
+        (httpx.TransportError, ErrorType.CONNECTION),
+        (httpx.DecodingError, ErrorType.INVALID_RESPONSE),
+    )
+
+
+HOOKS = ProviderHooks("cohere", TARGETS, extract_request, extract_response, stream_state, is_stream, errors)
+
+
+class CohereInstrumentor(ProviderInstrumentor):
+    """Instruments the ``cohere`` SDK's v2 API: chat, chat streams and embeddings, sync and async.
+
+    Example::
+
+        from llmtrace.providers.cohere import CohereInstrumentor
+        CohereInstrumentor().instrument()
+        co = cohere.ClientV2()  # after instrument(): cohere binds chat/chat_stream per instance
+    """
+
+    hooks = HOOKS
+    dependencies = ("cohere >= 5.13",)
+
+    def _returned(self, call: LLMCall, result: Any, target: WrapTarget) -> Any:
+        """``AsyncV2Client.chat_stream`` returns an async generator from a plain call: give it the async proxy."""
+        if not target.is_async and inspect.isasyncgen(result):
+            target = dataclasses.replace(target, is_async=True)
+        return super()._returned(call, result, target)

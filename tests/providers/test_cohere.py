@@ -1,0 +1,388 @@
+"""The real ``cohere`` SDK (v2 API, on httpx) over HTTP to the fake server's Cohere wire format, instrumented."""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections import defaultdict
+
+import cohere
+import httpx
+import pytest
+from cohere.core import ApiError, ParsingError
+
+from llmtrace.call import normalize_finish_reason
+from llmtrace.demo.fake_server import FakeProviderServer
+from llmtrace.demo.providers.cohere import PREFIX
+from llmtrace.demo.workload import WorkloadConfig, reference_cost, run_workload
+from llmtrace.providers import cohere as cohere_provider
+from llmtrace.providers.cohere import CohereInstrumentor
+
+MODEL = "command-a-03-2025"
+MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name three rivers."}]
+TOOLS = [{"type": "function", "function": {"name": "lookup", "description": "Find", "parameters": {"type": "object"}}}]
+_ids = itertools.count()
+# Cohere's finish reasons that call.py's table does not know yet (the lead adds them to call._FINISH).
+needs_finish_mapping = pytest.mark.xfail(
+    normalize_finish_reason("TOOL_CALL") is None or normalize_finish_reason("ERROR_TOXIC") is None,
+    reason="call._FINISH lacks tool_call / error_toxic",
+    strict=True,
+)
+
+
+@pytest.fixture
+def instrumented_cohere(telemetry):
+    inst = CohereInstrumentor()
+    inst.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+    yield telemetry
+    inst.uninstrument()
+
+
+@pytest.fixture
+def fast_backoff(monkeypatch):
+    """The SDK backs off 1 s, 2 s on 5xx without Retry-After and has no option for it: shrink its constant."""
+    monkeypatch.setattr("cohere.core.http_client.INITIAL_RETRY_DELAY_SECONDS", 0.001)
+
+
+@pytest.fixture
+def client(server, instrumented_cohere):
+    return cohere.ClientV2(api_key="co-test", base_url=server.url + PREFIX, timeout=5.0, max_retries=2)
+
+
+@pytest.fixture
+def aclient(server, instrumented_cohere):
+    return cohere.AsyncClientV2(api_key="co-test", base_url=server.url + PREFIX, timeout=5.0, max_retries=2)
+
+
+def options(fault: str = "ok", **headers: str) -> dict:
+    """Per-call headers: the fault plan, and a call id so the server counts this call's attempts."""
+    extra = {"x-llmtrace-fault": fault, "x-llmtrace-call": f"cohere-{next(_ids)}"}
+    extra.update({k.replace("_", "-"): v for k, v in headers.items()})
+    return {"additional_headers": extra}
+
+
+def assert_call_recorded(telemetry, exchange, *, streaming: bool) -> dict:
+    """Tokens equal what the server sent, cost equals genai-prices directly, and the metric points agree."""
+    attrs = dict(telemetry.span().attributes)
+    usage = exchange.usage
+    assert (attrs["llm.tokens.input"], attrs["llm.tokens.output"]) == (usage["input"], usage["output"])
+    assert attrs.get("llm.tokens.cache_read") == usage.get("cache_read")
+    cost = reference_cost("cohere", exchange.model, usage)
+    assert attrs["llm.cost_usd"] == pytest.approx(cost, rel=1e-12)
+    assert telemetry.total("llm.calls", provider="cohere", status="ok", streaming=streaming) == 1
+    assert telemetry.total("llm.tokens", type="input") == usage["input"]
+    assert telemetry.total("llm.tokens", type="output") == usage["output"]
+    assert telemetry.total("llm.tokens", type="cache_read") == usage.get("cache_read", 0)
+    assert telemetry.total("llm.cost.usd", provider="cohere", model=exchange.model) == pytest.approx(cost, rel=1e-12)
+    assert ("llm.ttft_ms" in attrs, "llm.chunks" in attrs) == (streaming, streaming)
+    assert bool(telemetry.points("llm.ttft")) == streaming
+    return attrs
+
+
+def test_chat(client, instrumented_cohere, server):
+    reply = client.chat(
+        model=MODEL,
+        messages=MESSAGES,
+        temperature=0.2,
+        max_tokens=64,
+        p=0.9,
+        k=40,
+        seed=7,
+        stop_sequences=["END"],
+        request_options=options(x_llmtrace_usage="input=1324,output=30,cache_read=1024"),
+    )
+    (exchange,) = server.log
+    attrs = assert_call_recorded(instrumented_cohere, exchange, streaming=False)
+    assert reply.message.content[0].text == exchange.text
+    assert reply.usage.billed_units.input_tokens < exchange.usage["input"]  # we record tokens, not billed units
+    assert {k: v for k, v in attrs.items() if "hash" not in k} == {
+        "llm.provider": "cohere",
+        "llm.operation": "chat",
+        "llm.model": MODEL,
+        "llm.streaming": False,
+        "llm.temperature": 0.2,
+        "llm.max_tokens": 64,
+        "llm.top_p": 0.9,
+        "llm.prompt.message_count": 1,
+        "llm.prompt.length": len("Name three rivers."),
+        "llm.prompt.system_length": len("Be brief."),
+        "llm.response.id": exchange.response_id,
+        "llm.response.length": len(exchange.text),
+        "llm.tokens.input": 1324,
+        "llm.tokens.output": 30,
+        "llm.tokens.total": 1354,
+        "llm.tokens.cache_read": 1024,
+        "llm.cost_usd": attrs["llm.cost_usd"],
+        "llm.cost.input_usd": attrs["llm.cost.input_usd"],
+        "llm.cost.output_usd": attrs["llm.cost.output_usd"],
+        "llm.cost.cache_usd": attrs["llm.cost.cache_usd"],
+        "llm.cost.pricing": attrs["llm.cost.pricing"],
+        "llm.stop_reason": "stop",
+        "llm.retry_count": 0,
+        "llm.success": True,
+        "llm.latency_ms": attrs["llm.latency_ms"],
+        "server.address": "127.0.0.1",
+        "server.port": int(server.url.rsplit(":", 1)[1]),
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "cohere",
+        "gen_ai.request.model": MODEL,
+        "gen_ai.request.stream": False,
+        "gen_ai.request.temperature": 0.2,
+        "gen_ai.request.max_tokens": 64,
+        "gen_ai.request.top_p": 0.9,
+        "gen_ai.request.top_k": 40.0,
+        "gen_ai.request.seed": 7,
+        "gen_ai.request.stop_sequences": ("END",),
+        "gen_ai.response.id": exchange.response_id,
+        "gen_ai.response.finish_reasons": ("COMPLETE",),
+        "gen_ai.usage.input_tokens": 1324,
+        "gen_ai.usage.output_tokens": 30,
+        "gen_ai.usage.cache_read.input_tokens": 1024,
+        "http.request.resend_count": 0,
+    }
+    assert attrs["llm.cost.pricing"].startswith("genai-prices")
+
+
+def test_chat_stream(client, instrumented_cohere, server):
+    events = list(
+        client.chat_stream(
+            model=MODEL, messages=MESSAGES, request_options=options(x_llmtrace_chunks="7", x_llmtrace_ttft_ms="20")
+        )
+    )
+    (exchange,) = server.log
+    attrs = assert_call_recorded(instrumented_cohere, exchange, streaming=True)
+    text = "".join(e.delta.message.content.text for e in events if e.type == "content-delta")
+    assert text == exchange.text and events[-1].type == "message-end"
+    assert attrs["llm.chunks"] == exchange.chunks == 7 and attrs["llm.ttft_ms"] >= 20
+    assert attrs["llm.response.id"] == exchange.response_id and attrs["llm.stop_reason"] == "stop"
+    assert attrs["llm.stream.inter_chunk_p50_ms"] > 0 and attrs["llm.retry_count"] == 0
+
+
+async def test_async_chat(aclient, instrumented_cohere, server):
+    reply = await aclient.chat(model="command-r-08-2024", messages=MESSAGES, request_options=options())
+    (exchange,) = server.log
+    assert reply.message.content[0].text == exchange.text
+    assert_call_recorded(instrumented_cohere, exchange, streaming=False)
+
+
+async def test_async_chat_stream(aclient, instrumented_cohere, server):
+    stream = aclient.chat_stream(model=MODEL, messages=MESSAGES, request_options=options(x_llmtrace_chunks="4"))
+    events = [e async for e in stream]
+    (exchange,) = server.log
+    attrs = assert_call_recorded(instrumented_cohere, exchange, streaming=True)
+    assert [e.type for e in events].count("content-delta") == attrs["llm.chunks"] == exchange.chunks == 4
+
+
+def test_embed(client, instrumented_cohere, server):
+    texts = ["the river delta", "a mountain stream"]
+    response = client.embed(model="embed-v4.0", input_type="search_document", texts=texts, embedding_types=["float"])
+    (exchange,) = server.log
+    attrs = dict(instrumented_cohere.span().attributes)
+    assert len(response.embeddings.float_) == 2 and attrs["llm.operation"] == "embeddings"
+    assert (attrs["llm.tokens.input"], attrs["llm.tokens.output"]) == (exchange.usage["input"], 0)
+    assert attrs["llm.cost_usd"] == pytest.approx(reference_cost("cohere", "embed-v4.0", exchange.usage), rel=1e-12)
+    assert attrs["llm.prompt.message_count"] == 2 and attrs["llm.response.id"] == exchange.response_id
+    assert instrumented_cohere.total("llm.calls", operation="embeddings", status="ok") == 1
+
+
+async def test_async_embed(aclient, instrumented_cohere, server):
+    await aclient.embed(model="embed-v4.0", input_type="search_query", texts=["where is the delta"])
+    attrs = dict(instrumented_cohere.span().attributes)
+    assert attrs["gen_ai.operation.name"] == "embeddings"
+    assert attrs["llm.tokens.input"] == server.log[0].usage["input"]
+
+
+def test_retry_then_success_counts_one_retry(client, instrumented_cohere, server):
+    client.chat(model=MODEL, messages=MESSAGES, request_options=options("rate_limit,ok"))
+    attrs = dict(instrumented_cohere.span().attributes)
+    assert [e.status for e in server.log] == [429, 200]
+    assert attrs["llm.retry_count"] == 1 and attrs["llm.success"] is True
+    assert attrs["llm.tokens.input"] == server.log[-1].usage["input"]
+    assert instrumented_cohere.total("llm.retries", provider="cohere") == 1
+    assert instrumented_cohere.total("llm.calls", status="ok") == 1
+
+
+def test_all_attempts_rate_limited(client, instrumented_cohere, server):
+    with pytest.raises(cohere.TooManyRequestsError) as info:
+        client.chat(model=MODEL, messages=MESSAGES, request_options=options("rate_limit"))
+    span = instrumented_cohere.span()
+    attrs = dict(span.attributes)
+    assert info.value.status_code == 429 and len(server.log) == 3
+    assert span.status.status_code.name == "ERROR"
+    assert {k: attrs[k] for k in ("llm.retry_count", "llm.error.type", "llm.error.status", "error.type")} == {
+        "llm.retry_count": 2,
+        "llm.error.type": "rate_limit",
+        "llm.error.status": 429,
+        "error.type": "TooManyRequestsError",
+    }
+    assert attrs["llm.stop_reason"] == "error" and attrs["llm.success"] is False
+    assert instrumented_cohere.total("llm.calls", status="error", error_type="rate_limit") == 1
+    assert instrumented_cohere.points("llm.tokens") == [] and instrumented_cohere.total("llm.retries") == 2
+
+
+def test_server_error_retries_exhausted(client, instrumented_cohere, server, fast_backoff):
+    with pytest.raises(cohere.InternalServerError):
+        client.chat(model=MODEL, messages=MESSAGES, request_options=options("server_error"))
+    attrs = dict(instrumented_cohere.span().attributes)
+    assert [e.status for e in server.log] == [500, 500, 500]
+    assert (attrs["llm.error.type"], attrs["llm.error.status"], attrs["llm.retry_count"]) == ("server_error", 500, 2)
+
+
+def test_timeout(server, instrumented_cohere):
+    client = cohere.ClientV2(api_key="co-test", base_url=server.url + PREFIX, timeout=0.2, max_retries=2)
+    with pytest.raises(httpx.ReadTimeout):  # the transport's own error: cohere neither wraps nor retries it
+        client.chat(model=MODEL, messages=MESSAGES, request_options=options("timeout:2"))
+    span = instrumented_cohere.span()
+    assert span.status.status_code.name == "ERROR"
+    assert (span.attributes["llm.error.type"], span.attributes["error.type"]) == ("timeout", "ReadTimeout")
+
+
+def test_stream_cut(client, instrumented_cohere, server):
+    with pytest.raises(httpx.RemoteProtocolError):
+        list(client.chat_stream(model=MODEL, messages=MESSAGES, request_options=options("stream_cut")))
+    span = instrumented_cohere.span()
+    assert span.status.status_code.name == "ERROR" and span.attributes["llm.error.type"] == "connection"
+    assert span.attributes["llm.chunks"] == server.log[0].chunks > 0
+    assert instrumented_cohere.total("llm.calls", status="error", error_type="connection", streaming=True) == 1
+
+
+def test_stream_errors_are_not_retried_by_the_sdk(client, instrumented_cohere, server):
+    with pytest.raises(cohere.TooManyRequestsError):
+        list(client.chat_stream(model=MODEL, messages=MESSAGES, request_options=options("rate_limit,ok")))
+    attrs = dict(instrumented_cohere.span().attributes)
+    assert len(server.log) == 1 and attrs["llm.error.type"] == "rate_limit" and attrs["llm.retry_count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("fault", "exc", "status", "error_type"),
+    [
+        ("auth", cohere.UnauthorizedError, 401, "auth"),
+        ("permission", cohere.ForbiddenError, 403, "permission"),
+        ("not_found", cohere.NotFoundError, 404, "not_found"),
+        ("bad_request", cohere.BadRequestError, 400, "bad_request"),
+        ("context_length", cohere.BadRequestError, 400, "context_length"),
+        ("overloaded", cohere.ServiceUnavailableError, 503, "overloaded"),
+    ],
+)
+def test_errors(server, instrumented_cohere, fast_backoff, fault, exc, status, error_type):
+    client = cohere.ClientV2(api_key="co-test", base_url=server.url + PREFIX, max_retries=0)
+    with pytest.raises(exc) as info:
+        client.chat(model=MODEL, messages=MESSAGES, request_options=options(fault))
+    attrs = dict(instrumented_cohere.span().attributes)
+    assert type(info.value) is exc and info.value.status_code == status  # the SDK's own exception, unchanged
+    assert (attrs["llm.error.type"], attrs["llm.error.status"], attrs["error.type"]) == (
+        error_type,
+        status,
+        exc.__name__,
+    )
+    assert "llm.error.message" in attrs
+
+
+def test_malformed_body(client, instrumented_cohere, server):
+    with pytest.raises(ApiError) as info:  # cohere raises its bare ApiError with the 200 status for a broken body
+        client.chat(model=MODEL, messages=MESSAGES, request_options=options("malformed"))
+    span = instrumented_cohere.span()
+    assert info.value.status_code == 200 and span.status.status_code.name == "ERROR"
+    assert span.attributes["error.type"] == "ApiError"
+
+
+@needs_finish_mapping
+def test_tool_call(client, instrumented_cohere, server):
+    reply = client.chat(model=MODEL, messages=MESSAGES, tools=TOOLS, request_options=options("tool_call"))
+    attrs = dict(instrumented_cohere.span().attributes)
+    assert reply.message.tool_calls[0].function.name == "lookup"
+    assert attrs["llm.response.tool_calls"] == 1 and attrs["llm.tools.names"] == ("lookup",)
+    assert attrs["gen_ai.response.finish_reasons"] == ("TOOL_CALL",) and attrs["llm.stop_reason"] == "tool_use"
+
+
+@needs_finish_mapping
+def test_stream_tool_call_and_content_filter(client, instrumented_cohere, server):
+    list(client.chat_stream(model=MODEL, messages=MESSAGES, tools=TOOLS, request_options=options("tool_call")))
+    list(client.chat_stream(model=MODEL, messages=MESSAGES, request_options=options("content_filter")))
+    tool, blocked = sorted(instrumented_cohere.spans(), key=lambda s: s.start_time)
+    assert tool.attributes["llm.response.tool_calls"] == 1 and tool.attributes["llm.stop_reason"] == "tool_use"
+    assert tool.attributes["llm.chunks"] == server.log[0].chunks
+    assert blocked.attributes["llm.stop_reason"] == "content_filter" and "llm.response.length" not in blocked.attributes
+
+
+def test_finish_reasons_normalize():
+    assert [normalize_finish_reason(r).value for r in ("COMPLETE", "STOP_SEQUENCE", "MAX_TOKENS", "ERROR")] == [
+        "stop",
+        "stop",
+        "length",
+        "error",
+    ]
+
+
+def test_instrument_twice_and_uninstrument(server, telemetry):
+    first, second = CohereInstrumentor(), CohereInstrumentor()
+    first.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+    second.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+    client = cohere.ClientV2(api_key="co-test", base_url=server.url + PREFIX)
+    client.chat(model=MODEL, messages=MESSAGES)
+    assert len(telemetry.spans()) == 1  # one span: not wrapped twice
+    first.uninstrument()
+    for target in cohere_provider.TARGETS:
+        cls_name, method = target.name.split(".")
+        assert not hasattr(vars(getattr(cohere.v2.client, cls_name))[method], "__wrapped__")
+    cohere.ClientV2(api_key="co-test", base_url=server.url + PREFIX).chat(model=MODEL, messages=MESSAGES)
+    assert len(telemetry.spans()) == 1
+
+
+# -- error table ------------------------------------------------------------------------------------------------
+
+
+def _public_errors() -> list[type]:
+    found = {getattr(cohere, n) for n in dir(cohere) if not n.startswith("_")}
+    found |= {getattr(cohere.core, n) for n in dir(cohere.core) if not n.startswith("_")}
+    return [c for c in found if inspect.isclass(c) and issubclass(c, Exception) and c is not ApiError]
+
+
+def test_every_public_exception_is_mapped():
+    listed = [cls for cls, _ in cohere_provider.errors()]
+    assert ParsingError in listed
+    assert sorted(c.__name__ for c in _public_errors() if c not in listed) == []
+
+
+def test_subclasses_come_before_their_bases():
+    listed = [cls for cls, _ in cohere_provider.errors()]
+    for i, cls in enumerate(listed):
+        for later in listed[i + 1 :]:
+            assert not issubclass(later, cls) or later is cls, f"{later.__name__} is shadowed by {cls.__name__}"
+
+
+# -- the demo driver ---------------------------------------------------------------------------------------------
+
+
+def _rows(rows: list[dict], keys: tuple[str, ...]) -> dict[tuple, float]:
+    out: dict[tuple, float] = defaultdict(float)
+    for row in rows:
+        out[tuple(row[k] for k in keys)] += row["value"]
+    return dict(out)
+
+
+def _points(telemetry, name: str, keys: tuple[str, ...]) -> dict[tuple, float]:
+    out: dict[tuple, float] = defaultdict(float)
+    for attrs, value in telemetry.points(name):
+        labels = {**attrs, "streaming": str(attrs.get("streaming")).lower()}
+        out[tuple(str(labels.get(k, "")) for k in keys)] += value
+    return dict(out)
+
+
+def test_demo_workload_metrics_equal_ground_truth(instrumented_cohere, fast_backoff):
+    config = WorkloadConfig(calls=30, seed=1, providers=("cohere",), fault_rate=0.3)
+    with FakeProviderServer(seed=1) as server:
+        truth = run_workload(server, config).to_json()
+    assert {r["provider"] for r in truth["calls"]} == {"cohere"}
+    assert truth["totals"]["errors"] > 0 and truth["totals"]["retries"] > 0
+    call_keys = ("provider", "model", "status", "error_type", "streaming", "agent", "tenant")
+    assert _points(instrumented_cohere, "llm.calls", call_keys) == _rows(truth["calls"], call_keys)
+    token_keys = ("provider", "model", "type", "agent", "tenant")
+    assert _points(instrumented_cohere, "llm.tokens", token_keys) == _rows(truth["tokens"], token_keys)
+    cost_keys = ("provider", "model", "agent", "tenant")
+    got, expected = _points(instrumented_cohere, "llm.cost.usd", cost_keys), _rows(truth["cost_usd"], cost_keys)
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-15)
+    retries = _points(instrumented_cohere, "llm.retries", ("provider", "model"))
+    assert retries == _rows(truth["retries"], ("provider", "model"))
