@@ -216,6 +216,7 @@ class LLMCall:
         ttft_s = (self.first_chunk_ns - self.start_ns) / 1e9 if self.first_chunk_ns is not None else None
         if record.input_tokens is None and record.output_tokens is None and exc is None:
             _estimate_tokens(record)
+        _drop_non_text_ids(record)
         price = _price(recorder.prices, record, self.started_at)
         attrs = _response_attributes(recorder, record, latency_s, ttft_s, self.attempts, price)
         if self.chunks or record.streaming:
@@ -393,6 +394,15 @@ def _error_attributes(attrs: dict[str, Any], recorder: Recorder, exc: BaseExcept
     if recorder.settings.genai_semconv:
         attrs[GenAI.ERROR_TYPE] = info.qualname or "_OTHER"
     return info.type.value
+
+
+def _drop_non_text_ids(record: LLMRecord) -> None:
+    """A malformed response can carry a number or an object where the model/id string belongs: drop it, so
+    pricing (and attribute export) never sees it."""
+    if not isinstance(record.response_model, str):
+        record.response_model = None
+    if not isinstance(record.response_id, str):
+        record.response_id = None
 
 
 def _estimate_tokens(record: LLMRecord) -> None:

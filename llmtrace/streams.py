@@ -155,3 +155,16 @@ class AsyncStreamProxy(_StreamObserver):
             return await self.__wrapped__.close()
         finally:
             self._self_end(None, early=True)
+
+    @property
+    def aclose(self) -> Any:
+        """Async generators (Ollama) close with ``aclose()``; absent (AttributeError) exactly when the SDK's is."""
+        close = self.__wrapped__.aclose
+
+        async def aclose() -> Any:
+            try:
+                return await close()
+            finally:
+                self._self_end(None, early=True)
+
+        return aclose

@@ -10,6 +10,8 @@ Faults come from the ``x-llmtrace-fault`` request header (a comma-separated plan
 the end the last entry repeats), or from the server-wide ``enqueue()`` FIFO, or default to ``ok``. The attempt
 index is the SDK's own retry header where it sends one (``x-stainless-retry-count``, botocore's
 ``amz-sdk-request: attempt=N``), else the number of earlier requests carrying the same ``x-llmtrace-call`` id.
+Fuzzing: ``enqueue_raw(RawReply(...))`` makes the next request(s) get exactly the given status, content type and
+body bytes (a list of pieces is sent as a chunked stream), whatever the path or fault plan.
 Other tuning headers: ``x-llmtrace-usage`` (``input=120,output=30,cache_read=100,cache_write=20,reasoning=5``),
 ``x-llmtrace-chunks``, ``x-llmtrace-ttft-ms``, ``x-llmtrace-delay-ms``.
 """
@@ -33,6 +35,7 @@ __all__ = [
     "Exchange",
     "FakeProviderServer",
     "Handler",
+    "RawReply",
     "Reply",
     "Route",
     "StreamEvent",
@@ -116,6 +119,16 @@ Route = Callable[["Handler", Reply, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
+class RawReply:
+    """A verbatim answer for fuzzing: ``body`` bytes as one response, or a list of pieces sent chunked."""
+
+    body: bytes | list[bytes]
+    status: int = 200
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class WireFormat:
     """One provider's wire format: which paths it serves, how it answers, how it reports errors.
 
@@ -140,6 +153,7 @@ class FakeProviderServer:
         self.log: list[Exchange] = []
         self.wire_formats: tuple[WireFormat, ...] = wire_formats()
         self._queue: deque[str] = deque()
+        self._raw: deque[RawReply] = deque()
         self._calls: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -170,10 +184,20 @@ class FakeProviderServer:
         with self._lock:
             self._queue.extend(faults)
 
+    def enqueue_raw(self, *replies: RawReply) -> None:
+        """Answer the next ``len(replies)`` requests verbatim, in order (before any fault plan)."""
+        with self._lock:
+            self._raw.extend(replies)
+
+    def _next_raw(self) -> RawReply | None:
+        with self._lock:
+            return self._raw.popleft() if self._raw else None
+
     def reset(self) -> None:
         with self._lock:
             self.log.clear()
             self._queue.clear()
+            self._raw.clear()
             self._calls.clear()
 
     def _next_fault(self, header: str | None, attempt: int) -> str:
@@ -228,6 +252,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length) if length else b""
+        verbatim = self.fake._next_raw() if self.fake._raw else None
+        if verbatim is not None:
+            return self._send_raw(verbatim)
         try:
             body = json.loads(raw or b"{}")
         except json.JSONDecodeError:
@@ -255,6 +282,22 @@ class Handler(BaseHTTPRequestHandler):
             self._answer(wire, found[1] if found else None, exchange, body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout test): nothing to send to
+
+    def _send_raw(self, reply: RawReply) -> None:
+        try:
+            if isinstance(reply.body, bytes):
+                headers = {"content-type": reply.content_type, "content-length": str(len(reply.body))}
+                self.start_response(reply.status, {**headers, **reply.headers})
+                self.wfile.write(reply.body)
+                return
+            headers = {"content-type": reply.content_type, "transfer-encoding": "chunked"}
+            self.start_response(reply.status, {**headers, **reply.headers})
+            for piece in reply.body:
+                if piece:
+                    self._chunk(piece)
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def _attempt(self) -> int:
         """Which HTTP attempt of the SDK's retry loop this is (0 = first)."""
