@@ -1,0 +1,525 @@
+"""The real ``google-genai`` SDK over HTTP to the fake provider server (Gemini's JSON, SSE and RPC error bodies),
+instrumented by ``GoogleGenAIInstrumentor``: exact attributes, metric points and the demo's ground truth."""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import json
+from collections import defaultdict
+
+import httpx2
+import pytest
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from llmtrace.demo.fake_server import FakeProviderServer
+from llmtrace.demo.providers.google import base_url
+from llmtrace.demo.workload import WorkloadConfig, reference_cost, run_workload
+from llmtrace.providers import google_genai as google_provider
+from llmtrace.providers.google_genai import GoogleGenAIInstrumentor
+
+CONTENTS = [{"role": "user", "parts": [{"text": "Name three rivers."}]}]
+SYSTEM = "You are terse."
+_call_ids = itertools.count()
+
+
+def needs_core(change: str) -> pytest.MarkDecorator:
+    """A behaviour that needs a shared-module change the provider cannot make (listed in the lead's report)."""
+    return pytest.mark.xfail(strict=True, reason=f"needs core change: {change}")
+
+
+NEEDS_STATUS = needs_core("errors._status_of reads google-genai's int `code` (its `status` is a string)")
+NEEDS_AIOHTTP = needs_core("retries counts aiohttp.ClientSession._request (google-genai's async transport)")
+NEEDS_LAZY_STREAM = needs_core("stream proxies make the call active while the first chunk is fetched")
+NEEDS_TOOL_STOP = needs_core("call.py: finish reason STOP with tool calls normalizes to tool_use")
+NEEDS_RETRY_INFO = needs_core("errors.classify reads google.rpc.RetryInfo.retryDelay from the error body")
+NEEDS_AUTH_MARKER = needs_core("errors._refine: API_KEY_INVALID / 'API key not valid' is auth")
+
+
+def config(plan: str = "ok", **kwargs: object) -> types.GenerateContentConfig:
+    """Per-call config carrying the fault plan; a fresh call id lets the server count this call's attempts."""
+    headers = {"x-llmtrace-fault": plan, "x-llmtrace-call": f"google-{next(_call_ids)}"}
+    headers.update(kwargs.pop("headers", {}))  # type: ignore[arg-type]
+    return types.GenerateContentConfig(http_options=types.HttpOptions(headers=headers), **kwargs)  # type: ignore[arg-type]
+
+
+def make_client(server, timeout_ms: int = 5000, attempts: int = 3) -> genai.Client:
+    retry = types.HttpRetryOptions(attempts=attempts, initial_delay=0.001, max_delay=0.002, jitter=0)
+    options = types.HttpOptions(base_url=base_url(server), timeout=timeout_ms, retry_options=retry)
+    return genai.Client(api_key="test-key", http_options=options)
+
+
+@pytest.fixture
+def instrumented_google(telemetry):
+    inst = GoogleGenAIInstrumentor()
+    inst.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+    yield telemetry
+    inst.uninstrument()
+
+
+@pytest.fixture
+def client(server, instrumented_google):
+    with make_client(server) as sdk_client:
+        yield sdk_client
+
+
+def assert_usage_matches(attrs, exchange, model="gemini-2.5-flash"):
+    usage = exchange.usage
+    assert attrs["llm.tokens.input"] == usage["input"]
+    assert attrs["llm.tokens.output"] == usage["output"]
+    assert attrs["llm.tokens.total"] == usage["input"] + usage["output"]
+    assert attrs.get("llm.tokens.cache_read") == (usage.get("cache_read") or None)
+    assert attrs.get("llm.tokens.reasoning") == (usage.get("reasoning") or None)
+    assert attrs["gen_ai.usage.input_tokens"] == usage["input"]
+    assert attrs["gen_ai.usage.output_tokens"] == usage["output"]
+    assert attrs["llm.cost_usd"] == pytest.approx(reference_cost("google", model, usage), rel=1e-9, abs=1e-15)
+    assert attrs["llm.cost.pricing"].startswith("genai-prices ")
+
+
+# -- sync ------------------------------------------------------------------------------------------------------
+
+
+def test_generate_content(client, instrumented_google, server):
+    usage = "input=1324,cache_read=1024,reasoning=8"
+    cfg = config(
+        headers={"x-llmtrace-usage": usage},
+        system_instruction=SYSTEM,
+        temperature=0.2,
+        top_p=0.9,
+        top_k=40,
+        max_output_tokens=64,
+        seed=7,
+        stop_sequences=["END"],
+    )
+    reply = client.models.generate_content(model="gemini-2.5-flash", contents=CONTENTS, config=cfg)
+    (exchange,) = server.log
+    span = instrumented_google.span()
+    attrs = dict(span.attributes)
+    assert reply.text == exchange.text
+    assert span.name == "chat gemini-2.5-flash" and span.kind.name == "CLIENT"
+    assert exchange.usage == {"input": 1324, "output": len(exchange.text.split()), "cache_read": 1024, "reasoning": 8}
+    assert_usage_matches(attrs, exchange)
+    assert {
+        k: attrs[k]
+        for k in (
+            "llm.provider",
+            "llm.operation",
+            "llm.model",
+            "llm.response.model",
+            "llm.response.id",
+            "llm.streaming",
+            "llm.success",
+            "llm.retry_count",
+            "llm.stop_reason",
+            "llm.temperature",
+            "llm.max_tokens",
+            "llm.top_p",
+            "llm.prompt.message_count",
+            "llm.prompt.length",
+            "llm.prompt.system_length",
+            "llm.response.length",
+            "gen_ai.provider.name",
+            "gen_ai.operation.name",
+            "gen_ai.request.model",
+            "gen_ai.request.top_k",
+            "gen_ai.request.seed",
+            "gen_ai.request.stop_sequences",
+            "gen_ai.response.finish_reasons",
+            "gen_ai.usage.cache_read.input_tokens",
+            "gen_ai.usage.reasoning.output_tokens",
+            "server.address",
+            "server.port",
+        )
+    } == {
+        "llm.provider": "google",
+        "llm.operation": "chat",
+        "llm.model": "gemini-2.5-flash",
+        "llm.response.model": "gemini-2.5-flash",
+        "llm.response.id": exchange.response_id,
+        "llm.streaming": False,
+        "llm.success": True,
+        "llm.retry_count": 0,
+        "llm.stop_reason": "stop",
+        "llm.temperature": 0.2,
+        "llm.max_tokens": 64,
+        "llm.top_p": 0.9,
+        "llm.prompt.message_count": 1,
+        "llm.prompt.length": len("Name three rivers."),
+        "llm.prompt.system_length": len(SYSTEM),
+        "llm.response.length": len(exchange.text),
+        "gen_ai.provider.name": "gcp.gemini",
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "gemini-2.5-flash",
+        "gen_ai.request.top_k": 40.0,
+        "gen_ai.request.seed": 7,
+        "gen_ai.request.stop_sequences": ("END",),
+        "gen_ai.response.finish_reasons": ("STOP",),
+        "gen_ai.usage.cache_read.input_tokens": 1024,
+        "gen_ai.usage.reasoning.output_tokens": 8,
+        "server.address": "127.0.0.1",
+        "server.port": int(server.url.rsplit(":", 1)[1]),
+    }
+    assert "llm.ttft_ms" not in attrs and "llm.chunks" not in attrs
+    assert instrumented_google.total("llm.calls", provider="google", status="ok", streaming=False) == 1
+    for kind in ("input", "output", "cache_read", "reasoning"):
+        assert instrumented_google.total("llm.tokens", provider="google", type=kind) == exchange.usage[kind]
+    assert instrumented_google.total("llm.cost.usd", provider="google") == pytest.approx(attrs["llm.cost_usd"])
+    assert instrumented_google.points("llm.ttft") == [] and instrumented_google.points("llm.retries") == []
+
+
+def test_string_contents_hash_like_structured_contents(client, instrumented_google, server):
+    client.models.generate_content(model="models/gemini-2.5-flash", contents="Name three rivers.", config=config())
+    client.models.generate_content(model="gemini-2.5-flash", contents=CONTENTS, config=config())
+    first, second = sorted(instrumented_google.spans(), key=lambda s: s.start_time)
+    assert first.attributes["llm.model"] == "gemini-2.5-flash"  # the API's resource prefix is not part of the id
+    assert first.attributes["llm.prompt.hash"] == second.attributes["llm.prompt.hash"]
+
+
+def test_generate_content_stream(client, instrumented_google, server):
+    headers = {"x-llmtrace-chunks": "6", "x-llmtrace-ttft-ms": "30", "x-llmtrace-delay-ms": "5"}
+    stream = client.models.generate_content_stream(
+        model="gemini-2.5-pro", contents=CONTENTS, config=config(headers=headers)
+    )
+    text = "".join(chunk.text or "" for chunk in stream)
+    (exchange,) = server.log
+    attrs = dict(instrumented_google.span().attributes)
+    assert text == exchange.text and exchange.stream
+    assert_usage_matches(attrs, exchange, model="gemini-2.5-pro")
+    assert attrs["llm.streaming"] is True and attrs["llm.chunks"] == exchange.chunks == 6
+    assert attrs["llm.ttft_ms"] >= 30 and attrs["llm.stop_reason"] == "stop"
+    assert 4 <= attrs["llm.stream.inter_chunk_p50_ms"] <= attrs["llm.stream.inter_chunk_p99_ms"]
+    assert attrs["llm.response.id"] == exchange.response_id and attrs["llm.response.length"] == len(text)
+    ((labels, ttft), *_) = instrumented_google.points("llm.ttft")
+    assert labels == {"provider": "google", "model": "gemini-2.5-pro"} and ttft.count == 1
+    assert instrumented_google.total("llm.calls", provider="google", status="ok", streaming=True) == 1
+
+
+def test_stream_abandoned_early_ends_the_span(client, instrumented_google, server):
+    stream = client.models.generate_content_stream(model="gemini-2.5-flash", contents=CONTENTS, config=config())
+    next(iter(stream))
+    stream.close()
+    attrs = dict(instrumented_google.span().attributes)
+    assert attrs["llm.success"] is True and attrs["llm.stream.incomplete"] is True
+
+
+def test_embed_content(client, instrumented_google, server):
+    result = client.models.embed_content(model="gemini-embedding-001", contents=["alpha", "beta"])
+    (exchange,) = server.log
+    attrs = dict(instrumented_google.span().attributes)
+    assert len(result.embeddings) == 2 and exchange.path.endswith(":batchEmbedContents")
+    assert attrs["llm.operation"] == "embeddings" and attrs["gen_ai.operation.name"] == "embeddings"
+    assert attrs["llm.tokens.input"] == exchange.usage["input"] and attrs["llm.tokens.output"] == 0
+    assert attrs["llm.prompt.message_count"] == 2
+    expected = reference_cost("google", "gemini-embedding-001", exchange.usage)
+    assert attrs["llm.cost_usd"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_tool_call(client, instrumented_google, server):
+    def lookup(query: str) -> str:
+        """Look something up."""
+        return query
+
+    tools = [types.Tool(function_declarations=[types.FunctionDeclaration(name="weather", description="Weather")])]
+    reply = client.models.generate_content(
+        model="gemini-2.5-flash", contents=CONTENTS, config=config("tool_call", tools=tools)
+    )
+    attrs = dict(instrumented_google.span().attributes)
+    assert reply.function_calls[0].name == "weather"
+    assert attrs["llm.response.tool_calls"] == 1 and attrs["llm.tools.count"] == 1
+    assert attrs["llm.tools.names"] == ("weather",) and attrs["gen_ai.response.finish_reasons"] == ("STOP",)
+    afc_off = types.AutomaticFunctionCallingConfig(disable=True)
+    client.models.generate_content(
+        model="gemini-2.5-flash",
+        contents=CONTENTS,
+        config=config("tool_call", tools=[lookup], automatic_function_calling=afc_off),
+    )
+    assert instrumented_google.spans()[-1].attributes["llm.tools.names"] == ("lookup",)
+
+
+@NEEDS_TOOL_STOP
+def test_tool_call_stop_reason_is_tool_use(client, instrumented_google, server):
+    tools = [types.Tool(function_declarations=[types.FunctionDeclaration(name="weather", description="Weather")])]
+    client.models.generate_content(model="gemini-2.5-flash", contents=CONTENTS, config=config("tool_call", tools=tools))
+    assert instrumented_google.span().attributes["llm.stop_reason"] == "tool_use"
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_content_filter(client, instrumented_google, server, streaming):
+    cfg = config("content_filter")
+    if streaming:
+        list(client.models.generate_content_stream(model="gemini-2.5-flash", contents=CONTENTS, config=cfg))
+    else:
+        client.models.generate_content(model="gemini-2.5-flash", contents=CONTENTS, config=cfg)
+    attrs = dict(instrumented_google.span().attributes)
+    assert attrs["llm.stop_reason"] == "content_filter" and attrs["gen_ai.response.finish_reasons"] == ("SAFETY",)
+    assert attrs["llm.success"] is True and attrs["llm.tokens.output"] == server.log[0].usage["output"]
+    assert "llm.response.length" not in attrs  # blocked: no text came back
+
+
+# -- retries and errors ----------------------------------------------------------------------------------------
+
+
+def test_retry_then_success_counts_one_retry(client, instrumented_google, server):
+    client.models.generate_content(model="gemini-2.5-flash", contents=CONTENTS, config=config("rate_limit,ok"))
+    attrs = dict(instrumented_google.span().attributes)
+    assert [e.status for e in server.log] == [429, 200]
+    assert attrs["llm.retry_count"] == 1 and attrs["http.request.resend_count"] == 1 and attrs["llm.success"] is True
+    assert_usage_matches(attrs, server.log[-1])
+    assert instrumented_google.total("llm.retries", provider="google") == 1
+
+
+@NEEDS_STATUS
+def test_all_attempts_rate_limited(client, instrumented_google, server):
+    with pytest.raises(genai_errors.ClientError) as info:
+        client.models.generate_content(model="gemini-2.5-flash", contents=CONTENTS, config=config("rate_limit"))
+    span = instrumented_google.span()
+    attrs = dict(span.attributes)
+    assert info.value.code == 429 and [e.status for e in server.log] == [429, 429, 429]
+    assert span.status.status_code.name == "ERROR"
+    assert {
+        k: attrs[k]
+        for k in (
+            "llm.retry_count",
+            "llm.error.type",
+            "llm.error.status",
+            "llm.success",
+            "error.type",
+            "llm.stop_reason",
+        )
+    } == {
+        "llm.retry_count": 2,
+        "llm.error.type": "rate_limit",
+        "llm.error.status": 429,
+        "llm.success": False,
+        "error.type": "ClientError",
+        "llm.stop_reason": "error",
+    }
+    assert instrumented_google.total("llm.calls", provider="google", status="error", error_type="rate_limit") == 1
+    assert instrumented_google.points("llm.tokens") == [] and instrumented_google.total("llm.retries") == 2
+
+
+@NEEDS_RETRY_INFO
+def test_rate_limit_retry_hint_from_the_error_body(server, instrumented_google):
+    with make_client(server, attempts=1) as sdk_client, pytest.raises(genai_errors.ClientError):
+        sdk_client.models.generate_content(model="gemini-2.5-flash", contents=CONTENTS, config=config("rate_limit"))
+    assert instrumented_google.span().attributes["llm.error.retry_after_s"] == pytest.approx(0.01)
+
+
+def test_server_error_exhausts_retries(client, instrumented_google, server):
+    with pytest.raises(genai_errors.ServerError):
+        client.models.generate_content(model="gemini-2.5-flash", contents=CONTENTS, config=config("server_error"))
+    attrs = dict(instrumented_google.span().attributes)
+    assert len(server.log) == 3 and attrs["llm.retry_count"] == 2
+    assert attrs["llm.error.type"] == "server_error" and attrs["error.type"] == "ServerError"
+
+
+def test_timeout(server, instrumented_google):
+    with make_client(server, timeout_ms=150) as sdk_client, pytest.raises(httpx2.TimeoutException):
+        sdk_client.models.generate_content(model="gemini-2.5-flash", contents=CONTENTS, config=config("timeout:2"))
+    attrs = dict(instrumented_google.span().attributes)
+    assert attrs["llm.error.type"] == "timeout" and attrs["llm.retry_count"] == 2  # the SDK retries timeouts
+
+
+@pytest.mark.parametrize(
+    ("plan", "exc_type", "error_type"),
+    [
+        ("bad_request", genai_errors.ClientError, "bad_request"),
+        ("context_length", genai_errors.ClientError, "context_length"),
+        ("malformed", json.JSONDecodeError, "invalid_response"),
+        pytest.param("overloaded", genai_errors.ServerError, "overloaded", marks=NEEDS_STATUS),
+        pytest.param("not_found", genai_errors.ClientError, "not_found", marks=NEEDS_STATUS),
+        pytest.param("permission", genai_errors.ClientError, "permission", marks=NEEDS_STATUS),
+        pytest.param("auth", genai_errors.ClientError, "auth", marks=NEEDS_AUTH_MARKER),
+    ],
+)
+def test_error_classification(server, instrumented_google, plan, exc_type, error_type):
+    with make_client(server, attempts=1) as sdk_client, pytest.raises(exc_type):
+        sdk_client.models.generate_content(model="gemini-2.5-flash", contents=CONTENTS, config=config(plan))
+    assert instrumented_google.span().attributes["llm.error.type"] == error_type
+
+
+def test_stream_cut(client, instrumented_google, server):
+    with pytest.raises(httpx2.RemoteProtocolError):  # the transport's own error, re-raised unchanged
+        list(
+            client.models.generate_content_stream(
+                model="gemini-2.5-flash", contents=CONTENTS, config=config("stream_cut")
+            )
+        )
+    span = instrumented_google.span()
+    assert span.status.status_code.name == "ERROR" and span.attributes["llm.error.type"] == "connection"
+    assert span.attributes["llm.chunks"] == server.log[0].chunks > 0
+    assert instrumented_google.total("llm.calls", provider="google", status="error", error_type="connection") == 1
+
+
+def test_stream_malformed_chunk(client, instrumented_google, server):
+    with pytest.raises(genai_errors.UnknownApiResponseError):
+        list(
+            client.models.generate_content_stream(
+                model="gemini-2.5-flash", contents=CONTENTS, config=config("malformed")
+            )
+        )
+    assert instrumented_google.span().attributes["llm.error.type"] == "invalid_response"
+
+
+@NEEDS_LAZY_STREAM
+def test_stream_retry_then_success_counts_one_retry(client, instrumented_google, server):
+    list(
+        client.models.generate_content_stream(
+            model="gemini-2.5-flash", contents=CONTENTS, config=config("rate_limit,ok")
+        )
+    )
+    assert [e.status for e in server.log] == [429, 200]
+    assert instrumented_google.span().attributes["llm.retry_count"] == 1
+
+
+# -- async -----------------------------------------------------------------------------------------------------
+
+
+async def test_async_generate_stream_and_embed(server, instrumented_google):
+    sdk_client = make_client(server)
+    try:
+        reply = await sdk_client.aio.models.generate_content(
+            model="gemini-2.5-flash", contents=CONTENTS, config=config(system_instruction=SYSTEM)
+        )
+        stream = await sdk_client.aio.models.generate_content_stream(
+            model="gemini-2.5-flash", contents=CONTENTS, config=config(headers={"x-llmtrace-chunks": "4"})
+        )
+        text = "".join([chunk.text or "" async for chunk in stream])
+        embedded = await sdk_client.aio.models.embed_content(model="gemini-embedding-001", contents="alpha")
+    finally:
+        await sdk_client.aio.aclose()
+    assert reply.text == server.log[0].text and text == server.log[1].text and len(embedded.embeddings) == 1
+    plain, streamed, embed = sorted(instrumented_google.spans(), key=lambda s: s.start_time)
+    assert_usage_matches(dict(plain.attributes), server.log[0])
+    assert_usage_matches(dict(streamed.attributes), server.log[1])
+    assert "llm.chunks" not in plain.attributes and "llm.ttft_ms" not in plain.attributes
+    assert streamed.attributes["llm.chunks"] == server.log[1].chunks == 4 and "llm.ttft_ms" in streamed.attributes
+    assert streamed.attributes["llm.streaming"] is True and streamed.attributes["llm.stop_reason"] == "stop"
+    assert embed.attributes["llm.operation"] == "embeddings"
+    assert embed.attributes["llm.tokens.input"] == server.log[2].usage["input"]
+    assert instrumented_google.total("llm.calls", provider="google", status="ok") == 3
+
+
+async def test_async_stream_cut(server, instrumented_google):
+    import aiohttp
+
+    sdk_client = make_client(server)
+    try:
+        stream = await sdk_client.aio.models.generate_content_stream(
+            model="gemini-2.5-flash", contents=CONTENTS, config=config("stream_cut")
+        )
+        with pytest.raises(aiohttp.ClientPayloadError):
+            async for _ in stream:
+                pass
+    finally:
+        await sdk_client.aio.aclose()
+    span = instrumented_google.span()
+    assert span.status.status_code.name == "ERROR" and span.attributes["llm.error.type"] == "connection"
+
+
+async def test_async_timeout(server, instrumented_google):
+    sdk_client = make_client(server, timeout_ms=150, attempts=1)
+    try:
+        with pytest.raises(TimeoutError):
+            await sdk_client.aio.models.generate_content(
+                model="gemini-2.5-flash", contents=CONTENTS, config=config("timeout:2")
+            )
+    finally:
+        await sdk_client.aio.aclose()
+    assert instrumented_google.span().attributes["llm.error.type"] == "timeout"
+
+
+@NEEDS_AIOHTTP
+async def test_async_retry_then_success_counts_one_retry(server, instrumented_google):
+    sdk_client = make_client(server)
+    try:
+        await sdk_client.aio.models.generate_content(
+            model="gemini-2.5-flash", contents=CONTENTS, config=config("rate_limit,ok")
+        )
+    finally:
+        await sdk_client.aio.aclose()
+    assert [e.status for e in server.log] == [429, 200]
+    assert instrumented_google.span().attributes["llm.retry_count"] == 1
+
+
+# -- lifecycle and error table ---------------------------------------------------------------------------------
+
+
+def test_instrument_twice_and_uninstrument(server, telemetry):
+    inst = GoogleGenAIInstrumentor()
+    inst.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+    inst.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+    try:
+        with make_client(server) as sdk_client:
+            sdk_client.models.generate_content(model="gemini-2.5-flash", contents=CONTENTS, config=config())
+        assert len(telemetry.spans()) == 1
+    finally:
+        inst.uninstrument()
+    from google.genai import models
+
+    assert all(
+        not hasattr(getattr(models, t.name.split(".")[0]).__dict__[t.name.split(".")[1]], "__wrapped__")
+        for t in google_provider.TARGETS
+    )
+    with make_client(server) as sdk_client:
+        sdk_client.models.generate_content(model="gemini-2.5-flash", contents=CONTENTS, config=config())
+    assert len(telemetry.spans()) == 1
+
+
+def test_every_public_exception_is_mapped():
+    table = google_provider.errors()
+    listed = [cls for cls, _ in table]
+    bases = {"APIError"}  # ClientError/ServerError's base: classified from the HTTP status
+    public = [
+        cls
+        for name, cls in vars(genai_errors).items()
+        if inspect.isclass(cls)
+        and issubclass(cls, Exception)
+        and not name.startswith("_")
+        and name not in bases
+        and not issubclass(cls, Warning)
+    ]
+    assert public and [cls.__name__ for cls in public if cls not in listed] == []
+    for i, cls in enumerate(listed):
+        for later in listed[i + 1 :]:
+            assert not issubclass(later, cls) or later is cls, f"{later.__name__} is shadowed by {cls.__name__}"
+
+
+# -- the demo driver against its ground truth ------------------------------------------------------------------
+
+
+def _rows(rows: list[dict], keys: tuple[str, ...]) -> dict[tuple, float]:
+    out: dict[tuple, float] = defaultdict(float)
+    for row in rows:
+        out[tuple(row[k] for k in keys)] += row["value"]
+    return dict(out)
+
+
+def _points(telemetry, name: str, keys: tuple[str, ...]) -> dict[tuple, float]:
+    out: dict[tuple, float] = defaultdict(float)
+    for attrs, value in telemetry.points(name):
+        labels = {**attrs, "streaming": str(attrs.get("streaming")).lower()}
+        out[tuple(str(labels.get(k, "")) for k in keys)] += value
+    return dict(out)
+
+
+@pytest.mark.xfail(strict=True, reason="needs core changes: status from `code`, lazy-stream attempts, auth marker")
+def test_demo_workload_metrics_equal_ground_truth(instrumented_google):
+    config_ = WorkloadConfig(calls=30, seed=1, providers=("google",), fault_rate=0.3)
+    with FakeProviderServer(seed=1) as fake:
+        truth = run_workload(fake, config_).to_json()
+    assert {r["provider"] for r in truth["calls"]} == {"google"}
+    assert truth["totals"]["errors"] > 0 and truth["totals"]["retries"] > 0
+    call_keys = ("provider", "model", "status", "error_type", "streaming", "agent", "tenant")
+    assert _points(instrumented_google, "llm.calls", call_keys) == _rows(truth["calls"], call_keys)
+    token_keys = ("provider", "model", "type", "agent", "tenant")
+    assert _points(instrumented_google, "llm.tokens", token_keys) == _rows(truth["tokens"], token_keys)
+    cost_keys = ("provider", "model", "agent", "tenant")
+    got, expected = _points(instrumented_google, "llm.cost.usd", cost_keys), _rows(truth["cost_usd"], cost_keys)
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-15)
+    retry_keys = ("provider", "model")
+    assert _points(instrumented_google, "llm.retries", retry_keys) == _rows(truth["retries"], retry_keys)
