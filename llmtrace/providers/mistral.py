@@ -99,6 +99,11 @@ def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -
     return record
 
 
+def _items(value: Any) -> list[Any] | tuple[Any, ...]:
+    """A list field as a sequence; anything else (absent, or a malformed shape) as empty."""
+    return value if isinstance(value, (list, tuple)) else ()
+
+
 def _read_usage(record: LLMRecord, usage: Any) -> None:
     """``prompt_tokens`` includes cached tokens; the cached count is an extra field the SDK model keeps."""
     if usage is None:
@@ -118,7 +123,7 @@ def _read_content(record: LLMRecord, content: Any) -> bool:
             record.output_text.append(content)
         return bool(content)
     found = False
-    for chunk in content if isinstance(content, list) else ():
+    for chunk in _items(content):
         kind = get_path(chunk, "type")
         text = get_path(chunk, "text")
         if kind == "text" and isinstance(text, str) and text:
@@ -138,10 +143,10 @@ def extract_response(record: LLMRecord, response: Any) -> None:
         if record.output_tokens is None and record.input_tokens is not None:
             record.output_tokens = 0
         return
-    for choice in get_path(response, "choices") or ():
+    for choice in _items(get_path(response, "choices")):
         message = get_path(choice, "message")
         _read_content(record, get_path(message, "content"))
-        record.tool_calls += len(get_path(message, "tool_calls") or ())
+        record.tool_calls += len(_items(get_path(message, "tool_calls")))
         reason = get_path(choice, "finish_reason")
         if reason:
             record.finish_reasons.append(str(reason))
@@ -167,7 +172,7 @@ class ChatStreamState(StreamState):
         if usage is not None:
             _read_usage(record, usage)
         content = False
-        for choice in get_path(chunk, "choices") or ():
+        for choice in _items(get_path(chunk, "choices")):
             content = self._choice(choice) or content
         return content
 
@@ -177,11 +182,11 @@ class ChatStreamState(StreamState):
             self.record.finish_reasons.append(str(reason))
             self.finished = True
         delta = get_path(choice, "delta")
-        calls = get_path(delta, "tool_calls") or ()
+        calls = _items(get_path(delta, "tool_calls"))
         for call in calls:  # whole calls in one delta; keyed so a call split over deltas counts once
             call_id = get_path(call, "id")
             key = call_id if call_id not in (None, "null") else (get_path(choice, "index"), get_path(call, "index"))
-            self.tools.add(key)
+            self.tools.add(repr(key))
         self.record.tool_calls = len(self.tools)
         return _read_content(self.record, get_path(delta, "content")) or bool(calls)
 
