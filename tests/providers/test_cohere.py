@@ -15,6 +15,7 @@ from llmtrace.call import normalize_finish_reason
 from llmtrace.demo.fake_server import FakeProviderServer
 from llmtrace.demo.providers.cohere import PREFIX
 from llmtrace.demo.workload import WorkloadConfig, reference_cost, run_workload
+from llmtrace.errors import classify
 from llmtrace.providers import cohere as cohere_provider
 from llmtrace.providers.cohere import CohereInstrumentor
 
@@ -26,6 +27,18 @@ _ids = itertools.count()
 needs_finish_mapping = pytest.mark.xfail(
     normalize_finish_reason("TOOL_CALL") is None or normalize_finish_reason("ERROR_TOXIC") is None,
     reason="call._FINISH lacks tool_call / error_toxic",
+    strict=True,
+)
+# cohere errors carry ``headers`` (a dict) and no ``response``; errors.classify reads only ``exc.response.headers``.
+needs_exc_headers = pytest.mark.xfail(
+    classify(cohere.TooManyRequestsError(body=None, headers={"retry-after-ms": "10"})).retry_after_s is None,
+    reason="errors.classify does not read exc.headers",
+    strict=True,
+)
+# A 2xx body the SDK could not decode is a bare ApiError(status_code=200); classify lets the 2xx status say "unknown".
+needs_2xx_invalid_response = pytest.mark.xfail(
+    classify(ApiError(status_code=200, body="{")).type.value != "invalid_response",
+    reason="errors.classify maps a 2xx ApiError to unknown",
     strict=True,
 )
 
@@ -220,6 +233,14 @@ def test_all_attempts_rate_limited(client, instrumented_cohere, server):
     assert instrumented_cohere.points("llm.tokens") == [] and instrumented_cohere.total("llm.retries") == 2
 
 
+@needs_exc_headers
+def test_rate_limit_retry_after_is_recorded(server, instrumented_cohere):
+    client = cohere.ClientV2(api_key="co-test", base_url=server.url + PREFIX, max_retries=0)
+    with pytest.raises(cohere.TooManyRequestsError):
+        client.chat(model=MODEL, messages=MESSAGES, request_options=options("rate_limit"))
+    assert instrumented_cohere.span().attributes["llm.error.retry_after_s"] == pytest.approx(0.01)
+
+
 def test_server_error_retries_exhausted(client, instrumented_cohere, server, fast_backoff):
     with pytest.raises(cohere.InternalServerError):
         client.chat(model=MODEL, messages=MESSAGES, request_options=options("server_error"))
@@ -284,6 +305,27 @@ def test_malformed_body(client, instrumented_cohere, server):
     span = instrumented_cohere.span()
     assert info.value.status_code == 200 and span.status.status_code.name == "ERROR"
     assert span.attributes["error.type"] == "ApiError"
+
+
+@needs_2xx_invalid_response
+def test_malformed_body_is_an_invalid_response(client, instrumented_cohere, server):
+    with pytest.raises(ApiError):
+        client.chat(model=MODEL, messages=MESSAGES, request_options=options("malformed"))
+    assert instrumented_cohere.span().attributes["llm.error.type"] == "invalid_response"
+
+
+def test_v1_client_v2_namespace_and_clients_made_before_instrumenting(server, telemetry):
+    """``cohere.Client(...).v2`` is a V2Client reached through the raw client; it is traced even when created
+    before ``instrument()`` (only ClientV2 binds chat/chat_stream per instance)."""
+    v1 = cohere.Client(api_key="co-test", base_url=server.url + PREFIX)
+    inst = CohereInstrumentor()
+    inst.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+    try:
+        v1.v2.chat(model=MODEL, messages=MESSAGES)
+    finally:
+        inst.uninstrument()
+    attrs = telemetry.span().attributes
+    assert (attrs["server.address"], attrs["llm.tokens.input"]) == ("127.0.0.1", server.log[0].usage["input"])
 
 
 @needs_finish_mapping
