@@ -1,5 +1,6 @@
-"""Mistral (``mistralai`` SDK, ``from mistralai.client import Mistral``): ``chat.complete`` / ``chat.stream`` and
-``embeddings.create``, sync and async.
+"""Mistral (``mistralai`` SDK, ``from mistralai.client import Mistral``): ``chat.complete`` / ``chat.stream``,
+``fim.complete`` / ``fim.stream`` (fill-in-the-middle, operation ``completion``) and ``embeddings.create``, sync and
+async.
 
 The SDK is generated (Speakeasy) on httpx2: each HTTP attempt of its time-bounded retry loop goes through
 ``httpx2.Client.send``, where llmtrace counts it. ``prompt_tokens`` already includes cached tokens (reported in
@@ -30,12 +31,17 @@ __all__ = [
 ]
 
 _CHAT = "mistralai.client.chat"
+_FIM = "mistralai.client.fim"
 _EMBEDDINGS = "mistralai.client.embeddings"
 TARGETS = (
     WrapTarget(_CHAT, "Chat.complete", "chat", streaming=False),
     WrapTarget(_CHAT, "Chat.complete_async", "chat", is_async=True, streaming=False),
     WrapTarget(_CHAT, "Chat.stream", "chat", streaming=True),
     WrapTarget(_CHAT, "Chat.stream_async", "chat", is_async=True, streaming=True),
+    WrapTarget(_FIM, "Fim.complete", "completion", streaming=False),
+    WrapTarget(_FIM, "Fim.complete_async", "completion", is_async=True, streaming=False),
+    WrapTarget(_FIM, "Fim.stream", "completion", streaming=True),
+    WrapTarget(_FIM, "Fim.stream_async", "completion", is_async=True, streaming=True),
     WrapTarget(_EMBEDDINGS, "Embeddings.create", "embeddings", streaming=False),
     WrapTarget(_EMBEDDINGS, "Embeddings.create_async", "embeddings", is_async=True, streaming=False),
 )
@@ -72,8 +78,17 @@ def _split_system(record: LLMRecord, messages: Any) -> None:
     record.system = system or None
 
 
+def _read_sampling(record: LLMRecord, kwargs: dict[str, Any]) -> None:
+    record.temperature = _num(kwargs.get("temperature"))
+    record.max_tokens = as_int(kwargs.get("max_tokens"))
+    record.top_p = _num(kwargs.get("top_p"))
+    record.top_k = _num(kwargs.get("top_k"))
+    record.seed = as_int(kwargs.get("random_seed"))
+    record.stop_sequences = _stop(kwargs.get("stop"))
+
+
 def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> LLMRecord:
-    """Read chat.complete()/stream() or embeddings.create() arguments into a record (request side only)."""
+    """Read chat/fim complete()/stream() or embeddings.create() arguments into a record (request side only)."""
     host, port = _server(resource, kwargs)
     record = LLMRecord(
         provider="mistral",
@@ -86,12 +101,11 @@ def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -
     if target.operation == "embeddings":
         record.messages = kwargs.get("inputs")
         return record
-    record.temperature = _num(kwargs.get("temperature"))
-    record.max_tokens = as_int(kwargs.get("max_tokens"))
-    record.top_p = _num(kwargs.get("top_p"))
-    record.top_k = _num(kwargs.get("top_k"))
-    record.seed = as_int(kwargs.get("random_seed"))
-    record.stop_sequences = _stop(kwargs.get("stop"))
+    _read_sampling(record, kwargs)
+    if target.operation == "completion":  # fill-in-the-middle: the code before the gap (and after it, if given)
+        prompt, suffix = kwargs.get("prompt"), kwargs.get("suffix")
+        record.messages = {"prompt": prompt, "suffix": suffix} if isinstance(suffix, str) else prompt
+        return record
     _split_system(record, kwargs.get("messages"))
     tools = kwargs.get("tools")
     if isinstance(tools, (list, tuple)) and tools:
@@ -135,7 +149,7 @@ def _read_content(record: LLMRecord, content: Any) -> bool:
 
 
 def extract_response(record: LLMRecord, response: Any) -> None:
-    """Read a ChatCompletionResponse or EmbeddingResponse into the record."""
+    """Read a ChatCompletionResponse, FIMCompletionResponse or EmbeddingResponse into the record."""
     record.response_id = get_path(response, "id")
     record.response_model = get_path(response, "model")
     _read_usage(record, get_path(response, "usage"))
@@ -235,7 +249,7 @@ HOOKS = ProviderHooks("mistral", TARGETS, extract_request, extract_response, str
 
 
 class MistralInstrumentor(ProviderInstrumentor):
-    """Instruments the ``mistralai`` SDK: chat completions (sync/async, streamed or not) and embeddings.
+    """Instruments the ``mistralai`` SDK: chat and FIM completions (sync/async, streamed or not) and embeddings.
 
     Example::
 

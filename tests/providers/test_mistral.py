@@ -239,6 +239,28 @@ async def test_embeddings_sync_and_async(client, instrumented_mistral, server):
     assert instrumented_mistral.total("llm.calls", operation="embeddings") == 2
 
 
+async def test_fim_complete_and_streams(client, instrumented_mistral, server):
+    code = {"prompt": "def fib(n):", "suffix": "    return a"}
+    reply = client.fim.complete(model="codestral-latest", **code, max_tokens=64)
+    text = "".join(e.data.choices[0].delta.content or "" for e in client.fim.stream(model="codestral-latest", **code))
+    astream = await client.fim.stream_async(model="codestral-2508", prompt="def add(a, b):")
+    atext = "".join([e.data.choices[0].delta.content or "" async for e in astream])
+    await client.fim.complete_async(model="codestral-2508", prompt="x = ")
+    assert [e.path for e in server.log] == ["/mistral/v1/fim/completions"] * 4
+    assert (reply.choices[0].message.content, text, atext) == tuple(e.text for e in server.log[:3])
+    spans = sorted(instrumented_mistral.spans(), key=lambda s: s.start_time)
+    assert [s.attributes["llm.streaming"] for s in spans] == [False, True, True, False]
+    for span, exchange in zip(spans, server.log, strict=True):
+        attrs = dict(span.attributes)
+        assert span.name == f"completion {exchange.model}"
+        assert attrs["llm.operation"] == "completion" and attrs["gen_ai.operation.name"] == "text_completion"
+        assert attrs["llm.stop_reason"] == "stop" and attrs["llm.prompt.message_count"] == 1
+        assert_usage_matches(attrs, exchange)
+        assert ("llm.chunks" in attrs) is attrs["llm.streaming"]
+    assert (spans[0].attributes["llm.prompt.length"], spans[0].attributes["llm.max_tokens"]) == (11, 64)
+    assert spans[2].attributes["llm.chunks"] == server.log[2].chunks
+
+
 def test_tool_calls_complete_and_stream(client, instrumented_mistral, server):
     client.chat.complete(model="mistral-small-latest", messages=MESSAGES, tools=TOOLS, http_headers=fault("tool_call"))
     stream = client.chat.stream(

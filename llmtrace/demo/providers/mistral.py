@@ -1,4 +1,4 @@
-"""Mistral wire format (chat completions and embeddings; JSON and SSE) and the demo's Mistral caller.
+"""Mistral wire format (chat and FIM completions, embeddings; JSON and SSE) and the demo's Mistral caller.
 
 Served under ``/mistral`` because ``/v1/chat/completions`` is OpenAI's path on the fake server; the SDK keeps the
 base path of ``server_url``. Usage is Mistral's: ``prompt_tokens`` includes cached tokens, which are reported in
@@ -139,6 +139,7 @@ def _embeddings(handler: Handler, reply: Reply, body: dict[str, Any]) -> None:
 
 _ROUTES: dict[str, Route] = {
     PREFIX + "/v1/chat/completions": _chat,
+    PREFIX + "/v1/fim/completions": _chat,  # same response and chunk shapes as chat
     PREFIX + "/v1/embeddings": _embeddings,
 }
 WIRE = WireFormat("mistral", _ROUTES.get, send_error)
