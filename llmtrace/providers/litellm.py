@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from .._guard import report_internal_error
 from ..call import LLMRecord
 from ..errors import ErrorTable
 from ..semconv import ErrorType
@@ -223,7 +224,36 @@ def is_stream(result: Any) -> bool:
     return isinstance(result, CustomStreamWrapper)
 
 
-class LiteLLMSyncStreamProxy(SyncStreamProxy):
+def _usage_kept_by_litellm(record: LLMRecord, stream: Any) -> None:
+    """A stream without ``include_usage`` shows the caller no usage, but litellm keeps the provider's (Anthropic,
+    Gemini, Bedrock send it on every stream) on the chunks it records for its own logging: use it, not an estimate."""
+    if record.input_tokens is not None or record.output_tokens is not None:
+        return
+    kept = getattr(stream, "chunks", None)
+    usage = next((u for u in map(_chunk_usage, reversed(kept)) if u is not None), None) if kept else None
+    _read_usage(record, usage)
+
+
+def _chunk_usage(chunk: Any) -> Any:
+    return get_path(chunk, "usage")
+
+
+class _KeptUsage:
+    """Mixin for both proxies: read litellm's kept usage just before the call ends."""
+
+    __slots__ = ()
+
+    def _self_end(self, exc: BaseException | None, early: bool) -> None:
+        call = self._self_call  # type: ignore[attr-defined]
+        if not call.ended:
+            try:
+                _usage_kept_by_litellm(call.record, self.__wrapped__)  # type: ignore[attr-defined]
+            except Exception:
+                report_internal_error("litellm.stream_usage")
+        super()._self_end(exc, early)  # type: ignore[misc]
+
+
+class LiteLLMSyncStreamProxy(_KeptUsage, SyncStreamProxy):
     """The core sync proxy; ``CustomStreamWrapper.aclose()`` also ends the call."""
 
     async def aclose(self) -> Any:
@@ -233,7 +263,7 @@ class LiteLLMSyncStreamProxy(SyncStreamProxy):
             self._self_end(None, early=True)
 
 
-class LiteLLMAsyncStreamProxy(AsyncStreamProxy):
+class LiteLLMAsyncStreamProxy(_KeptUsage, AsyncStreamProxy):
     """``acompletion(stream=True)`` returns the same ``CustomStreamWrapper``: ``close()`` stays synchronous and
     ``aclose()`` is the async close, as litellm defines them."""
 

@@ -222,8 +222,19 @@ async def test_async_stream_anthropic_route(instrumented_litellm, server):
     _one_call(instrumented_litellm, "anthropic", "claude-haiku-4-5", streaming=True)
 
 
-def test_stream_without_include_usage_is_estimated(instrumented_litellm, server):
-    list(litellm.completion(**_anthropic(server), stream=True))
+def test_stream_without_include_usage_uses_the_usage_litellm_kept(instrumented_litellm, server):
+    """Anthropic streams usage whatever the caller asked; litellm hides it from the caller but keeps it."""
+    chunks = list(litellm.completion(**_anthropic(server), stream=True))
+    (exchange,) = server.log
+    attrs = dict(instrumented_litellm.span().attributes)
+    assert all(getattr(c, "usage", None) is None for c in chunks)
+    _assert_usage(attrs, exchange.usage)
+    assert "llm.tokens.estimated" not in attrs and _tokens(instrumented_litellm) == exchange.usage
+
+
+def test_stream_without_any_usage_is_estimated(instrumented_litellm, server):
+    """OpenAI sends no stream usage unless asked: an estimate, flagged."""
+    list(litellm.completion(**_openai(server), stream=True))
     attrs = dict(instrumented_litellm.span().attributes)
     assert attrs["llm.tokens.estimated"] is True and attrs["llm.success"] is True
 
@@ -273,6 +284,16 @@ def test_retry_then_success(instrumented_litellm, server, route):
     assert (attrs["llm.retry_count"], attrs["llm.success"], attrs["http.request.resend_count"]) == (1, True, 1)
     _assert_usage(attrs, server.log[-1].usage)
     assert instrumented_litellm.total("llm.retries") == 1 and instrumented_litellm.total("llm.calls") == 1
+
+
+async def test_async_num_retries_then_success(instrumented_litellm, server):
+    """acompletion's retries call acompletion again (litellm.acompletion_with_retries): still one logical call."""
+    await litellm.acompletion(**_anthropic(server, "server_error,ok", num_retries=2))
+    attrs = dict(instrumented_litellm.span().attributes)
+    assert [e.status for e in server.log] == [500, 200]
+    assert (attrs["llm.retry_count"], attrs["llm.success"]) == (1, True)
+    _one_call(instrumented_litellm, "anthropic", "claude-haiku-4-5")
+    assert _tokens(instrumented_litellm) == server.log[-1].usage
 
 
 def test_rate_limit_retries_exhausted(instrumented_litellm, server):
