@@ -1,24 +1,35 @@
-"""Nothing the user sent or received leaves the process by default; opt-in capture is redacted."""
+"""Nothing the user sent or received leaves the process by default; opt-in capture is redacted.
+
+Table-driven over ``tests/reliability/_providers.PROVIDERS``: every provider makes the same calls (plain,
+streamed, a tool call, an error echoing the request) with a secret prompt, system prompt and tool definition;
+a scan of everything exported (span names, attributes, events, status, resource, metric labels and exemplars,
+llmtrace's DEBUG logs) must find none of it, nor the completion text, nor the tool-call arguments.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
-import anthropic
-import openai
 import pytest
 
 import llmtrace
+from llmtrace.demo.fake_server import RawReply
+from tests.reliability._providers import PROVIDERS, Prompt, ProviderCase, available
 
 SECRET_PROMPT = "Summarise the merger memo for zebra-falcon-9931"
 SECRET_SYSTEM = "You are counsel for quasar-otter-4417"
+SECRET_TOOL = "Searches the vault of heron-mango-5521"
 SECRET_EMAIL = "ceo.private@example.com"
-TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
+TOOL_ARGUMENTS = "weather in Paris"  # what the fake server's tool calls carry as arguments
+PROMPT = Prompt(system=SECRET_SYSTEM, user=f"{SECRET_PROMPT} {SECRET_EMAIL}", tool_description=SECRET_TOOL)
+SECRETS = (SECRET_PROMPT, SECRET_SYSTEM, SECRET_TOOL, SECRET_EMAIL, "zebra-falcon", "quasar-otter", "heron-mango")
+CASES = [pytest.param(case, id=case.name) for case in PROVIDERS]
 
 
-def _exported_text(telemetry) -> str:
-    """Every span attribute, event, resource attribute and metric label, as one searchable string."""
+def _exported_text(telemetry: Any) -> str:
+    """Every span name/attribute/event/status/resource, metric label and exemplar, as one searchable string."""
     parts = []
     for span in telemetry.spans():
         parts.append(json.dumps(dict(span.attributes), default=str))
@@ -27,60 +38,97 @@ def _exported_text(telemetry) -> str:
         parts.append(span.name + str(span.status.description))
     data = telemetry.reader.get_metrics_data()
     for rm in data.resource_metrics:
+        parts.append(json.dumps(dict(rm.resource.attributes), default=str))
         for sm in rm.scope_metrics:
             for metric in sm.metrics:
-                parts.extend(json.dumps(dict(p.attributes), default=str) for p in metric.data.data_points)
+                for point in metric.data.data_points:
+                    parts.append(json.dumps(dict(point.attributes), default=str))
+                    for exemplar in getattr(point, "exemplars", None) or ():
+                        parts.append(json.dumps(dict(exemplar.filtered_attributes or {}), default=str))
     return "\n".join(parts)
 
 
-def _workload(server) -> list[str]:
-    """Calls on every path; returns the completion texts the server sent."""
-    oa = openai.OpenAI(api_key="k", base_url=server.openai_base_url, max_retries=0)
-    an = anthropic.Anthropic(api_key="k", base_url=server.anthropic_base_url, max_retries=0)
-    msgs = [
-        {"role": "system", "content": SECRET_SYSTEM},
-        {"role": "user", "content": f"{SECRET_PROMPT} {SECRET_EMAIL}"},
-    ]
-    oa.chat.completions.create(model="gpt-4o-mini", messages=msgs)
-    for _ in oa.chat.completions.create(model="gpt-4o-mini", messages=msgs, stream=True):
-        pass
-    oa.chat.completions.create(
-        model="gpt-4o-mini", messages=msgs, tools=TOOLS, extra_headers={"x-llmtrace-fault": "tool_call"}
-    )
-    oa.responses.create(model="gpt-4o-mini", input=SECRET_PROMPT, instructions=SECRET_SYSTEM)
-    an.messages.create(model="claude-sonnet-4-6", max_tokens=50, system=SECRET_SYSTEM, messages=msgs[1:])
-    with an.messages.stream(model="claude-sonnet-4-6", max_tokens=50, system=SECRET_SYSTEM, messages=msgs[1:]) as s:
-        s.until_done()
-    with pytest.raises(openai.BadRequestError):
-        oa.chat.completions.create(
-            model="gpt-4o-mini", messages=msgs, extra_headers={"x-llmtrace-fault": "context_length"}
-        )
+def _consume(result: Any, stream: bool) -> None:
+    if stream:
+        for _ in result:
+            pass
+
+
+def _workload(case: ProviderCase, server: Any) -> list[str]:
+    """Plain, streamed and tool-call calls plus an error that echoes the request; returns the completions sent."""
+    plain = case.make_client(server, {})
+    _consume(case.chat(plain, PROMPT, False), False)
+    _consume(case.chat(plain, PROMPT, True), True)
+    tools = case.make_client(server, {"x-llmtrace-fault": "tool_call"})
+    _consume(case.chat(tools, PROMPT, False), False)
+    _consume(case.chat(tools, PROMPT, True), True)
+    with pytest.raises(Exception):  # noqa: B017 - each SDK raises its own class; the message is what matters
+        _consume(case.chat(case.make_client(server, {"x-llmtrace-fault": "context_length"}), PROMPT, False), False)
     return [e.text for e in server.log if e.text]
 
 
-def test_default_exports_no_content(server, instrumented, caplog):
+def _llmtrace_logs(caplog: Any) -> str:
+    return "\n".join(r.getMessage() + str(r.exc_info or "") for r in caplog.records if r.name.startswith("llmtrace"))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_default_exports_no_content(case, server, telemetry, caplog):
+    if not available(case):
+        pytest.skip(f"{case.sdk} not installed")
     caplog.set_level(logging.DEBUG, logger="llmtrace")
-    completions = _workload(server)
-    exported = _exported_text(instrumented) + caplog.text
-    assert len(instrumented.spans()) == 7 and completions
-    for secret in (SECRET_PROMPT, SECRET_SYSTEM, SECRET_EMAIL, "zebra-falcon", "quasar-otter", *completions):
-        assert secret not in exported
-    tool_args = [e.request_body for e in server.log if e.fault == "tool_call"]
-    assert tool_args  # the tool call happened; its arguments are not exported either
-    assert all(span.events == () or not span.events for span in instrumented.spans())
-
-
-def test_capture_content_is_opt_in_and_redacted(server, telemetry):
     llmtrace.instrument(
-        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider, capture_content=True
+        providers=[case.name], tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
     )
     try:
-        completions = _workload(server)
+        completions = _workload(case, server)
+    finally:
+        llmtrace.uninstrument()
+    exported = _exported_text(telemetry) + _llmtrace_logs(caplog)
+    assert len(telemetry.spans()) == 5 and completions
+    assert any(e.fault == "tool_call" for e in server.log)
+    for secret in (*SECRETS, *completions, TOOL_ARGUMENTS):
+        assert secret not in exported, secret
+    assert all(not span.events for span in telemetry.spans())
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_error_message_echoing_the_request_is_truncated_and_redacted(case, server, telemetry):
+    if not available(case):
+        pytest.skip(f"{case.sdk} not installed")
+    echo = f"Invalid request: {SECRET_EMAIL} key sk-proj-abcdefghijklmnop0123 card 4111 1111 1111 1111 " + "z" * 2000
+    body = json.dumps({"error": {"message": echo, "type": "invalid_request_error"}, "type": "error"}).encode()
+    llmtrace.instrument(providers=[case.name], tracer_provider=telemetry.tracer_provider)
+    try:
+        server.enqueue_raw(RawReply(body, status=400))
+        with pytest.raises(Exception):  # noqa: B017
+            case.chat(case.make_client(server, {}), PROMPT, False)
+    finally:
+        llmtrace.uninstrument()
+    attrs = dict(telemetry.span().attributes)
+    message = attrs.get("llm.error.message", "")
+    assert attrs["llm.error.status"] == 400 and len(message) <= 256
+    assert SECRET_EMAIL not in message and "sk-proj-abcdefghijklmnop0123" not in message
+    assert "4111 1111 1111 1111" not in message
+    assert "[REDACTED:email]" in message and "[REDACTED:api_key]" in message and message.endswith("…"), message
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_capture_content_is_opt_in_and_redacted(case, server, telemetry):
+    if not available(case):
+        pytest.skip(f"{case.sdk} not installed")
+    llmtrace.instrument(
+        providers=[case.name],
+        tracer_provider=telemetry.tracer_provider,
+        meter_provider=telemetry.meter_provider,
+        capture_content=True,
+    )
+    try:
+        completions = _workload(case, server)
     finally:
         llmtrace.uninstrument()
     events = [e for s in telemetry.spans() for e in s.events if e.name == "gen_ai.client.inference.operation.details"]
     captured = json.dumps([dict(e.attributes) for e in events])
-    assert SECRET_PROMPT in captured and SECRET_SYSTEM in captured
+    assert SECRET_PROMPT in captured and SECRET_SYSTEM in captured and SECRET_TOOL in captured
     assert completions[0] in captured
     assert SECRET_EMAIL not in captured and "[REDACTED:email]" in captured
     metric_labels = _exported_text(telemetry).split("\n")

@@ -34,8 +34,9 @@ class Prompt:
 class ProviderCase:
     """One provider's adapter for the table-driven tests.
 
-    ``make_client(server, headers)`` / ``make_async_client(server, headers)``: an SDK client pointed at the fake
-    server with SDK retries off, sending ``headers`` on every request (fault plans, tuning headers).
+    ``make_client(server, headers, retries=0)`` / ``make_async_client(...)``: an SDK client pointed at the fake
+    server, sending ``headers`` on every request (fault plans, tuning headers), with ``retries`` SDK-internal
+    retries (``sdk_retries=False`` for SDKs without a retry loop, which ignore it).
     ``chat(client, prompt, stream)`` / ``achat(...)``: one chat call with system prompt, user message and one tool;
     returns exactly what the SDK returns (the unconsumed stream object when ``stream``).
     ``response`` / ``stream_events``: a valid non-streamed body and a valid stream as ``(event name, payload)``
@@ -47,8 +48,8 @@ class ProviderCase:
     name: str
     sdk: str
     module: str
-    make_client: Callable[[Any, dict[str, str]], Any]
-    make_async_client: Callable[[Any, dict[str, str]], Any]
+    make_client: Callable[..., Any]
+    make_async_client: Callable[..., Any]
     chat: Callable[[Any, Prompt, bool], Any]
     achat: Callable[[Any, Prompt, bool], Any]
     response: dict[str, Any]
@@ -56,6 +57,7 @@ class ProviderCase:
     encode: Callable[[str | None, Any], bytes] = sse_event
     stream_content_type: str = "text/event-stream"
     operation: str = "chat"
+    sdk_retries: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     def provider_module(self) -> ModuleType:
@@ -69,16 +71,18 @@ def available(case: ProviderCase) -> bool:
 # -- OpenAI -------------------------------------------------------------------------------------------------------
 
 
-def _openai_client(server: Any, headers: dict[str, str]) -> Any:
+def _openai_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
     import openai
 
-    return openai.OpenAI(api_key="k", base_url=server.openai_base_url, max_retries=0, default_headers=headers)
+    return openai.OpenAI(api_key="k", base_url=server.openai_base_url, max_retries=retries, default_headers=headers)
 
 
-def _openai_async_client(server: Any, headers: dict[str, str]) -> Any:
+def _openai_async_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
     import openai
 
-    return openai.AsyncOpenAI(api_key="k", base_url=server.openai_base_url, max_retries=0, default_headers=headers)
+    return openai.AsyncOpenAI(
+        api_key="k", base_url=server.openai_base_url, max_retries=retries, default_headers=headers
+    )
 
 
 def _openai_kwargs(prompt: Prompt, stream: bool) -> dict[str, Any]:
@@ -150,17 +154,19 @@ OPENAI = ProviderCase(
 # -- Anthropic ----------------------------------------------------------------------------------------------------
 
 
-def _anthropic_client(server: Any, headers: dict[str, str]) -> Any:
+def _anthropic_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
     import anthropic
 
-    return anthropic.Anthropic(api_key="k", base_url=server.anthropic_base_url, max_retries=0, default_headers=headers)
+    return anthropic.Anthropic(
+        api_key="k", base_url=server.anthropic_base_url, max_retries=retries, default_headers=headers
+    )
 
 
-def _anthropic_async_client(server: Any, headers: dict[str, str]) -> Any:
+def _anthropic_async_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
     import anthropic
 
     return anthropic.AsyncAnthropic(
-        api_key="k", base_url=server.anthropic_base_url, max_retries=0, default_headers=headers
+        api_key="k", base_url=server.anthropic_base_url, max_retries=retries, default_headers=headers
     )
 
 
@@ -234,13 +240,13 @@ ANTHROPIC = ProviderCase(
 # -- Ollama -------------------------------------------------------------------------------------------------------
 
 
-def _ollama_client(server: Any, headers: dict[str, str]) -> Any:
+def _ollama_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
     import ollama
 
     return ollama.Client(host=server.url, headers=headers)
 
 
-def _ollama_async_client(server: Any, headers: dict[str, str]) -> Any:
+def _ollama_async_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
     import ollama
 
     return ollama.AsyncClient(host=server.url, headers=headers)
@@ -298,6 +304,7 @@ OLLAMA = ProviderCase(
     ],
     encode=ndjson_line,
     stream_content_type="application/x-ndjson",
+    sdk_retries=False,
 )
 
 PROVIDERS: tuple[ProviderCase, ...] = (OPENAI, ANTHROPIC, OLLAMA)
