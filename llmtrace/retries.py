@@ -1,8 +1,9 @@
 """Count HTTP attempts of the active LLM call at the transport, so SDK-internal retries become visible.
 
 The SDKs retry 429/5xx/timeouts inside one ``create()`` call; only the transport sees each attempt. We wrap
-``send`` of httpx2 and httpx clients (whichever are installed) and bump the call that is active in this
-context. Outside an LLM call the wrapper is one ContextVar lookup.
+``send`` of httpx2 and httpx clients (whichever are installed) and botocore's ``Endpoint._send`` (one call per
+HTTP attempt of every boto3 client, whenever it was made), and bump the call that is active in this context.
+Outside an LLM call the wrapper is one ContextVar lookup.
 """
 
 from __future__ import annotations
@@ -23,8 +24,15 @@ class AttemptCounter(Protocol):
 
 
 ACTIVE_CALL: ContextVar[AttemptCounter | None] = ContextVar("llmtrace_active_call", default=None)
-_TARGETS = (("httpx2", "Client"), ("httpx2", "AsyncClient"), ("httpx", "Client"), ("httpx", "AsyncClient"))
-_installed: list[tuple[Any, Any]] = []
+# (module, class, method) sending one HTTP attempt
+_TARGETS = (
+    ("httpx2", "Client", "send"),
+    ("httpx2", "AsyncClient", "send"),
+    ("httpx", "Client", "send"),
+    ("httpx", "AsyncClient", "send"),
+    ("botocore.endpoint", "Endpoint", "_send"),
+)
+_installed: list[tuple[Any, str, Any]] = []
 _users = 0
 
 
@@ -36,12 +44,12 @@ def _count_attempt(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
 
 
 def install_transport_hooks() -> None:
-    """Wrap ``send`` on every installed httpx flavour; reference-counted across instrumentors."""
+    """Wrap the send method of every installed transport; reference-counted across instrumentors."""
     global _users
     _users += 1
     if _installed:
         return
-    for module_name, class_name in _TARGETS:
+    for module_name, class_name, method in _TARGETS:
         try:
             cls = getattr(importlib.import_module(module_name), class_name)
         except ImportError:
@@ -49,17 +57,17 @@ def install_transport_hooks() -> None:
         except Exception:
             report_internal_error(f"retries.install:{module_name}")
             continue
-        original = cls.__dict__["send"]
-        cls.send = wrapt.FunctionWrapper(original, _count_attempt)
-        _installed.append((cls, original))
+        original = cls.__dict__[method]
+        setattr(cls, method, wrapt.FunctionWrapper(original, _count_attempt))
+        _installed.append((cls, method, original))
 
 
 def uninstall_transport_hooks() -> None:
-    """Restore the original ``send`` methods once the last instrumentor is gone."""
+    """Restore the original send methods once the last instrumentor is gone."""
     global _users
     _users = max(_users - 1, 0)
     if _users:
         return
     while _installed:
-        cls, original = _installed.pop()
-        cls.send = original
+        cls, method, original = _installed.pop()
+        setattr(cls, method, original)

@@ -1,0 +1,517 @@
+"""Amazon Bedrock Runtime (``boto3`` / ``botocore``): Converse, ConverseStream, InvokeModel and
+InvokeModelWithResponseStream, sync only (boto3 has no async client; aioboto3 is not covered).
+
+botocore builds client classes at run time, so the one stable place every call passes through is
+``botocore.client.BaseClient._make_api_call``; it is wrapped once, covers clients made before and after
+``instrument()``, and lets every other service and operation through untouched. Bedrock reports input tokens
+without the cached ones (``cacheReadInputTokens`` / ``cacheWriteInputTokens`` apart, like Anthropic), so llmtrace's
+``input`` adds them back. InvokeModel bodies are each model family's own JSON (Anthropic messages, Meta Llama,
+Amazon Nova and Titan, Mistral, Cohere); where a body carries no usage, the ``x-amzn-bedrock-*-token-count``
+headers (or a stream's ``amazon-bedrock-invocationMetrics``) do. Errors are one ``ClientError`` class per error
+code, generated per botocore session, so the error table matches them by code.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+from typing import Any
+
+from .._guard import report_internal_error
+from ..call import LLMCall, LLMRecord
+from ..errors import ErrorTable
+from ..semconv import ErrorType
+from ..streams import StreamState, SyncStreamProxy
+from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_int, get_path, server_of
+
+__all__ = [
+    "TARGETS",
+    "BedrockInstrumentor",
+    "errors",
+    "extract_request",
+    "extract_response",
+    "model_id",
+]
+
+SERVICE = "bedrock-runtime"
+TARGETS = (WrapTarget("botocore.client", "BaseClient._make_api_call", "chat"),)
+# operation -> (streams, response key holding the event stream)
+_OPERATIONS: dict[str, tuple[bool, str | None]] = {
+    "Converse": (False, None),
+    "ConverseStream": (True, "stream"),
+    "InvokeModel": (False, None),
+    "InvokeModelWithResponseStream": (True, "body"),
+}
+# request parameter -> its spellings across Converse's inferenceConfig and the model families' native bodies
+_PARAMS: dict[str, tuple[str, ...]] = {
+    "temperature": ("temperature",),
+    "max_tokens": ("maxTokens", "max_tokens", "max_gen_len", "maxTokenCount", "max_new_tokens"),
+    "top_p": ("topP", "top_p", "p"),
+    "top_k": ("topK", "top_k", "k"),
+    "seed": ("seed", "random_seed"),
+    "stop": ("stopSequences", "stop_sequences", "stop"),
+}
+_CONFIG_KEYS = ("inferenceConfig", "textGenerationConfig", "additionalModelRequestFields")
+
+
+def model_id(raw: Any) -> str | None:
+    """The model id of a ``modelId``: foundation-model and inference-profile ARNs give their trailing id
+    (``arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-...`` -> ``anthropic.claude-...``);
+    plain ids, cross-region profiles (``us.``/``eu.``/``global.``) and opaque application-profile ARNs stay."""
+    if not isinstance(raw, str) or not raw:
+        return None
+    if raw.startswith("arn:") and "/" in raw:
+        kind, _, rest = raw.split(":", 5)[-1].partition("/")
+        if kind in ("foundation-model", "inference-profile") and rest:
+            return rest
+    return raw
+
+
+def _service(client: Any) -> str | None:
+    return get_path(client, "meta", "service_model", "service_name")
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _param(sources: list[dict[str, Any]], name: str) -> Any:
+    return next((s[key] for s in sources for key in _PARAMS[name] if key in s), None)
+
+
+def _request_body(params: dict[str, Any]) -> dict[str, Any]:
+    """InvokeModel's ``body`` (bytes, str or a seekable file) as JSON; the file is rewound for the SDK."""
+    body = params.get("body")
+    if hasattr(body, "read") and hasattr(body, "seek"):
+        position = body.tell()
+        data = body.read()
+        body.seek(position)
+        body = data
+    try:
+        parsed = json.loads(body) if isinstance(body, (bytes, bytearray, str)) else None
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def extract_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> LLMRecord:
+    """Read one bedrock-runtime call (``_make_api_call(operation_name, api_params)``) into a record."""
+    operation = kwargs.get("operation_name")
+    params = kwargs.get("api_params") or {}
+    streaming, _ = _OPERATIONS.get(operation, (False, None))
+    host, port = server_of({"base_url": get_path(client, "meta", "endpoint_url")})
+    record = LLMRecord(provider="bedrock", operation="chat", model=model_id(params.get("modelId")), streaming=streaming)
+    record.server_address, record.server_port = host, port
+    if operation in ("Converse", "ConverseStream"):
+        _converse_request(record, params)
+    else:
+        _invoke_request(record, _request_body(params))
+    return record
+
+
+def _converse_request(record: LLMRecord, params: dict[str, Any]) -> None:
+    sources = [params.get(k) or {} for k in _CONFIG_KEYS]
+    _request_params(record, sources)
+    record.messages = params.get("messages")
+    record.system = params.get("system") or None
+    _tools(record, get_path(params, "toolConfig", "tools"))
+
+
+def _invoke_request(record: LLMRecord, body: dict[str, Any]) -> None:
+    """Any model family's native body: the keys differ, the meaning does not."""
+    sources = [body, *(body.get(k) or {} for k in _CONFIG_KEYS)]
+    _request_params(record, [s for s in sources if isinstance(s, dict)])
+    if "texts" in body or ("inputText" in body and "embed" in (record.model or "")):
+        record.operation = "embeddings"
+        record.messages = body.get("texts") or body.get("inputText")
+        return
+    if "messages" in body or "message" in body:
+        history = body.get("chat_history") or []
+        record.messages = body.get("messages") or [*history, {"role": "USER", "message": body.get("message")}]
+    else:
+        record.operation = "completion"
+        record.messages = body.get("prompt") or body.get("inputText")
+    record.system = body.get("system") or body.get("preamble") or None
+    _tools(record, body.get("tools") or get_path(body, "toolConfig", "tools"))
+
+
+def _request_params(record: LLMRecord, sources: list[dict[str, Any]]) -> None:
+    record.temperature = _num(_param(sources, "temperature"))
+    record.max_tokens = as_int(_param(sources, "max_tokens"))
+    record.top_p = _num(_param(sources, "top_p"))
+    record.top_k = _num(_param(sources, "top_k"))
+    record.seed = as_int(_param(sources, "seed"))
+    stop = _param(sources, "stop")
+    record.stop_sequences = [str(s) for s in stop] if isinstance(stop, (list, tuple)) else None
+
+
+def _tools(record: LLMRecord, tools: Any) -> None:
+    """Converse and Nova wrap each tool as ``{"toolSpec": {...}}``: unwrap so names and hashes match other APIs."""
+    if isinstance(tools, (list, tuple)) and tools:
+        record.tools = [t.get("toolSpec", t) if isinstance(t, dict) else t for t in tools]
+
+
+# -- responses --------------------------------------------------------------------------------------------------------
+
+
+def extract_response(record: LLMRecord, response: Any) -> None:
+    """Read a Converse response, or an InvokeModel response whose body was already read (``_body_json``)."""
+    if record.response_id is None:
+        record.response_id = get_path(response, "ResponseMetadata", "RequestId")
+    if "output" in response or "stopReason" in response:
+        _read_message(record, get_path(response, "output", "message"))
+        _finish(record, response.get("stopReason"))
+        _converse_usage(record, response.get("usage"))
+
+
+def _finish(record: LLMRecord, reason: Any) -> None:
+    if reason:
+        record.finish_reasons.append(str(reason))
+
+
+def _read_message(record: LLMRecord, message: Any) -> None:
+    for block in get_path(message, "content") or ():
+        text = get_path(block, "text")
+        if isinstance(text, str) and text:
+            record.output_text.append(text)
+        if get_path(block, "toolUse") is not None:
+            record.tool_calls += 1
+
+
+def _add_usage(record: LLMRecord, uncached: Any, output: Any, cache_read: Any, cache_write: Any) -> None:
+    """Bedrock's input count leaves out cache reads and writes; llmtrace's input includes them."""
+    read, write = as_int(cache_read) or 0, as_int(cache_write) or 0
+    if (uncached := as_int(uncached)) is not None:
+        record.input_tokens = uncached + read + write
+    if (output := as_int(output)) is not None:
+        record.output_tokens = output
+    record.cache_read_tokens = read or record.cache_read_tokens
+    record.cache_write_tokens = write or record.cache_write_tokens
+
+
+def _converse_usage(record: LLMRecord, usage: Any) -> None:
+    if isinstance(usage, dict):
+        _add_usage(
+            record,
+            usage.get("inputTokens"),
+            usage.get("outputTokens"),
+            usage.get("cacheReadInputTokens", usage.get("cacheReadInputTokenCount")),
+            usage.get("cacheWriteInputTokens", usage.get("cacheWriteInputTokenCount")),
+        )
+
+
+def _header_usage(record: LLMRecord, headers: Any) -> None:
+    """InvokeModel's usage headers: every model family has them, whatever its body says."""
+    if not isinstance(headers, dict) or "x-amzn-bedrock-input-token-count" not in headers:
+        return
+    if record.operation == "embeddings":
+        record.output_tokens = 0
+    _add_usage(
+        record,
+        _int_text(headers.get("x-amzn-bedrock-input-token-count")),
+        _int_text(headers.get("x-amzn-bedrock-output-token-count")),
+        _int_text(headers.get("x-amzn-bedrock-cache-read-input-token-count")),
+        _int_text(headers.get("x-amzn-bedrock-cache-write-input-token-count")),
+    )
+
+
+def _int_text(value: Any) -> int | None:
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def _read_invoke_body(record: LLMRecord, body: dict[str, Any]) -> None:
+    """A non-streamed InvokeModel body of any model family."""
+    if record.operation == "embeddings":
+        record.output_tokens = 0
+        _add_usage(record, body.get("inputTextTokenCount"), None, None, None)
+        return
+    if "id" in body or "response_id" in body:
+        record.response_id = body.get("id") or body.get("response_id")
+    _read_text_fields(record, body)
+    usage = body.get("usage")
+    if isinstance(usage, dict) and "input_tokens" in usage:  # Anthropic
+        _add_usage(
+            record,
+            usage.get("input_tokens"),
+            usage.get("output_tokens"),
+            usage.get("cache_read_input_tokens"),
+            usage.get("cache_creation_input_tokens"),
+        )
+    else:  # Nova (camelCase), Llama, Titan text; Mistral and Cohere have only the headers
+        _converse_usage(record, usage)
+        output = body.get("generation_token_count")
+        if output is None and isinstance(body.get("results"), list):
+            output = sum(as_int(get_path(r, "tokenCount")) or 0 for r in body["results"])
+        _add_usage(record, body.get("prompt_token_count", body.get("inputTextTokenCount")), output, None, None)
+
+
+def _read_text_fields(record: LLMRecord, body: dict[str, Any]) -> bool:
+    """Text, tool calls and stop reason in whichever family's shape; returns whether text or a tool call came."""
+    before = (len(record.output_text), record.tool_calls)
+    for block in body.get("content") or ():  # Anthropic message
+        if get_path(block, "type") in ("tool_use", "server_tool_use"):
+            record.tool_calls += 1
+        _text(record, get_path(block, "text"))
+    _read_message(record, get_path(body, "output", "message"))  # Nova
+    _text(record, body.get("generation"))  # Llama
+    _text(record, body.get("outputText"))  # Titan stream
+    _text(record, body.get("text"))  # Cohere
+    for part in body.get("results") or body.get("outputs") or body.get("choices") or ():  # Titan, Mistral
+        _text(record, get_path(part, "outputText") or get_path(part, "text") or get_path(part, "message", "content"))
+        _finish(record, get_path(part, "completionReason") or get_path(part, "stop_reason"))
+        _finish(record, get_path(part, "finish_reason"))
+    _finish(record, body.get("stop_reason") or body.get("stopReason") or body.get("finish_reason"))
+    return (len(record.output_text), record.tool_calls) != before
+
+
+def _text(record: LLMRecord, text: Any) -> None:
+    if isinstance(text, str) and text:
+        record.output_text.append(text)
+
+
+# -- streams ----------------------------------------------------------------------------------------------------------
+
+
+class BedrockStreamState(StreamState):
+    """ConverseStream events, or InvokeModelWithResponseStream ``chunk`` events of any model family.
+
+    The stream is complete when its closing usage arrived: ConverseStream's ``metadata`` event, or the
+    ``amazon-bedrock-invocationMetrics`` Bedrock appends to the last chunk of every model family.
+    """
+
+    __slots__ = ("done", "record")
+
+    def __init__(self, record: LLMRecord) -> None:
+        self.record = record
+        self.done = False
+
+    def process_chunk(self, event: Any) -> bool:
+        if not isinstance(event, dict):
+            return False
+        chunk = event.get("chunk")
+        if chunk is not None:
+            return self._model_chunk(chunk)
+        return self._converse_event(event)
+
+    def _converse_event(self, event: dict[str, Any]) -> bool:
+        record = self.record
+        if "contentBlockDelta" in event:
+            delta = get_path(event, "contentBlockDelta", "delta") or {}
+            _text(record, delta.get("text"))
+            return bool(delta)
+        if get_path(event, "contentBlockStart", "start", "toolUse") is not None:
+            record.tool_calls += 1
+        elif "messageStop" in event:
+            _finish(record, get_path(event, "messageStop", "stopReason"))
+        elif "metadata" in event:
+            _converse_usage(record, get_path(event, "metadata", "usage"))
+            self.done = True
+        return False
+
+    def _model_chunk(self, chunk: Any) -> bool:
+        raw = get_path(chunk, "bytes")
+        body = json.loads(raw) if isinstance(raw, (bytes, str)) else None
+        if not isinstance(body, dict):
+            return False
+        metrics = body.pop("amazon-bedrock-invocationMetrics", None)
+        content = self._converse_event(body) or self._anthropic_event(body)
+        if body.get("type") is None and not any(k in body for k in ("contentBlockDelta", "messageStop", "metadata")):
+            content = _read_text_fields(self.record, body) or content
+        if isinstance(metrics, dict):
+            self._metrics(metrics)
+        return content
+
+    def _anthropic_event(self, body: dict[str, Any]) -> bool:
+        kind, record = body.get("type"), self.record
+        if kind == "content_block_delta":
+            _text(record, get_path(body, "delta", "text"))
+            return True
+        if kind == "content_block_start" and get_path(body, "content_block", "type") == "tool_use":
+            record.tool_calls += 1
+        elif kind == "message_start":
+            record.response_id = get_path(body, "message", "id") or record.response_id
+        elif kind == "message_delta":
+            _finish(record, get_path(body, "delta", "stop_reason"))
+        return False
+
+    def _metrics(self, metrics: dict[str, Any]) -> None:
+        _add_usage(
+            self.record,
+            metrics.get("inputTokenCount"),
+            metrics.get("outputTokenCount"),
+            metrics.get("cacheReadInputTokenCount"),
+            metrics.get("cacheWriteInputTokenCount"),
+        )
+        self.done = True
+
+    def finish(self, record: LLMRecord) -> None:
+        """Everything was recorded as it arrived."""
+
+    @property
+    def terminated(self) -> bool:
+        return self.done
+
+
+def stream_state(record: LLMRecord) -> StreamState:
+    return BedrockStreamState(record)
+
+
+def is_stream(result: Any) -> bool:
+    """Bedrock returns dicts; the event stream inside one is wrapped by ``BedrockInstrumentor._returned``."""
+    return False
+
+
+# -- errors -----------------------------------------------------------------------------------------------------------
+
+
+class _ErrorCodeMeta(type):
+    """``isinstance(exc, cls)`` by the ClientError's code (and, optionally, message), not by class identity."""
+
+    codes: frozenset[str]
+    marker: str
+
+    def __instancecheck__(cls, exc: Any) -> bool:
+        error = get_path(exc, "response", "Error")
+        code = str(error.get("Code") or "") if isinstance(error, dict) else ""
+        if code[:1].upper() + code[1:] not in cls.codes:  # stream exception events spell it "throttlingException"
+            return False
+        return not cls.marker or cls.marker in str(error.get("Message", "")).lower()
+
+
+def _codes(client_error: type[BaseException], *codes: str, marker: str = "") -> type[BaseException]:
+    name = f"{codes[0]}{'_' + marker.replace(' ', '_') if marker else ''}"
+    namespace = {"codes": frozenset(codes), "marker": marker, "__module__": __name__}
+    return _ErrorCodeMeta(name, (client_error,), namespace)
+
+
+# Bedrock Runtime error codes (modeled ones and the service-wide auth ones) -> error type, most specific first.
+ERROR_CODES: tuple[tuple[tuple[str, ...], str, ErrorType], ...] = (
+    (("ValidationException",), "input is too long", ErrorType.CONTEXT_LENGTH),
+    (("ValidationException",), "too many input tokens", ErrorType.CONTEXT_LENGTH),
+    (("ThrottlingException", "ServiceQuotaExceededException", "TooManyRequestsException"), "", ErrorType.RATE_LIMIT),
+    (("ServiceUnavailableException", "ModelNotReadyException"), "", ErrorType.OVERLOADED),
+    (("ModelTimeoutException", "RequestTimeout", "RequestTimeoutException"), "", ErrorType.TIMEOUT),
+    (("InternalServerException", "ModelErrorException", "ModelStreamErrorException"), "", ErrorType.SERVER_ERROR),
+    (("AccessDeniedException",), "", ErrorType.PERMISSION),
+    (
+        ("UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "IncompleteSignature"),
+        "",
+        ErrorType.AUTH,
+    ),
+    (("ResourceNotFoundException",), "", ErrorType.NOT_FOUND),
+    (("ValidationException", "ConflictException", "SerializationException"), "", ErrorType.BAD_REQUEST),
+)
+
+
+@functools.cache
+def errors() -> ErrorTable:
+    """botocore exceptions and Bedrock error codes -> error types, most specific first (subclasses before bases)."""
+    import urllib3.exceptions as urllib3_exc
+    from botocore import eventstream
+    from botocore import exceptions as exc
+    from botocore.parsers import ResponseParserError
+
+    by_code = tuple((_codes(exc.ClientError, *codes, marker=marker), kind) for codes, marker, kind in ERROR_CODES)
+    return (
+        *by_code,
+        (exc.ClientError, ErrorType.UNKNOWN),  # an unlisted code: classified from the class name / status
+        (exc.ReadTimeoutError, ErrorType.TIMEOUT),
+        (exc.ConnectTimeoutError, ErrorType.TIMEOUT),
+        (exc.EndpointConnectionError, ErrorType.CONNECTION),
+        (exc.ProxyConnectionError, ErrorType.CONNECTION),
+        (exc.SSLError, ErrorType.CONNECTION),
+        (exc.ConnectionClosedError, ErrorType.CONNECTION),
+        (exc.ResponseStreamingError, ErrorType.CONNECTION),
+        (exc.ConnectionError, ErrorType.CONNECTION),
+        (exc.HTTPClientError, ErrorType.CONNECTION),
+        (exc.IncompleteReadError, ErrorType.CONNECTION),
+        (urllib3_exc.ReadTimeoutError, ErrorType.TIMEOUT),
+        (urllib3_exc.ProtocolError, ErrorType.CONNECTION),
+        (eventstream.ParserError, ErrorType.INVALID_RESPONSE),
+        (ResponseParserError, ErrorType.INVALID_RESPONSE),
+        (exc.CapacityNotAvailableError, ErrorType.RATE_LIMIT),
+        (exc.NoCredentialsError, ErrorType.AUTH),
+        (exc.PartialCredentialsError, ErrorType.AUTH),
+        (exc.CredentialRetrievalError, ErrorType.AUTH),
+        (exc.NoAuthTokenError, ErrorType.AUTH),
+        (exc.TokenRetrievalError, ErrorType.AUTH),
+        (exc.UnknownCredentialError, ErrorType.AUTH),
+        (exc.RefreshWithMFAUnsupportedError, ErrorType.AUTH),
+        (exc.SSOError, ErrorType.AUTH),
+        (exc.LoginError, ErrorType.AUTH),
+        (exc.ParamValidationError, ErrorType.BAD_REQUEST),
+        (exc.ValidationError, ErrorType.BAD_REQUEST),
+        (exc.MissingParametersError, ErrorType.BAD_REQUEST),
+        (exc.BotoCoreError, ErrorType.UNKNOWN),  # configuration errors (regions, endpoints, profiles)
+    )
+
+
+HOOKS = ProviderHooks("bedrock", TARGETS, extract_request, extract_response, stream_state, is_stream, errors)
+
+
+class BedrockInstrumentor(ProviderInstrumentor):
+    """Instruments ``boto3`` / ``botocore`` ``bedrock-runtime`` clients (made before or after ``instrument()``):
+    ``converse``, ``converse_stream``, ``invoke_model``, ``invoke_model_with_response_stream``.
+
+    Example::
+
+        from llmtrace.providers.bedrock import BedrockInstrumentor
+        BedrockInstrumentor().instrument()
+    """
+
+    hooks = HOOKS
+    dependencies = ("botocore >= 1.34",)
+
+    def _begin(self, target: WrapTarget, instance: Any, kwargs: dict[str, Any]) -> LLMCall | None:
+        """Only bedrock-runtime's model calls are LLM calls; every other service and operation passes through."""
+        if kwargs.get("operation_name") not in _OPERATIONS or _service(instance) != SERVICE:
+            return None
+        return super()._begin(target, instance, kwargs)
+
+    def _returned(self, call: LLMCall, result: Any, target: WrapTarget) -> Any:
+        """Streams: the event stream inside the response dict is proxied. InvokeModel: the body is read here and
+        replaced by an equivalent one over the same bytes, so the user still reads it."""
+        if isinstance(result, dict) and "contentType" in result and not call.record.streaming:
+            _read_invoke_body_once(call, result, self._error_table)
+        try:
+            key = "stream" if "stream" in result else "body"
+            if call.record.streaming and isinstance(result, dict) and result.get(key) is not None:
+                extract_response(call.record, result)
+                state = self.hooks.stream_state(call.record)
+                result[key] = SyncStreamProxy(result[key], call, state, self._error_table)
+                return result
+        except Exception:
+            report_internal_error("bedrock.stream")
+        return super()._returned(call, result, target)
+
+
+def _read_invoke_body_once(call: LLMCall, result: dict[str, Any], table: ErrorTable) -> None:
+    """Read InvokeModel's body (the user would have); a failure to read is the call's failure, raised unchanged."""
+    from botocore.response import StreamingBody
+
+    body = result.get("body")
+    if not hasattr(body, "read"):
+        return
+    try:
+        data = body.read()
+    except BaseException as exc:
+        call.fail(exc, table)
+        raise
+    result["body"] = StreamingBody(io.BytesIO(data), len(data))
+    try:
+        _read_invoke_response(call.record, result, data)
+    except Exception:
+        report_internal_error("bedrock.invoke_body")
+
+
+def _read_invoke_response(record: LLMRecord, result: dict[str, Any], data: bytes) -> None:
+    record.response_id = get_path(result, "ResponseMetadata", "RequestId")
+    try:
+        body = json.loads(data)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        _read_invoke_body(record, body)
+    # Bedrock's usage headers are what it bills (cache reads/writes apart), for every model family: they win.
+    _header_usage(record, get_path(result, "ResponseMetadata", "HTTPHeaders"))
