@@ -238,6 +238,37 @@ def test_tool_call(client, instrumented_google, server):
     assert instrumented_google.spans()[-1].attributes["llm.tools.names"] == ("lookup",)
 
 
+def test_automatic_function_calling_records_each_model_request(client, instrumented_google, server):
+    """AFC makes two model requests inside one generate_content(): each is its own span with its own usage."""
+    called = []
+
+    def lookup(query: str) -> str:
+        """Look something up."""
+        called.append(query)
+        return "sunny"
+
+    reply = client.models.generate_content(
+        model="gemini-2.5-flash", contents="Weather in Paris?", config=config("tool_call,ok", tools=[lookup])
+    )
+    assert called == ["weather in Paris"] and reply.text == server.log[1].text
+    first, second = sorted(instrumented_google.spans(), key=lambda s: s.start_time)
+    assert first.attributes["llm.response.tool_calls"] == 1 and "llm.response.tool_calls" not in second.attributes
+    for span, exchange in ((first, server.log[0]), (second, server.log[1])):
+        assert_usage_matches(dict(span.attributes), exchange)
+        assert span.attributes["llm.retry_count"] == 0
+    assert second.attributes["llm.prompt.message_count"] == 3  # user, model function call, function response
+
+
+def test_chat_session_is_covered(client, instrumented_google, server):
+    chat = client.chats.create(model="gemini-2.5-flash", config=config())
+    chat.send_message("Name three rivers.")
+    list(chat.send_message_stream("And three lakes?"))
+    plain, streamed = sorted(instrumented_google.spans(), key=lambda s: s.start_time)
+    assert plain.attributes["llm.prompt.message_count"] == 1 and streamed.attributes["llm.prompt.message_count"] == 3
+    assert streamed.attributes["llm.streaming"] is True
+    assert_usage_matches(dict(streamed.attributes), server.log[1])
+
+
 @NEEDS_TOOL_STOP
 def test_tool_call_stop_reason_is_tool_use(client, instrumented_google, server):
     tools = [types.Tool(function_declarations=[types.FunctionDeclaration(name="weather", description="Weather")])]
