@@ -83,7 +83,9 @@ def _param(sources: list[dict[str, Any]], name: str) -> Any:
 def _request_body(params: dict[str, Any]) -> dict[str, Any]:
     """InvokeModel's ``body`` (bytes, str or a seekable file) as JSON; the file is rewound for the SDK."""
     body = params.get("body")
-    if hasattr(body, "read") and hasattr(body, "seek"):
+    if hasattr(body, "read"):
+        if not (hasattr(body, "seek") and getattr(body, "seekable", lambda: True)()):
+            return {}  # a one-shot stream is the SDK's to read
         position = body.tell()
         data = body.read()
         body.seek(position)
@@ -406,7 +408,10 @@ ERROR_CODES: tuple[tuple[tuple[str, ...], str, ErrorType], ...] = (
 
 @functools.cache
 def errors() -> ErrorTable:
-    """botocore exceptions and Bedrock error codes -> error types, most specific first (subclasses before bases)."""
+    """botocore exceptions and Bedrock error codes -> error types, most specific first (subclasses before bases).
+
+    A ``ClientError`` with a code not listed here is left to the core's fallbacks (its class is named after the
+    code, e.g. ``TooManyRequestsException`` reads as a rate limit)."""
     import urllib3.exceptions as urllib3_exc
     from botocore import eventstream
     from botocore import exceptions as exc
@@ -415,7 +420,6 @@ def errors() -> ErrorTable:
     by_code = tuple((_codes(exc.ClientError, *codes, marker=marker), kind) for codes, marker, kind in ERROR_CODES)
     return (
         *by_code,
-        (exc.ClientError, ErrorType.UNKNOWN),  # an unlisted code: classified from the class name / status
         (exc.ReadTimeoutError, ErrorType.TIMEOUT),
         (exc.ConnectTimeoutError, ErrorType.TIMEOUT),
         (exc.EndpointConnectionError, ErrorType.CONNECTION),

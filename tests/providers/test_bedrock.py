@@ -294,6 +294,13 @@ def test_errors_not_retried(client, instrumented_bedrock, server, plan, error_ty
     assert len(server.log) == 1 and attrs["llm.streaming"] is True and "llm.ttft_ms" not in attrs
 
 
+@pytest.mark.xfail(strict=True, reason="errors._status_of reads no status from botocore's response dict (report)")
+def test_error_status_from_the_botocore_response(client, instrumented_bedrock, server):
+    with request_headers(headers("rate_limit")), pytest.raises(botocore.exceptions.ClientError):
+        client.converse(modelId=NOVA, messages=MESSAGES)
+    assert instrumented_bedrock.span().attributes["llm.error.status"] == 429
+
+
 def test_timeout(server, instrumented_bedrock):
     client = make_client(server, read_timeout=0.15)
     with request_headers(headers("timeout:1")), pytest.raises(botocore.exceptions.ReadTimeoutError):
@@ -433,7 +440,9 @@ def test_every_botocore_exception_is_covered_most_specific_first():
         and not name.startswith("_")
     ]
     uncovered = [c.__name__ for c in public if not any(issubclass(c, entry) for entry in listed)]
-    assert uncovered == ["UndefinedModelAttributeError", "MissingServiceIdError"]  # raised while loading models
+    # ClientError and EventStreamError are matched by error code (next test); the other two are raised while
+    # botocore loads its service models, before any call.
+    assert uncovered == ["ClientError", "EventStreamError", "UndefinedModelAttributeError", "MissingServiceIdError"]
     for i, cls in enumerate(listed):
         for later in listed[i + 1 :]:
             assert not issubclass(later, cls) or later is cls, f"{later.__name__} is shadowed by {cls.__name__}"
@@ -445,11 +454,10 @@ def test_every_botocore_exception_is_covered_most_specific_first():
         "ResponseStreamingError",
         "NoCredentialsError",
         "ParamValidationError",
-        "EventStreamError",
     )
     for name in transport:
         kind = next(k for cls, k in table if issubclass(getattr(botocore.exceptions, name), cls))
-        assert kind is not ErrorType.UNKNOWN or name == "EventStreamError", name
+        assert kind is not ErrorType.UNKNOWN, name
 
 
 def test_every_modeled_bedrock_error_code_is_mapped():
