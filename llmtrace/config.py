@@ -62,13 +62,18 @@ def _parse_bool(name: str, value: Any) -> bool:
     raise ConfigError(f"{name}={value!r} is not a boolean; accepted values: true/false, 1/0, yes/no, on/off")
 
 
-def _parse_list(value: Any) -> tuple[str, ...]:
-    items = value.split(",") if isinstance(value, str) else list(value)
-    return tuple(item.strip().lower() for item in items if str(item).strip())
+def _parse_list(name: str, value: Any, accepted: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        items: list[Any] = value.split(",")
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = list(value)
+    else:
+        raise ConfigError(f"{name}={value!r} is not a list; accepted: {accepted}")
+    return tuple(str(item).strip().lower() for item in items if str(item).strip())
 
 
 def _parse_metric_labels(name: str, value: Any) -> tuple[str, ...]:
-    labels = _parse_list(value)
+    labels = _parse_list(name, value, f"a comma-separated subset of {', '.join(ALLOWED_METRIC_LABELS)}")
     bad = [label for label in labels if label not in ALLOWED_METRIC_LABELS]
     if bad:
         raise ConfigError(
@@ -79,10 +84,10 @@ def _parse_metric_labels(name: str, value: Any) -> tuple[str, ...]:
 
 
 def _parse_providers(name: str, value: Any) -> frozenset[str]:
-    providers = _parse_list(value)
+    accepted = ", ".join(KNOWN_PROVIDERS)
+    providers = _parse_list(name, value, f"a comma-separated list of {accepted}")
     bad = [p for p in providers if p not in KNOWN_PROVIDERS]
     if bad:
-        accepted = ", ".join(KNOWN_PROVIDERS)
         raise ConfigError(f"{name}={value!r}: unknown provider {', '.join(bad)}; accepted: {accepted}")
     return frozenset(providers)
 
@@ -90,7 +95,9 @@ def _parse_providers(name: str, value: Any) -> frozenset[str]:
 def _parse_hash_key(name: str, value: Any) -> bytes | None:
     if value is None:
         return None
-    key = value.encode() if isinstance(value, str) else bytes(value)
+    if not isinstance(value, (str, bytes)):
+        raise ConfigError(f"{name} must be a string or bytes; accepted: a secret of at least 16 bytes")
+    key = value.encode() if isinstance(value, str) else value
     if not key:
         return None
     if len(key) < 16:
@@ -99,17 +106,28 @@ def _parse_hash_key(name: str, value: Any) -> bytes | None:
 
 
 def _parse_pricing_file(name: str, value: Any) -> Path | None:
-    if value in (None, ""):
+    if value is None or value == "":
         return None
+    accepted = "accepted: a path to a JSON or YAML rate card"
+    if not isinstance(value, (str, os.PathLike)):
+        raise ConfigError(f"{name}={value!r} is not a path; {accepted}")
     path = Path(value)
     if not path.is_file():
-        raise ConfigError(f"{name}={str(value)!r}: no such file; accepted: a path to a JSON or YAML rate card")
+        raise ConfigError(f"{name}={str(value)!r}: no such file; {accepted}")
+    from .pricing import RateCard  # validated here, so instrument() fails before patching anything
+
+    try:
+        RateCard.load(path)
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{name}={str(value)!r}: cannot read the rate card ({exc}); {accepted}") from None
     return path
 
 
 def _parse_positive_int(name: str, value: Any) -> int:
     try:
-        number = int(value)
+        number = -1 if isinstance(value, (bool, float)) else int(value)
     except (TypeError, ValueError):
         number = -1
     if number <= 0:

@@ -129,7 +129,8 @@ class RateCard:
         version = str(data.get("version") or "").strip()
         if not version:
             raise ConfigError(f"{path}: rate card needs a non-empty 'version' (stamped on every priced span)")
-        entries = dict(_parse_entry(path, i, entry) for i, entry in enumerate(data["models"]))
+        lines = _entry_lines(path)
+        entries = dict(_parse_entry(path, i, entry, lines) for i, entry in enumerate(data["models"]))
         return cls(version, entries, path)
 
     def rates(self, provider: str, model: str) -> _Rates | None:
@@ -153,8 +154,23 @@ def _parse_rate_card_text(path: Path) -> Any:
         raise ConfigError(f"{where}: invalid YAML rate card: {getattr(exc, 'problem', exc)}") from None
 
 
-def _parse_entry(path: Path, index: int, entry: Any) -> tuple[tuple[str | None, str], _Rates]:
-    where = f"{path}: models[{index}]"
+def _entry_lines(path: Path) -> list[int]:
+    """1-based line of each ``models`` entry (JSON is YAML too), so schema errors point at file:line."""
+    import yaml
+
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+        models = next(v for k, v in root.value if k.value == "models")
+        return [item.start_mark.line + 1 for item in models.value]
+    except Exception:  # best effort: without lines the message still names the entry
+        return []
+
+
+def _parse_entry(
+    path: Path, index: int, entry: Any, lines: list[int] | None = None
+) -> tuple[tuple[str | None, str], _Rates]:
+    line = f":{lines[index]}" if lines and index < len(lines) else ""
+    where = f"{path}{line}: models[{index}]"
     if not isinstance(entry, dict) or not entry.get("model"):
         raise ConfigError(f"{where}: each entry needs a 'model'")
 
