@@ -52,6 +52,7 @@ _PARAMS: dict[str, tuple[str, ...]] = {
     "seed": ("seed", "random_seed"),
     "stop": ("stopSequences", "stop_sequences", "stop"),
 }
+_STOP_KEYS = ("stop_reason", "stopReason", "finish_reason", "completionReason")
 _CONFIG_KEYS = ("inferenceConfig", "textGenerationConfig", "additionalModelRequestFields")
 
 
@@ -263,7 +264,7 @@ def _read_text_fields(record: LLMRecord, body: dict[str, Any]) -> bool:
         _text(record, get_path(part, "outputText") or get_path(part, "text") or get_path(part, "message", "content"))
         _finish(record, get_path(part, "completionReason") or get_path(part, "stop_reason"))
         _finish(record, get_path(part, "finish_reason"))
-    _finish(record, body.get("stop_reason") or body.get("stopReason") or body.get("finish_reason"))
+    _finish(record, next((body[k] for k in _STOP_KEYS if body.get(k)), None))
     return (len(record.output_text), record.tool_calls) != before
 
 

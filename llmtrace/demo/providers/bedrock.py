@@ -5,9 +5,9 @@ Served under ``/bedrock`` (the client's ``endpoint_url`` carries the prefix), pa
 ``/model/{modelId}/converse`` and friends, the model id percent-encoded. Errors are JSON ``{"message": ...}`` with the
 code in ``x-amzn-ErrorType``; streams use the binary ``application/vnd.amazon.eventstream`` framing (prelude and
 message CRC32s), which botocore's own parser reads. InvokeModel bodies follow each model family's native format
-(Anthropic messages, Meta Llama, Amazon Nova and Titan embeddings, Mistral), with the token counts in the
-``x-amzn-bedrock-*-token-count`` headers and, in streams, in ``amazon-bedrock-invocationMetrics``. Bedrock counts
-input tokens without the cached ones (cache reads/writes are reported apart), like Anthropic.
+(Anthropic messages, Meta Llama, Amazon Nova, Titan text and embeddings, Mistral, Cohere chat and embed), with the
+token counts in the ``x-amzn-bedrock-*-token-count`` headers and, in streams, in ``amazon-bedrock-invocationMetrics``.
+Bedrock counts input tokens without the cached ones (cache reads/writes are reported apart), like Anthropic.
 """
 
 from __future__ import annotations
@@ -179,8 +179,20 @@ _STREAM: dict[str, Any] = {
 # -- InvokeModel: each model family's native body --------------------------------------------------------------------
 
 
+_FAMILIES = (
+    "anthropic.",
+    "meta.",
+    "amazon.nova",
+    "amazon.titan-embed",
+    "amazon.titan-text",
+    "mistral.",
+    "cohere.embed",
+    "cohere.command",
+)
+
+
 def _family(model: str) -> str:
-    for marker in ("anthropic.", "meta.", "amazon.nova", "amazon.titan-embed", "mistral."):
+    for marker in _FAMILIES:
         if marker in model:
             return marker.rstrip(".")
     return "anthropic"
@@ -216,8 +228,8 @@ def _token_headers(u: dict[str, int]) -> dict[str, str]:
 def _invoke(handler: Handler, reply: Reply, body: dict[str, Any]) -> None:
     ex = reply.exchange
     family = _family(ex.model)
-    if family == "amazon.titan-embed":
-        return _titan_embed(handler, reply, body)
+    if family in ("amazon.titan-embed", "cohere.embed"):
+        return _embed(handler, reply, body, family)
     stop = _FAMILY_STOP[family](reply)
     ex.finish_reason = stop
     if ex.fault == "malformed" and not ex.stream:
@@ -327,14 +339,55 @@ def _mistral_stream(reply: Reply, stop: str) -> Iterator[StreamEvent]:
     yield "chunk", {**final, "amazon-bedrock-invocationMetrics": _invocation_metrics(reply.usage)}, False
 
 
-def _titan_embed(handler: Handler, reply: Reply, body: dict[str, Any]) -> None:
+def _titan_text_body(reply: Reply, stop: str) -> dict[str, Any]:
+    u = reply.usage
+    result = {"tokenCount": u["output"], "outputText": reply.text, "completionReason": stop}
+    return {"inputTextTokenCount": u["input"] - u["cache_read"] - u["cache_write"], "results": [result]}
+
+
+def _titan_text_stream(reply: Reply, stop: str) -> Iterator[StreamEvent]:
+    uncached = _titan_text_body(reply, stop)["inputTextTokenCount"]
+    for i, piece in enumerate(reply.pieces):
+        part = {"outputText": piece, "index": 0, "totalOutputTextTokenCount": i + 1, "completionReason": None}
+        yield "chunk", {**part, "inputTextTokenCount": uncached if i == 0 else None}, True
+    final = {"outputText": "", "index": 0, "totalOutputTextTokenCount": reply.usage["output"], "completionReason": stop}
+    yield "chunk", {**final, "amazon-bedrock-invocationMetrics": _invocation_metrics(reply.usage)}, False
+
+
+def _cohere_body(reply: Reply, stop: str) -> dict[str, Any]:
+    return {
+        "response_id": str(uuid.uuid4()),
+        "text": reply.text,
+        "generation_id": str(uuid.uuid4()),
+        "chat_history": [{"role": "CHATBOT", "message": reply.text}],
+        "finish_reason": stop,
+    }
+
+
+def _cohere_stream(reply: Reply, stop: str) -> Iterator[StreamEvent]:
+    body = _cohere_body(reply, stop)
+    yield "chunk", {"is_finished": False, "event_type": "stream-start", "generation_id": body["generation_id"]}, False
+    for piece in reply.pieces:
+        yield "chunk", {"is_finished": False, "event_type": "text-generation", "text": piece}, True
+    final = {"is_finished": True, "event_type": "stream-end", "finish_reason": stop, "response": body}
+    yield "chunk", {**final, "amazon-bedrock-invocationMetrics": _invocation_metrics(reply.usage)}, False
+
+
+def _embed(handler: Handler, reply: Reply, body: dict[str, Any], family: str) -> None:
+    """Titan (``inputText`` -> ``embedding``, with its token count) and Cohere (``texts`` -> ``embeddings``)."""
     ex = reply.exchange
     ex.usage, ex.text = {"input": reply.usage["input"], "output": 0}, ""
     rng = random.Random(json.dumps(body, sort_keys=True))
-    payload = {
-        "embedding": [round(rng.uniform(-1, 1), 6) for _ in range(int(body.get("dimensions") or 8))],
-        "inputTextTokenCount": reply.usage["input"],
-    }
+
+    def vector() -> list[float]:
+        return [round(rng.uniform(-1, 1), 6) for _ in range(int(body.get("dimensions") or 8))]
+
+    if family == "cohere.embed":
+        texts = body.get("texts") or []
+        payload: dict[str, Any] = {"embeddings": [vector() for _ in texts], "id": str(uuid.uuid4()), "texts": texts}
+        payload["response_type"] = "embeddings_floats"
+    else:
+        payload = {"embedding": vector(), "inputTextTokenCount": reply.usage["input"]}
     ex.response_id = str(uuid.uuid4())
     headers = {"x-amzn-RequestId": ex.response_id, **_token_headers({**reply.usage, "output": 0})}
     handler.send_json(200, payload, headers)
@@ -349,13 +402,24 @@ _FAMILY_STOP: dict[str, Callable[[Reply], str]] = {
     "meta": _text_stop,
     "amazon.nova": _stop_reason,
     "mistral": _text_stop,
+    "amazon.titan-text": lambda r: "FINISH",
+    "cohere.command": lambda r: "COMPLETE",
 }
-_FAMILY_BODY = {"anthropic": _anthropic_body, "meta": _llama_body, "amazon.nova": _nova_body, "mistral": _mistral_body}
+_FAMILY_BODY = {
+    "anthropic": _anthropic_body,
+    "meta": _llama_body,
+    "amazon.nova": _nova_body,
+    "mistral": _mistral_body,
+    "amazon.titan-text": _titan_text_body,
+    "cohere.command": _cohere_body,
+}
 _FAMILY_STREAM = {
     "anthropic": _anthropic_stream,
     "meta": _llama_stream,
     "amazon.nova": _nova_stream,
     "mistral": _mistral_stream,
+    "amazon.titan-text": _titan_text_stream,
+    "cohere.command": _cohere_stream,
 }
 
 WIRE = WireFormat("bedrock", _route, send_error, _describe)
