@@ -37,7 +37,7 @@ def instrument(
     for name, (module_name, class_name, sdk) in PROVIDER_MODULES.items():
         if (providers and name not in providers) or name in resolved.disabled_providers:
             continue
-        if importlib.util.find_spec(sdk) is None:
+        if not _installed(sdk):
             continue
         instrumentor = getattr(importlib.import_module(module_name), class_name)()
         if instrumentor.is_instrumented_by_opentelemetry:
@@ -47,6 +47,14 @@ def instrument(
         done.append(name)
     logger.debug("llmtrace instrumented: %s", ", ".join(done) or "nothing")
     return done
+
+
+def _installed(module: str) -> bool:
+    """Whether ``module`` can be imported; a dotted name whose parent package is missing is simply not installed."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
 
 
 def uninstrument() -> None:

@@ -43,7 +43,13 @@ _STATUS: dict[int, ErrorType] = {
     529: ErrorType.OVERLOADED,
 }
 _CONTEXT_MARKERS = ("context_length", "context length", "prompt is too long", "maximum context", "too many tokens")
-_FILTER_MARKERS = ("content_filter", "content_policy", "content management policy", "safety")
+_FILTER_MARKERS = (
+    "content_filter",
+    "content_policy",
+    "content management policy",
+    "safety",
+    "blocked by guardrail",  # Mistral guardrails answer 403
+)
 _NAME_HINTS: tuple[tuple[str, ErrorType], ...] = (
     ("timeout", ErrorType.TIMEOUT),
     ("timedout", ErrorType.TIMEOUT),
@@ -72,6 +78,8 @@ def status_error_type(status: int) -> ErrorType:
     """The error type an HTTP status means on its own."""
     if status in _STATUS:
         return _STATUS[status]
+    if 200 <= status < 300:  # the SDK got a success it could not read (e.g. cohere's ApiError(status_code=200))
+        return ErrorType.INVALID_RESPONSE
     if status >= 500:
         return ErrorType.SERVER_ERROR
     return ErrorType.BAD_REQUEST if status >= 400 else ErrorType.UNKNOWN
@@ -105,8 +113,8 @@ def _status_of(exc: BaseException) -> int | None:
 
 
 def _refine(error_type: ErrorType, exc: BaseException) -> ErrorType:
-    """A 400 that says 'context length' or 'content filter' is that, whatever its class."""
-    if error_type not in (ErrorType.BAD_REQUEST, ErrorType.UNKNOWN):
+    """A 400/403 that says 'context length' or 'content filter' is that, whatever its class."""
+    if error_type not in (ErrorType.BAD_REQUEST, ErrorType.PERMISSION, ErrorType.UNKNOWN):
         return error_type
     text = f"{getattr(exc, 'code', '') or ''} {getattr(exc, 'body', '') or ''} {exc}".lower()
     if any(marker in text for marker in _CONTEXT_MARKERS):
@@ -138,11 +146,20 @@ def classify(exc: BaseException, table: ErrorTable = ()) -> ErrorInfo:
         error_type = status_error_type(status)  # e.g. InternalServerError with 503 -> overloaded
     if error_type is None:
         error_type = _from_name(exc)
-    response = getattr(exc, "response", None)
     return ErrorInfo(
         type=_refine(error_type, exc),
         qualname=type(exc).__qualname__,
         status=status,
-        retry_after_s=retry_after_seconds(getattr(response, "headers", None)),
+        retry_after_s=retry_after_seconds(_headers_of(exc)),
         message=str(exc),
     )
+
+
+def _headers_of(exc: BaseException) -> object:
+    """Response headers wherever the SDK keeps them: ``response`` (Stainless SDKs, httpx), ``raw_response``
+    (Speakeasy SDKs such as mistralai), ``headers`` (cohere), ``litellm_response_headers`` (litellm)."""
+    for holder in (getattr(exc, "response", None), getattr(exc, "raw_response", None)):
+        headers = getattr(holder, "headers", None)
+        if headers:
+            return headers
+    return getattr(exc, "headers", None) or getattr(exc, "litellm_response_headers", None)

@@ -156,10 +156,13 @@ def available_models() -> dict[str, tuple[str, ...]]:
     return {name: demo.models for name, demo in demo_providers().items()}
 
 
-def make_clients(server: Any) -> dict[str, Any]:
-    """Real SDK clients pointed at the fake server (short timeouts, the SDK's own retries on), installed SDKs only."""
+def make_clients(server: Any, providers: Sequence[str] | None = None) -> dict[str, Any]:
+    """Real SDK clients pointed at the fake server (short timeouts, the SDK's own retries on), for ``providers``
+    (default: all) whose SDK is installed. Only what is asked for is imported: some SDKs take seconds to import."""
     clients: dict[str, Any] = {}
     for name, demo in demo_providers().items():
+        if providers is not None and name not in providers:
+            continue
         try:
             clients[name] = demo.make_client(server)
         except ImportError:
@@ -173,7 +176,7 @@ def run_workload(
     """Run the planned calls through the real SDKs (instrumented if llmtrace is) and return the ground truth."""
     from .. import attributes
 
-    clients = make_clients(server)
+    clients = make_clients(server, config.providers)
     demos = demo_providers()
     truth = GroundTruth()
     interval = 1.0 / config.rate if config.rate else 0.0
@@ -202,29 +205,31 @@ def _account(truth: GroundTruth, plan: CallPlan, exchanges: list[Any]) -> None:
     """Add one logical call's expected metrics, from what the server sent."""
     # SDKs without a retry loop fail on the plan's first entry ("rate_limit,ok" is a rate-limit error there).
     demo = demo_providers()[plan.provider]
-    fault = plan.fault if demo.retries else plan.fault.split(",")[0]
+    retried = demo.retries and (demo.stream_retries or not plan.streaming)
+    fault = plan.fault if retried else plan.fault.split(",")[0]
     table = STREAM_FAULTS if fault in STREAM_FAULTS else FAULTS
     error_type, _ = table.get(fault, (None, 1))
+    provider = demo.routes_to or plan.provider  # what llmtrace records as llm.provider
     streaming = "true" if plan.streaming else "false"
     status = "error" if error_type else "ok"
-    truth.calls[(plan.provider, plan.model, status, error_type or "", streaming, plan.agent, plan.tenant)] += 1
+    truth.calls[(provider, plan.model, status, error_type or "", streaming, plan.agent, plan.tenant)] += 1
     if len(exchanges) > 1:
-        truth.retries[(plan.provider, plan.model)] += len(exchanges) - 1
+        truth.retries[(provider, plan.model)] += len(exchanges) - 1
     if error_type:
         truth.errors[error_type] += 1
     final = exchanges[-1] if exchanges else None
     usage = getattr(final, "usage", None) if final is not None and final.status == 200 else None
     if plan.streaming and final is not None and final.chunks:
-        truth.ttft_count[(plan.provider, plan.model)] += 1
+        truth.ttft_count[(provider, plan.model)] += 1
     if not usage or error_type:
         return
     for kind in _TOKEN_TYPES:
         if usage.get(kind):
-            truth.tokens[(plan.provider, plan.model, kind, plan.agent, plan.tenant)] += usage[kind]
+            truth.tokens[(provider, plan.model, kind, plan.agent, plan.tenant)] += usage[kind]
     if not demo.priced:
         return  # e.g. local models have no list price: llmtrace records them as unpriced, with no cost series
-    truth.cost_usd[(plan.provider, plan.model, plan.agent, plan.tenant)] += reference_cost(
-        demo.price_provider or plan.provider, final.model or plan.model, usage
+    truth.cost_usd[(provider, plan.model, plan.agent, plan.tenant)] += reference_cost(
+        demo.price_provider or provider, final.model or plan.model, usage
     )
 
 

@@ -9,4 +9,7 @@ PROVIDER_MODULES: dict[str, tuple[str, str, str]] = {
     "openai": ("llmtrace.providers.openai", "OpenAIInstrumentor", "openai"),
     "anthropic": ("llmtrace.providers.anthropic", "AnthropicInstrumentor", "anthropic"),
     "ollama": ("llmtrace.providers.ollama", "OllamaInstrumentor", "ollama"),
+    "mistral": ("llmtrace.providers.mistral", "MistralInstrumentor", "mistralai.client"),
+    "cohere": ("llmtrace.providers.cohere", "CohereInstrumentor", "cohere"),
+    "litellm": ("llmtrace.providers.litellm", "LiteLLMInstrumentor", "litellm"),
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -208,7 +209,8 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             if self.hooks.is_stream(result):
                 state = self.hooks.stream_state(call.record)
                 sync_proxy, async_proxy = self.hooks.stream_proxies or (SyncStreamProxy, AsyncStreamProxy)
-                proxy = async_proxy if target.is_async else sync_proxy
+                # async by target, or by result: some SDKs' async streams come from a plain call (async generator)
+                proxy = async_proxy if target.is_async or inspect.isasyncgen(result) else sync_proxy
                 return proxy(result, call, state, self._error_table)
             self.hooks.extract_response(call.record, result)
         except Exception:
@@ -221,7 +223,6 @@ def _arguments(wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
     """The call's arguments by name; SDKs are keyword-only almost everywhere, so binding is the rare path."""
     if not args:
         return kwargs
-    import inspect
 
     try:
         return dict(inspect.signature(wrapped).bind_partial(*args, **kwargs).arguments)

@@ -12,11 +12,10 @@ methods for those two: instrument first, then create clients.
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from typing import Any
 
-from ..call import LLMCall, LLMRecord
+from ..call import LLMRecord
 from ..errors import ErrorTable
 from ..semconv import ErrorType
 from ..streams import StreamState
@@ -30,7 +29,7 @@ TARGETS = (
     WrapTarget(_V2, "AsyncV2Client.chat", "chat", is_async=True, streaming=False),
     WrapTarget(_V2, "V2Client.chat_stream", "chat", streaming=True),
     # An async generator function: calling it returns the stream at once (nothing to await), so it is wrapped
-    # like a sync call and its result gets the async stream proxy (see CohereInstrumentor._returned).
+    # like a sync call and its result gets the async stream proxy (the base picks the proxy from the result).
     WrapTarget(_V2, "AsyncV2Client.chat_stream", "chat", streaming=True),
     WrapTarget(_V2, "V2Client.embed", "embeddings", streaming=False),
     WrapTarget(_V2, "AsyncV2Client.embed", "embeddings", is_async=True, streaming=False),
@@ -208,9 +207,3 @@ class CohereInstrumentor(ProviderInstrumentor):
 
     hooks = HOOKS
     dependencies = ("cohere >= 5.13",)
-
-    def _returned(self, call: LLMCall, result: Any, target: WrapTarget) -> Any:
-        """``AsyncV2Client.chat_stream`` returns an async generator from a plain call: give it the async proxy."""
-        if not target.is_async and inspect.isasyncgen(result):
-            target = dataclasses.replace(target, is_async=True)
-        return super()._returned(call, result, target)

@@ -441,13 +441,11 @@ def test_subclasses_come_before_their_bases():
 # -- the demo driver: ground truth equals what llmtrace recorded ----------------------------------------------------
 
 
-def _rows(rows, keys, routed):
-    """Ground-truth rows keyed like the metrics; the truth labels litellm calls by the demo driver's name, llmtrace
-    by the provider litellm routed to."""
+def _rows(rows, keys):
+    """Ground-truth rows keyed like the metrics."""
     out = defaultdict(float)
     for row in rows:
-        labels = {**row, "provider": routed.get(row.get("provider"), row.get("provider"))}
-        out[tuple(labels[k] for k in keys)] += row["value"]
+        out[tuple(row[k] for k in keys)] += row["value"]
     return dict(out)
 
 
@@ -463,18 +461,17 @@ def test_demo_workload_metrics_equal_ground_truth(instrumented_litellm):
     config = WorkloadConfig(calls=30, seed=1, providers=("litellm",), fault_rate=0.3)
     with FakeProviderServer(seed=1) as server:
         truth = run_workload(server, config).to_json()
-    assert {r["provider"] for r in truth["calls"]} == {"litellm"}
+    assert {r["provider"] for r in truth["calls"]} == {"openai"}  # recorded as the provider litellm routed to
     assert truth["totals"]["errors"] > 0 and truth["totals"]["retries"] > 0
-    routed = {"litellm": "openai"}  # the demo routes litellm to the fake OpenAI API
     call_keys = ("provider", "model", "status", "error_type", "streaming", "agent", "tenant")
-    assert _points(instrumented_litellm, "llm.calls", call_keys) == _rows(truth["calls"], call_keys, routed)
+    assert _points(instrumented_litellm, "llm.calls", call_keys) == _rows(truth["calls"], call_keys)
     token_keys = ("provider", "model", "type", "agent", "tenant")
-    assert _points(instrumented_litellm, "llm.tokens", token_keys) == _rows(truth["tokens"], token_keys, routed)
+    assert _points(instrumented_litellm, "llm.tokens", token_keys) == _rows(truth["tokens"], token_keys)
     cost_keys = ("provider", "model", "agent", "tenant")
     got = _points(instrumented_litellm, "llm.cost.usd", cost_keys)
-    expected = _rows(truth["cost_usd"], cost_keys, routed)
+    expected = _rows(truth["cost_usd"], cost_keys)
     assert got.keys() == expected.keys()
     for key, value in expected.items():
         assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-15)
     retry_keys = ("provider", "model")
-    assert _points(instrumented_litellm, "llm.retries", retry_keys) == _rows(truth["retries"], retry_keys, routed)
+    assert _points(instrumented_litellm, "llm.retries", retry_keys) == _rows(truth["retries"], retry_keys)

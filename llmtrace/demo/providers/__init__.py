@@ -31,10 +31,12 @@ class DemoProvider:
     make_client: Callable[[Any], Any]  # (fake server) -> client; raises ImportError when the SDK is not installed
     call: Callable[[Any, Any, dict[str, str]], None]  # (client, CallPlan, fault/usage headers) -> None
     retries: bool = True  # the SDK retries 429/5xx itself (max_retries=2 in the demo)
+    stream_retries: bool = True  # ... streamed calls too (cohere never retries a stream)
     priced: bool = True  # genai-prices has list prices for these models
     cache_read: bool = True  # the API reports cached input tokens
     cache_write: bool = False  # the API reports cache-creation tokens
     price_provider: str | None = None  # genai-prices provider id, when it differs from ``name``
+    routes_to: str | None = None  # llm.provider llmtrace records, for wrappers that route elsewhere (litellm)
 
 
 def module_names() -> list[str]:

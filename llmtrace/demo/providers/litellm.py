@@ -54,4 +54,6 @@ def call(client: dict[str, Any], plan: Any, headers: dict[str, str]) -> None:
         pass
 
 
-DEMO = DemoProvider("litellm", ("gpt-4.1", "gpt-4o-mini"), make_client, call, price_provider="openai")
+DEMO = DemoProvider(
+    "litellm", ("gpt-4.1", "gpt-4o-mini"), make_client, call, price_provider="openai", routes_to="openai"
+)
