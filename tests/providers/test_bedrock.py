@@ -227,6 +227,27 @@ def test_invoke_model_with_response_stream(client, instrumented_bedrock, server,
     assert attrs.get("llm.stop_reason") == STOP_RAW[exchange.finish_reason]
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+@pytest.mark.parametrize(
+    ("model", "body"),
+    [
+        ("anthropic.claude-3-haiku-20240307-v1:0", {**ANTHROPIC_BODY, "tools": [{"name": "lookup"}]}),
+        (NOVA, {"messages": MESSAGES, "toolConfig": TOOLS}),
+    ],
+    ids=["anthropic", "nova"],
+)
+def test_invoke_model_tool_call(client, instrumented_bedrock, server, model, body, streamed):
+    with request_headers(headers("tool_call")):
+        if streamed:
+            list(client.invoke_model_with_response_stream(modelId=model, body=json.dumps(body))["body"])
+        else:
+            client.invoke_model(modelId=model, body=json.dumps(body))["body"].read()
+    attrs = dict(instrumented_bedrock.span().attributes)
+    assert attrs["llm.response.tool_calls"] == 1 and attrs["llm.stop_reason"] == "tool_use"
+    assert attrs["llm.tools.names"] == ("lookup",)
+    assert_usage_matches(attrs, server.log[0])
+
+
 def test_invoke_model_cohere_embed(client, instrumented_bedrock, server):
     body = {"texts": ["alpha", "beta"], "input_type": "search_document"}
     response = client.invoke_model(modelId="cohere.embed-english-v3", body=json.dumps(body))
