@@ -159,7 +159,7 @@ def _tools(record: LLMRecord, tools: Any) -> None:
 
 
 def extract_response(record: LLMRecord, response: Any) -> None:
-    """Read a Converse response, or an InvokeModel response whose body was already read (``_body_json``)."""
+    """Read a Converse response; any response's request id (InvokeModel bodies: ``_read_invoke_body_once``)."""
     if record.response_id is None:
         record.response_id = get_path(response, "ResponseMetadata", "RequestId")
     if "output" in response or "stopReason" in response:
