@@ -38,22 +38,44 @@ _FINISH: dict[str, FinishReason] = {
     "eos": FinishReason.STOP,
     "pause_turn": FinishReason.STOP,
     "finish_reason_stop": FinishReason.STOP,
+    "finish": FinishReason.STOP,  # bedrock titan FINISH
     "length": FinishReason.LENGTH,
     "max_tokens": FinishReason.LENGTH,
     "max_output_tokens": FinishReason.LENGTH,
     "incomplete": FinishReason.LENGTH,
     "model_context_window_exceeded": FinishReason.LENGTH,
+    "model_length": FinishReason.LENGTH,  # mistral
+    "error_limit": FinishReason.LENGTH,  # cohere
     "tool_calls": FinishReason.TOOL_USE,
     "tool_use": FinishReason.TOOL_USE,
     "function_call": FinishReason.TOOL_USE,
+    "tool_call": FinishReason.TOOL_USE,  # cohere TOOL_CALL
     "content_filter": FinishReason.CONTENT_FILTER,
     "refusal": FinishReason.CONTENT_FILTER,
     "safety": FinishReason.CONTENT_FILTER,
     "blocklist": FinishReason.CONTENT_FILTER,
     "prohibited_content": FinishReason.CONTENT_FILTER,
     "recitation": FinishReason.CONTENT_FILTER,
+    "error_toxic": FinishReason.CONTENT_FILTER,  # cohere
+    "content_filtered": FinishReason.CONTENT_FILTER,  # bedrock
+    "guardrail_intervened": FinishReason.CONTENT_FILTER,  # bedrock
     "error": FinishReason.ERROR,
     "failed": FinishReason.ERROR,
+    "timeout": FinishReason.ERROR,
+    "malformed_model_output": FinishReason.ERROR,  # bedrock
+    "malformed_tool_use": FinishReason.ERROR,  # bedrock
+    # Gemini finish reasons (and prompt block reasons) not covered above
+    "spii": FinishReason.CONTENT_FILTER,
+    "image_safety": FinishReason.CONTENT_FILTER,
+    "image_prohibited_content": FinishReason.CONTENT_FILTER,
+    "image_recitation": FinishReason.CONTENT_FILTER,
+    "model_armor": FinishReason.CONTENT_FILTER,
+    "jailbreak": FinishReason.CONTENT_FILTER,
+    "malformed_function_call": FinishReason.ERROR,
+    "unexpected_tool_call": FinishReason.ERROR,
+    "too_many_tool_calls": FinishReason.ERROR,
+    "malformed_response": FinishReason.ERROR,
+    "missing_thought_signature": FinishReason.ERROR,
 }
 _ERROR_MESSAGE_MAX = 256
 
@@ -197,6 +219,7 @@ class LLMCall:
         try:
             self._end(None)
         except Exception:
+            self._end_span_anyway()
             report_internal_error("call.finish")
 
     def fail(self, exc: BaseException, table: ErrorTable = ()) -> None:
@@ -207,7 +230,16 @@ class LLMCall:
         try:
             self._end(exc, table)
         except Exception:
+            self._end_span_anyway()
             report_internal_error("call.fail")
+
+    def _end_span_anyway(self) -> None:
+        """Recording failed part-way (a malformed response got past a provider): still end the span, never leak it."""
+        try:
+            if self.span.is_recording():
+                self.span.end()
+        except Exception:
+            pass
 
     def _end(self, exc: BaseException | None, table: ErrorTable = ()) -> None:
         end_ns = time.perf_counter_ns()
@@ -329,9 +361,11 @@ def _response_attributes(
     if ttft_s is not None:
         attrs[Attr.TTFT_MS] = ttft_s * 1000.0
     stop = normalize_finish_reason(record.finish_reasons[-1]) if record.finish_reasons else None
+    if stop is FinishReason.STOP and record.tool_calls:
+        stop = FinishReason.TOOL_USE  # Gemini ends a function-call turn with STOP
     _put(attrs, Attr.STOP_REASON, stop.value if stop else None)
     if record.output_text:
-        text = "".join(record.output_text)
+        text = _output_text(record)
         attrs[Attr.RESPONSE_HASH] = recorder.hasher.hash_text(text)
         attrs[Attr.RESPONSE_LENGTH] = len(text)
     if record.tool_calls:
@@ -396,6 +430,11 @@ def _error_attributes(attrs: dict[str, Any], recorder: Recorder, exc: BaseExcept
     return info.type.value
 
 
+def _output_text(record: LLMRecord) -> str:
+    """The completion text; pieces that are not strings (a malformed response) are left out."""
+    return "".join(t for t in record.output_text if isinstance(t, str))
+
+
 def _drop_non_text_ids(record: LLMRecord) -> None:
     """A malformed response can carry a number or an object where the model/id string belongs: drop it, so
     pricing (and attribute export) never sees it."""
@@ -411,7 +450,7 @@ def _estimate_tokens(record: LLMRecord) -> None:
         return
     prompt_chars = text_length(record.messages) + text_length(record.system)
     record.input_tokens = max(1, round(prompt_chars / 4)) if prompt_chars else 0
-    record.output_tokens = round(sum(len(t) for t in record.output_text) / 4)
+    record.output_tokens = round(len(_output_text(record)) / 4)
     record.tokens_estimated = True
 
 
@@ -449,7 +488,7 @@ def _content_event(span: trace.Span, recorder: Recorder, record: LLMRecord) -> N
     if record.tools:
         attrs[GenAI.TOOL_DEFINITIONS] = redact(canonical_json(list(record.tools)))
     if record.output_text:
-        output = [{"role": "assistant", "parts": [{"type": "text", "content": "".join(record.output_text)}]}]
+        output = [{"role": "assistant", "parts": [{"type": "text", "content": _output_text(record)}]}]
         attrs[GenAI.OUTPUT_MESSAGES] = redact(canonical_json(output))
     if attrs:
         span.add_event(GenAI.EVENT_OPERATION_DETAILS, attrs)

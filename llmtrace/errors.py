@@ -33,6 +33,7 @@ _STATUS: dict[int, ErrorType] = {
     404: ErrorType.NOT_FOUND,
     408: ErrorType.TIMEOUT,
     409: ErrorType.SERVER_ERROR,
+    424: ErrorType.SERVER_ERROR,  # bedrock ModelErrorException: the model failed
     413: ErrorType.CONTEXT_LENGTH,
     422: ErrorType.BAD_REQUEST,
     429: ErrorType.RATE_LIMIT,
@@ -42,7 +43,15 @@ _STATUS: dict[int, ErrorType] = {
     504: ErrorType.TIMEOUT,
     529: ErrorType.OVERLOADED,
 }
-_CONTEXT_MARKERS = ("context_length", "context length", "prompt is too long", "maximum context", "too many tokens")
+_CONTEXT_MARKERS = (
+    "context_length",
+    "context length",
+    "prompt is too long",
+    "maximum context",
+    "too many tokens",
+    "input is too long",  # bedrock ValidationException
+)
+_AUTH_MARKERS = ("api_key_invalid", "api key not valid")  # Gemini answers a bad API key with a 400
 _FILTER_MARKERS = (
     "content_filter",
     "content_policy",
@@ -90,7 +99,7 @@ def retry_after_seconds(headers: object) -> float | None:
     get = getattr(headers, "get", None)
     if get is None:
         return None
-    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+    for name, divisor in (("retry-after-ms", 1000.0), ("x-amz-retry-after", 1000.0), ("retry-after", 1.0)):
         value = get(name)
         if value is None:
             continue
@@ -105,11 +114,37 @@ def retry_after_seconds(headers: object) -> float | None:
 
 
 def _status_of(exc: BaseException) -> int | None:
-    status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
-    if status is None:
-        status = getattr(getattr(exc, "response", None), "status_code", None)
-    valid = isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 599
-    return status if valid else None  # e.g. ollama's ResponseError uses -1 for "no HTTP status"
+    """The first valid HTTP status among the places SDKs keep it: ``status_code``, ``status`` (google-genai keeps
+    the RPC name there, e.g. ``RESOURCE_EXHAUSTED``), ``code`` (google-genai's HTTP status), the response's
+    (botocore's is a dict)."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        candidates: tuple[object, ...] = (response.get("ResponseMetadata", {}).get("HTTPStatusCode"),)
+    else:
+        candidates = (getattr(response, "status_code", None), getattr(response, "status", None))  # aiohttp: status
+    for status in (
+        getattr(exc, "status_code", None),
+        getattr(exc, "status", None),
+        getattr(exc, "code", None),
+        *candidates,
+    ):
+        if isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 599:
+            return status  # e.g. ollama's ResponseError uses -1 for "no HTTP status": skipped
+    return None
+
+
+def _rpc_retry_delay(exc: BaseException) -> float | None:
+    """``google.rpc.RetryInfo.retryDelay`` (e.g. ``"24s"``) from a Google API error body: Google sends no header."""
+    details = getattr(exc, "details", None)
+    error = details.get("error", details) if isinstance(details, dict) else None
+    items = error.get("details") if isinstance(error, dict) else None
+    for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict) and str(item.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            try:
+                return max(float(str(item.get("retryDelay", "")).removesuffix("s")), 0.0)
+            except ValueError:
+                return None
+    return None
 
 
 def _refine(error_type: ErrorType, exc: BaseException) -> ErrorType:
@@ -117,6 +152,8 @@ def _refine(error_type: ErrorType, exc: BaseException) -> ErrorType:
     if error_type not in (ErrorType.BAD_REQUEST, ErrorType.PERMISSION, ErrorType.UNKNOWN):
         return error_type
     text = f"{getattr(exc, 'code', '') or ''} {getattr(exc, 'body', '') or ''} {exc}".lower()
+    if any(marker in text for marker in _AUTH_MARKERS):
+        return ErrorType.AUTH
     if any(marker in text for marker in _CONTEXT_MARKERS):
         return ErrorType.CONTEXT_LENGTH
     if any(marker in text for marker in _FILTER_MARKERS):
@@ -146,20 +183,25 @@ def classify(exc: BaseException, table: ErrorTable = ()) -> ErrorInfo:
         error_type = status_error_type(status)  # e.g. InternalServerError with 503 -> overloaded
     if error_type is None:
         error_type = _from_name(exc)
+    retry_after = retry_after_seconds(_headers_of(exc))
     return ErrorInfo(
         type=_refine(error_type, exc),
         qualname=type(exc).__qualname__,
         status=status,
-        retry_after_s=retry_after_seconds(_headers_of(exc)),
+        retry_after_s=_rpc_retry_delay(exc) if retry_after is None else retry_after,
         message=str(exc),
     )
 
 
 def _headers_of(exc: BaseException) -> object:
-    """Response headers wherever the SDK keeps them: ``response`` (Stainless SDKs, httpx), ``raw_response``
+    """Response headers wherever the SDK keeps them: ``response`` (Stainless SDKs, httpx; botocore's dict),
+    ``raw_response``
     (Speakeasy SDKs such as mistralai), ``headers`` (cohere), ``litellm_response_headers`` (litellm)."""
     for holder in (getattr(exc, "response", None), getattr(exc, "raw_response", None)):
-        headers = getattr(holder, "headers", None)
+        if isinstance(holder, dict):  # botocore ClientError
+            headers = holder.get("ResponseMetadata", {}).get("HTTPHeaders")
+        else:
+            headers = getattr(holder, "headers", None)
         if headers:
             return headers
     return getattr(exc, "headers", None) or getattr(exc, "litellm_response_headers", None)

@@ -25,6 +25,7 @@ GENAI_PRICES_PROVIDER_IDS: dict[str, str] = {
     "azure": "azure",
     "anthropic": "anthropic",
     "google": "google",
+    "vertex": "google",  # genai-prices' google provider covers Vertex AI's Gemini models
     "bedrock": "aws",
     "mistral": "mistral",
     "cohere": "cohere",

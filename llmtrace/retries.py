@@ -4,11 +4,16 @@ The SDKs retry 429/5xx/timeouts inside one ``create()`` call; only the transport
 ``send`` of httpx2 and httpx clients (whichever are installed) and botocore's ``Endpoint._send`` (one call per
 HTTP attempt of every boto3 client, whenever it was made), and bump the call that is active in this context.
 Outside an LLM call the wrapper is one ContextVar lookup.
+
+Transports can nest (litellm routes httpx through an aiohttp transport): only the outermost send of an attempt
+counts. Async sends get an async wrapper so "inside a counted send" spans the awaited request, not just the
+creation of its coroutine.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 from contextvars import ContextVar
 from typing import Any, Protocol
 
@@ -31,16 +36,37 @@ _TARGETS = (
     ("httpx", "Client", "send"),
     ("httpx", "AsyncClient", "send"),
     ("botocore.endpoint", "Endpoint", "_send"),
+    ("aiohttp", "ClientSession", "_request"),  # google-genai's async transport when aiohttp is installed
 )
+_IN_SEND: ContextVar[bool] = ContextVar("llmtrace_in_send", default=False)
 _installed: list[tuple[Any, str, Any]] = []
 _users = 0
 
 
 def _count_attempt(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     call = ACTIVE_CALL.get()
-    if call is not None:
-        call.attempts += 1
-    return wrapped(*args, **kwargs)
+    if call is None:
+        return wrapped(*args, **kwargs)
+    if _IN_SEND.get():
+        return wrapped(*args, **kwargs)  # a transport under a send we already counted
+    call.attempts += 1
+    token = _IN_SEND.set(True)
+    try:
+        return wrapped(*args, **kwargs)
+    finally:
+        _IN_SEND.reset(token)
+
+
+async def _count_async_attempt(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    call = ACTIVE_CALL.get()
+    if call is None or _IN_SEND.get():
+        return await wrapped(*args, **kwargs)
+    call.attempts += 1
+    token = _IN_SEND.set(True)
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        _IN_SEND.reset(token)
 
 
 def install_transport_hooks() -> None:
@@ -58,7 +84,8 @@ def install_transport_hooks() -> None:
             report_internal_error(f"retries.install:{module_name}")
             continue
         original = cls.__dict__[method]
-        setattr(cls, method, wrapt.FunctionWrapper(original, _count_attempt))
+        counter = _count_async_attempt if inspect.iscoroutinefunction(original) else _count_attempt
+        setattr(cls, method, wrapt.FunctionWrapper(original, counter))
         _installed.append((cls, method, original))
 
 

@@ -15,6 +15,7 @@ import wrapt
 from ._guard import report_internal_error
 from .call import LLMCall, LLMRecord
 from .errors import ErrorTable, IncompleteStreamError
+from .retries import ACTIVE_CALL
 
 __all__ = ["AsyncStreamProxy", "StreamState", "SyncStreamProxy"]
 
@@ -47,6 +48,9 @@ class _StreamObserver(wrapt.ObjectProxy):
         self._self_state = state
         self._self_errors = errors
         self._self_iter: Any = None
+        # Lazy streams (generators: google-genai, ollama) send their request, retries included, on the first
+        # next(): the call is active until the first item arrives so the transport hook counts those attempts.
+        self._self_pending = True
         # Bound once: the per-chunk path is one call into the provider state plus a timestamp.
         self._self_process = state.process_chunk
         self._self_mark = call.mark_chunk
@@ -83,6 +87,7 @@ class SyncStreamProxy(_StreamObserver):
         iterator = self._self_iter
         if iterator is None:
             iterator = self._self_iter = iter(self.__wrapped__)
+        token = ACTIVE_CALL.set(self._self_call) if self._self_pending else None
         try:
             chunk = next(iterator)
         except StopIteration:
@@ -91,6 +96,10 @@ class SyncStreamProxy(_StreamObserver):
         except BaseException as exc:
             self._self_end(exc, early=False)
             raise
+        finally:
+            if token is not None:
+                ACTIVE_CALL.reset(token)
+        self._self_pending = False
         try:
             if self._self_process(chunk):
                 self._self_mark()
@@ -125,6 +134,7 @@ class AsyncStreamProxy(_StreamObserver):
         iterator = self._self_iter
         if iterator is None:
             iterator = self._self_iter = self.__wrapped__.__aiter__()
+        token = ACTIVE_CALL.set(self._self_call) if self._self_pending else None
         try:
             chunk = await iterator.__anext__()
         except StopAsyncIteration:
@@ -133,6 +143,10 @@ class AsyncStreamProxy(_StreamObserver):
         except BaseException as exc:
             self._self_end(exc, early=False)
             raise
+        finally:
+            if token is not None:
+                ACTIVE_CALL.reset(token)
+        self._self_pending = False
         try:
             if self._self_process(chunk):
                 self._self_mark()

@@ -304,9 +304,10 @@ class Handler(BaseHTTPRequestHandler):
         stainless = self.headers.get("x-stainless-retry-count")
         if stainless is not None:
             return int(stainless)
-        amz = self.headers.get("amz-sdk-request") or ""  # botocore: "attempt=2; max=3"
-        if amz.startswith("attempt="):
-            return int(amz.split(";")[0].split("=")[1]) - 1
+        amz = self.headers.get("amz-sdk-request") or ""  # botocore: "ttl=...; attempt=2; max=3"
+        attempt = next((p.split("=", 1)[1] for p in amz.split(";") if p.strip().startswith("attempt=")), None)
+        if attempt is not None:
+            return int(attempt) - 1
         call_id = self.headers.get("x-llmtrace-call")
         return self.fake._attempt_of_call(call_id) if call_id else 0
 

@@ -12,4 +12,6 @@ PROVIDER_MODULES: dict[str, tuple[str, str, str]] = {
     "mistral": ("llmtrace.providers.mistral", "MistralInstrumentor", "mistralai.client"),
     "cohere": ("llmtrace.providers.cohere", "CohereInstrumentor", "cohere"),
     "litellm": ("llmtrace.providers.litellm", "LiteLLMInstrumentor", "litellm"),
+    "bedrock": ("llmtrace.providers.bedrock", "BedrockInstrumentor", "botocore"),
+    "google": ("llmtrace.providers.google_genai", "GoogleGenAIInstrumentor", "google.genai"),
 }

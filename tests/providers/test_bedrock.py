@@ -193,7 +193,7 @@ INVOKE_CASES = [
     ("cohere.command-r-v1:0", {"message": "Hi", "chat_history": [], "max_tokens": 64, "p": 0.5}, "chat"),
 ]
 # raw finish reasons the core normalizes to "stop" (Titan's FINISH only once call._FINISH has it: see the report)
-STOP_RAW = {"end_turn": "stop", "stop": "stop", "COMPLETE": "stop", "FINISH": None}
+STOP_RAW = {"end_turn": "stop", "stop": "stop", "COMPLETE": "stop", "FINISH": "stop"}
 
 
 @pytest.mark.parametrize(("model", "body", "operation"), INVOKE_CASES, ids=lambda v: str(v)[:16])
@@ -283,11 +283,6 @@ def test_retry_then_success_counts_the_attempts(client, instrumented_bedrock, se
     assert_usage_matches(attrs, server.log[-1])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fake_server.Handler._attempt reads only 'attempt=N' at the start of amz-sdk-request; botocore's retries "
-    "send 'ttl=...; attempt=N; max=M' (fix in the bedrock report)",
-)
 def test_retry_then_success_is_one_retry(client, instrumented_bedrock, server):
     with request_headers(headers("rate_limit,ok")):
         client.converse(modelId=NOVA, messages=MESSAGES)
@@ -335,7 +330,6 @@ def test_errors_not_retried(client, instrumented_bedrock, server, plan, error_ty
     assert len(server.log) == 1 and attrs["llm.streaming"] is True and "llm.ttft_ms" not in attrs
 
 
-@pytest.mark.xfail(strict=True, reason="errors._status_of reads no status from botocore's response dict (report)")
 def test_error_status_from_the_botocore_response(client, instrumented_bedrock, server):
     with request_headers(headers("rate_limit")), pytest.raises(botocore.exceptions.ClientError):
         client.converse(modelId=NOVA, messages=MESSAGES)
@@ -395,7 +389,6 @@ def test_content_filter_keeps_the_raw_reason(client, instrumented_bedrock, serve
     assert attrs["gen_ai.response.finish_reasons"] == ("content_filtered",) and attrs["llm.success"] is True
 
 
-@pytest.mark.xfail(strict=True, reason="call._FINISH lacks Bedrock's content_filtered / guardrail_intervened (report)")
 def test_content_filter_is_normalized(client, instrumented_bedrock, server):
     with request_headers(headers("content_filter")):
         client.converse(modelId=NOVA, messages=MESSAGES)

@@ -25,19 +25,6 @@ SYSTEM = "You are terse."
 _call_ids = itertools.count()
 
 
-def needs_core(change: str) -> pytest.MarkDecorator:
-    """A behaviour that needs a shared-module change the provider cannot make (listed in the lead's report)."""
-    return pytest.mark.xfail(strict=True, reason=f"needs core change: {change}")
-
-
-NEEDS_STATUS = needs_core("errors._status_of reads google-genai's int `code` (its `status` is a string)")
-NEEDS_AIOHTTP = needs_core("retries counts aiohttp.ClientSession._request (google-genai's async transport)")
-NEEDS_LAZY_STREAM = needs_core("stream proxies make the call active while the first chunk is fetched")
-NEEDS_TOOL_STOP = needs_core("call.py: finish reason STOP with tool calls normalizes to tool_use")
-NEEDS_RETRY_INFO = needs_core("errors.classify reads google.rpc.RetryInfo.retryDelay from the error body")
-NEEDS_AUTH_MARKER = needs_core("errors._refine: API_KEY_INVALID / 'API key not valid' is auth")
-
-
 def config(plan: str = "ok", **kwargs: object) -> types.GenerateContentConfig:
     """Per-call config carrying the fault plan; a fresh call id lets the server count this call's attempts."""
     headers = {"x-llmtrace-fault": plan, "x-llmtrace-call": f"google-{next(_call_ids)}"}
@@ -269,7 +256,6 @@ def test_chat_session_is_covered(client, instrumented_google, server):
     assert_usage_matches(dict(streamed.attributes), server.log[1])
 
 
-@NEEDS_TOOL_STOP
 def test_tool_call_stop_reason_is_tool_use(client, instrumented_google, server):
     tools = [types.Tool(function_declarations=[types.FunctionDeclaration(name="weather", description="Weather")])]
     client.models.generate_content(model="gemini-2.5-flash", contents=CONTENTS, config=config("tool_call", tools=tools))
@@ -301,7 +287,6 @@ def test_retry_then_success_counts_one_retry(client, instrumented_google, server
     assert instrumented_google.total("llm.retries", provider="google") == 1
 
 
-@NEEDS_STATUS
 def test_all_attempts_rate_limited(client, instrumented_google, server):
     with pytest.raises(genai_errors.ClientError) as info:
         client.models.generate_content(model="gemini-2.5-flash", contents=CONTENTS, config=config("rate_limit"))
@@ -331,7 +316,6 @@ def test_all_attempts_rate_limited(client, instrumented_google, server):
     assert instrumented_google.points("llm.tokens") == [] and instrumented_google.total("llm.retries") == 2
 
 
-@NEEDS_RETRY_INFO
 def test_rate_limit_retry_hint_from_the_error_body(server, instrumented_google):
     with make_client(server, attempts=1) as sdk_client, pytest.raises(genai_errors.ClientError):
         sdk_client.models.generate_content(model="gemini-2.5-flash", contents=CONTENTS, config=config("rate_limit"))
@@ -359,10 +343,10 @@ def test_timeout(server, instrumented_google):
         ("bad_request", genai_errors.ClientError, "bad_request"),
         ("context_length", genai_errors.ClientError, "context_length"),
         ("malformed", json.JSONDecodeError, "invalid_response"),
-        pytest.param("overloaded", genai_errors.ServerError, "overloaded", marks=NEEDS_STATUS),
-        pytest.param("not_found", genai_errors.ClientError, "not_found", marks=NEEDS_STATUS),
-        pytest.param("permission", genai_errors.ClientError, "permission", marks=NEEDS_STATUS),
-        pytest.param("auth", genai_errors.ClientError, "auth", marks=NEEDS_AUTH_MARKER),
+        ("overloaded", genai_errors.ServerError, "overloaded"),
+        ("not_found", genai_errors.ClientError, "not_found"),
+        ("permission", genai_errors.ClientError, "permission"),
+        ("auth", genai_errors.ClientError, "auth"),
     ],
 )
 def test_error_classification(server, instrumented_google, plan, exc_type, error_type):
@@ -394,7 +378,6 @@ def test_stream_malformed_chunk(client, instrumented_google, server):
     assert instrumented_google.span().attributes["llm.error.type"] == "invalid_response"
 
 
-@NEEDS_LAZY_STREAM
 def test_stream_retry_then_success_counts_one_retry(client, instrumented_google, server):
     list(
         client.models.generate_content_stream(
@@ -462,7 +445,6 @@ async def test_async_timeout(server, instrumented_google):
     assert instrumented_google.span().attributes["llm.error.type"] == "timeout"
 
 
-@NEEDS_AIOHTTP
 async def test_async_retry_then_success_counts_one_retry(server, instrumented_google):
     sdk_client = make_client(server)
     try:
@@ -536,7 +518,6 @@ def _points(telemetry, name: str, keys: tuple[str, ...]) -> dict[tuple, float]:
     return dict(out)
 
 
-@pytest.mark.xfail(strict=True, reason="needs core changes: status from `code`, lazy-stream attempts, auth marker")
 def test_demo_workload_metrics_equal_ground_truth(instrumented_google):
     config_ = WorkloadConfig(calls=30, seed=1, providers=("google",), fault_rate=0.3)
     with FakeProviderServer(seed=1) as fake:
