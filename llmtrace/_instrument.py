@@ -12,7 +12,7 @@ from .call import Recorder
 from .config import load_settings
 from .providers import PROVIDER_MODULES
 
-__all__ = ["instrument", "uninstrument"]
+__all__ = ["instrument", "sdk_installed", "uninstrument"]
 
 _active: dict[str, Any] = {}
 
@@ -37,7 +37,7 @@ def instrument(
     for name, (module_name, class_name, sdk) in PROVIDER_MODULES.items():
         if (providers and name not in providers) or name in resolved.disabled_providers:
             continue
-        if not _installed(sdk):
+        if not sdk_installed(sdk):
             continue
         instrumentor = getattr(importlib.import_module(module_name), class_name)()
         if instrumentor.is_instrumented_by_opentelemetry:
@@ -49,7 +49,7 @@ def instrument(
     return done
 
 
-def _installed(module: str) -> bool:
+def sdk_installed(module: str) -> bool:
     """Whether ``module`` can be imported; a dotted name whose parent package is missing is simply not installed."""
     try:
         return importlib.util.find_spec(module) is not None

@@ -542,7 +542,7 @@ def _summary_table(rows: list[Any]) -> Table:
             fmt_int(r.retries),
             fmt_int(r.input_tokens),
             fmt_int(r.output_tokens),
-            fmt_usd(r.cost_usd),
+            "unpriced" if r.unpriced_calls and not r.cost_usd else fmt_usd(r.cost_usd),
             fmt_ms(r.latency_p50_s),
             fmt_ms(r.latency_p99_s),
             fmt_ms(r.ttft_p50_s),
@@ -560,7 +560,9 @@ def demo(
     calls: Annotated[int, typer.Option(min=1, help="Number of LLM calls")] = 60,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None,
     rate: Annotated[float | None, typer.Option(help="Calls per second (default: as fast as possible)")] = None,
-    providers: Annotated[str, typer.Option(help="Comma-separated providers")] = "openai,anthropic",
+    providers: Annotated[
+        str, typer.Option(help="Comma-separated providers, or 'all' (every provider whose SDK is installed)")
+    ] = "all",
     agents: Annotated[str, typer.Option(help="Comma-separated agent names")] = "planner,researcher,writer",
     tenants: Annotated[str, typer.Option(help="Comma-separated tenant names")] = "acme,globex",
     fault_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of calls given a scripted fault")] = 0.15,
@@ -574,9 +576,9 @@ def demo(
 
     from .demo.fake_server import FakeProviderServer
     from .demo.summary import summarize
-    from .demo.workload import WorkloadConfig, available_models, run_workload, truth_json
+    from .demo.workload import WorkloadConfig, available_models, installed_providers, run_workload, truth_json
 
-    names = _csv(providers)
+    names = installed_providers() if providers == "all" else _csv(providers)
     models = available_models()
     unknown = [p for p in names if p not in models]
     if unknown:

@@ -21,6 +21,7 @@ class ModelSummary:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    unpriced_calls: int = 0  # calls of a model no price table knows: no cost, never a guess
     latency_p50_s: float | None = None
     latency_p99_s: float | None = None
     ttft_p50_s: float | None = None
@@ -90,5 +91,7 @@ def _absorb(name: str, point: Any, summary: ModelSummary, hist: dict[tuple[str, 
         summary.cost_usd += float(point.value)
     elif name == Metric.RETRIES:
         summary.retries += int(point.value)
+    elif name == Metric.UNPRICED_CALLS:
+        summary.unpriced_calls += int(point.value)
     elif name in (Metric.LATENCY, Metric.TTFT):
         hist[(summary.provider, summary.model, name)].append(point)

@@ -18,7 +18,15 @@ from typing import Any
 
 from .providers import DemoProvider, demo_providers
 
-__all__ = ["CallPlan", "GroundTruth", "WorkloadConfig", "available_models", "plan_calls", "run_workload"]
+__all__ = [
+    "CallPlan",
+    "GroundTruth",
+    "WorkloadConfig",
+    "available_models",
+    "installed_providers",
+    "plan_calls",
+    "run_workload",
+]
 
 AGENTS = ("planner", "researcher", "writer")
 TENANTS = ("acme", "globex")
@@ -154,6 +162,14 @@ def _usage_override(rng: random.Random, demo: DemoProvider, model: str) -> str:
 def available_models() -> dict[str, tuple[str, ...]]:
     """Provider -> the models the demo uses, for every provider the demo knows (SDK installed or not)."""
     return {name: demo.models for name, demo in demo_providers().items()}
+
+
+def installed_providers() -> list[str]:
+    """The demo providers whose SDK is installed (the ones ``llmtrace.instrument()`` instruments)."""
+    from .._instrument import sdk_installed
+    from ..providers import PROVIDER_MODULES
+
+    return [name for name in demo_providers() if name in PROVIDER_MODULES and sdk_installed(PROVIDER_MODULES[name][2])]
 
 
 def make_clients(server: Any, providers: Sequence[str] | None = None) -> dict[str, Any]:

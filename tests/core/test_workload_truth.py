@@ -8,7 +8,7 @@ from collections import defaultdict
 import pytest
 
 from llmtrace.demo.fake_server import FakeProviderServer
-from llmtrace.demo.workload import WorkloadConfig, run_workload
+from llmtrace.demo.workload import WorkloadConfig, available_models, run_workload
 
 
 def _rows(rows: list[dict], keys: tuple[str, ...]) -> dict[tuple, float]:
@@ -27,10 +27,13 @@ def _points(telemetry, name: str, keys: tuple[str, ...]) -> dict[tuple, float]:
 
 
 def test_recorded_metrics_equal_ground_truth(instrumented):
-    config = WorkloadConfig(calls=60, seed=3, providers=("openai", "anthropic", "ollama"), fault_rate=0.3)
+    providers = tuple(available_models())
+    assert set(providers) == {"openai", "anthropic", "ollama", "google", "bedrock", "mistral", "cohere", "litellm"}
+    config = WorkloadConfig(calls=160, seed=3, providers=providers, fault_rate=0.3)
     with FakeProviderServer(seed=3) as server:
         truth = run_workload(server, config).to_json()
-    assert {r["provider"] for r in truth["calls"]} == {"openai", "anthropic", "ollama"}
+    recorded_as = set(providers) - {"litellm"}  # litellm's calls are recorded under the provider it routed to
+    assert {r["provider"] for r in truth["calls"]} == recorded_as
     assert truth["totals"]["errors"] > 0 and truth["totals"]["retries"] > 0
     call_keys = ("provider", "model", "status", "error_type", "streaming", "agent", "tenant")
     assert _points(instrumented, "llm.calls", call_keys) == _rows(truth["calls"], call_keys)

@@ -31,8 +31,9 @@ WIRE = WireFormat("litellm", lambda path: None, _error)
 
 def make_client(server: Any) -> dict[str, Any]:
     """litellm has no client object: the per-call routing arguments (base URL, key, retries, timeout)."""
-    import litellm  # noqa: F401  (ImportError when the SDK is not installed: the demo skips litellm)
+    import litellm  # ImportError when the SDK is not installed: the demo skips litellm
 
+    litellm.suppress_debug_info = True  # no "Give Feedback" banner on stdout for each scripted failure
     return {"api_base": server.openai_base_url, "api_key": "sk-demo", "max_retries": 2, "timeout": 5.0}
 
 
