@@ -429,30 +429,43 @@ def trace(trace_id: str, jaeger_url: JaegerURL = _JAEGER_DEFAULT, as_json: AsJSO
 
 # -- doctor ----------------------------------------------------------------------------------------------------------
 
-_SUPPORTED = {"openai": (1, 40), "anthropic": (0, 40)}
+
+def _sdk_checks() -> list[dict[str, Any]]:
+    """Each provider SDK's installed version against what its instrumentor declares it supports."""
+    import importlib
+    import importlib.metadata
+
+    from packaging.requirements import Requirement
+
+    from .providers import PROVIDER_MODULES
+
+    checks = []
+    for module_name, class_name, _ in PROVIDER_MODULES.values():
+        for dependency in getattr(importlib.import_module(module_name), class_name).dependencies:
+            requirement = Requirement(dependency)
+            try:
+                version = importlib.metadata.version(requirement.name)
+            except importlib.metadata.PackageNotFoundError:
+                checks.append(
+                    {"check": f"{requirement.name} SDK", "ok": True, "detail": "not installed (not instrumented)"}
+                )
+                continue
+            ok = requirement.specifier.contains(version, prereleases=True)
+            verdict = "supported" if ok else "unsupported"
+            checks.append(
+                {
+                    "check": f"{requirement.name} SDK",
+                    "ok": ok,
+                    "detail": f"{version} ({verdict}: needs {requirement.specifier})",
+                }
+            )
+    return checks
 
 
 def _doctor_checks(prometheus_url: str, jaeger_url: str) -> list[dict[str, Any]]:
-    import importlib.metadata
-
     import httpx
 
-    checks = []
-    for sdk, minimum in _SUPPORTED.items():
-        try:
-            version = importlib.metadata.version(sdk)
-        except importlib.metadata.PackageNotFoundError:
-            checks.append({"check": f"{sdk} SDK", "ok": True, "detail": "not installed (not instrumented)"})
-            continue
-        parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
-        ok = parts >= minimum
-        checks.append(
-            {
-                "check": f"{sdk} SDK",
-                "ok": ok,
-                "detail": f"{version} ({'supported' if ok else 'too old'}: needs >= {minimum[0]}.{minimum[1]})",
-            }
-        )
+    checks = _sdk_checks()
     endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
     checks.append(
         {
