@@ -41,13 +41,13 @@ class ProviderCase:
     returns exactly what the SDK returns (the unconsumed stream object when ``stream``).
     ``response`` / ``stream_events``: a valid non-streamed body and a valid stream as ``(event name, payload)``
     pairs (payload a dict or a raw string such as ``[DONE]``), rendered by ``encode`` with ``stream_content_type``.
-    ``sdk``: the importable SDK module name; ``module``: the llmtrace provider module (``extract_response``,
-    ``stream_state``); ``operation``: the operation ``chat`` maps to.
+    ``name``: the ``llmtrace.instrument(providers=[...])`` name (key of ``PROVIDER_MODULES``, which also gives the
+    provider module with ``HOOKS``); ``sdk``: the SDK's import name (entries whose SDK is missing are skipped);
+    ``operation``: the operation ``chat`` maps to.
     """
 
     name: str
     sdk: str
-    module: str
     make_client: Callable[..., Any]
     make_async_client: Callable[..., Any]
     chat: Callable[[Any, Prompt, bool], Any]
@@ -61,7 +61,9 @@ class ProviderCase:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def provider_module(self) -> ModuleType:
-        return importlib.import_module(self.module)
+        from llmtrace.providers import PROVIDER_MODULES
+
+        return importlib.import_module(PROVIDER_MODULES[self.name][0])
 
 
 def available(case: ProviderCase) -> bool:
@@ -117,7 +119,6 @@ _OPENAI_CHUNK = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created
 OPENAI = ProviderCase(
     name="openai",
     sdk="openai",
-    module="llmtrace.providers.openai",
     make_client=_openai_client,
     make_async_client=_openai_async_client,
     chat=_openai_chat,
@@ -207,7 +208,6 @@ _ANTHROPIC_MESSAGE = {
 ANTHROPIC = ProviderCase(
     name="anthropic",
     sdk="anthropic",
-    module="llmtrace.providers.anthropic",
     make_client=_anthropic_client,
     make_async_client=_anthropic_async_client,
     chat=_anthropic_chat,
@@ -284,7 +284,6 @@ _OLLAMA_FINAL = {
 OLLAMA = ProviderCase(
     name="ollama",
     sdk="ollama",
-    module="llmtrace.providers.ollama",
     make_client=_ollama_client,
     make_async_client=_ollama_async_client,
     chat=_ollama_chat,

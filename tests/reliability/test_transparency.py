@@ -16,6 +16,7 @@ from opentelemetry import context as otel_context
 
 import llmtrace
 from llmtrace import _instrument
+from llmtrace.providers import PROVIDER_MODULES
 from llmtrace.streams import AsyncStreamProxy, SyncStreamProxy
 
 from ._providers import PROVIDERS, Prompt, ProviderCase, available
@@ -285,8 +286,8 @@ def test_instrumenting_twice_does_not_double_wrap(case, server, telemetry):
 
 
 def _instrumentor_of(case: ProviderCase) -> Any:
-    module = case.provider_module()
-    return next(v for k, v in vars(module).items() if k.endswith("Instrumentor") and k != "ProviderInstrumentor")()
+    module, class_name, _ = PROVIDER_MODULES[case.name]
+    return getattr(importlib.import_module(module), class_name)()
 
 
 def test_active_instrumentors_are_the_table(traced):
