@@ -49,6 +49,8 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
             "JAEGER_QUERY_HTTP_ENDPOINT": f"127.0.0.1:{p['j_query']}",
             "JAEGER_QUERY_GRPC_ENDPOINT": f"127.0.0.1:{p['j_qgrpc']}",
             "JAEGER_HEALTH_ENDPOINT": f"127.0.0.1:{p['j_health']}",
+            # Jaeger opens every configured backend: its own badger dir, or it fights another Jaeger for the lock.
+            "JAEGER_BADGER_DIR": str(tmp / "badger"),
         },
         tmp / "jaeger.log",
     )
