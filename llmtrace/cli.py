@@ -585,6 +585,9 @@ def demo(
     """Run a multi-agent workload through the real SDKs against the built-in fake provider (no key, no money)."""
     from rich.progress import Progress
 
+    # Offline by design: litellm would otherwise download its model cost map when instrument() imports it.
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
     import llmtrace
 
     from .demo.fake_server import FakeProviderServer

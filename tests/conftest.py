@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("LLMTRACE_RAISE_INTERNAL_ERRORS", "1")  # our own bugs must fail tests, not hide
+# litellm fetches its model cost map from the internet at import unless told not to; tests stay on loopback.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from collections.abc import Iterator
 from dataclasses import dataclass

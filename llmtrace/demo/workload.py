@@ -41,6 +41,15 @@ FAULTS: dict[str, tuple[str | None, int]] = {
     "context_length": ("context_length", 1),
 }
 STREAM_FAULTS: dict[str, tuple[str | None, int]] = {"stream_cut": ("connection", 1)}
+# the fault one HTTP attempt got -> llm.error.type of a call whose last attempt got it
+_FAULT_ERRORS: dict[str, str] = {
+    "rate_limit": "rate_limit",
+    "server_error": "server_error",
+    "bad_request": "bad_request",
+    "auth": "auth",
+    "context_length": "context_length",
+    "stream_cut": "connection",
+}
 
 
 @dataclass(frozen=True)
@@ -218,13 +227,14 @@ def run_workload(
 
 
 def _account(truth: GroundTruth, plan: CallPlan, exchanges: list[Any]) -> None:
-    """Add one logical call's expected metrics, from what the server sent."""
-    # SDKs without a retry loop fail on the plan's first entry ("rate_limit,ok" is a rate-limit error there).
+    """Add one logical call's expected metrics, from what the server sent.
+
+    The outcome is the last attempt's fault, not the plan's: an SDK that retries less than planned (no retry
+    loop, no retries for streams, or a time-bounded loop such as mistralai's) fails on the fault it last got.
+    """
     demo = demo_providers()[plan.provider]
-    retried = demo.retries and (demo.stream_retries or not plan.streaming)
-    fault = plan.fault if retried else plan.fault.split(",")[0]
-    table = STREAM_FAULTS if fault in STREAM_FAULTS else FAULTS
-    error_type, _ = table.get(fault, (None, 1))
+    fault = exchanges[-1].fault if exchanges else plan.fault.split(",")[0]
+    error_type = _FAULT_ERRORS.get(fault)
     provider = demo.routes_to or plan.provider  # what llmtrace records as llm.provider
     streaming = "true" if plan.streaming else "false"
     status = "error" if error_type else "ok"

@@ -30,8 +30,6 @@ class DemoProvider:
     models: tuple[str, ...]
     make_client: Callable[[Any], Any]  # (fake server) -> client; raises ImportError when the SDK is not installed
     call: Callable[[Any, Any, dict[str, str]], None]  # (client, CallPlan, fault/usage headers) -> None
-    retries: bool = True  # the SDK retries 429/5xx itself (max_retries=2 in the demo)
-    stream_retries: bool = True  # ... streamed calls too (cohere never retries a stream)
     priced: bool = True  # genai-prices has list prices for these models
     cache_read: bool = True  # the API reports cached input tokens
     cache_write: bool = False  # the API reports cache-creation tokens

@@ -153,10 +153,4 @@ def call(client: Any, plan: Any, headers: dict[str, str]) -> None:
         client.chat(**kwargs, request_options=options)
 
 
-DEMO = DemoProvider(
-    "cohere",
-    ("command-a-03-2025", "command-r-08-2024"),
-    make_client,
-    call,
-    stream_retries=False,  # SDK never retries streams
-)
+DEMO = DemoProvider("cohere", ("command-a-03-2025", "command-r-08-2024"), make_client, call)

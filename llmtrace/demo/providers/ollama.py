@@ -114,6 +114,4 @@ def call(server_url: Any, plan: Any, headers: dict[str, str]) -> None:
             client.chat(model=plan.model, messages=messages)
 
 
-DEMO = DemoProvider(
-    "ollama", ("llama3.2", "qwen3:8b"), make_client, call, retries=False, priced=False, cache_read=False
-)
+DEMO = DemoProvider("ollama", ("llama3.2", "qwen3:8b"), make_client, call, priced=False, cache_read=False)
