@@ -3,27 +3,13 @@ for every provider the demo can drive, faults and retries included."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import pytest
 
 from llmtrace.demo.fake_server import FakeProviderServer
 from llmtrace.demo.workload import WorkloadConfig, available_models, run_workload
 
-
-def _rows(rows: list[dict], keys: tuple[str, ...]) -> dict[tuple, float]:
-    out: dict[tuple, float] = defaultdict(float)
-    for row in rows:
-        out[tuple(row[k] for k in keys)] += row["value"]
-    return dict(out)
-
-
-def _points(telemetry, name: str, keys: tuple[str, ...]) -> dict[tuple, float]:
-    out: dict[tuple, float] = defaultdict(float)
-    for attrs, value in telemetry.points(name):
-        labels = {**attrs, "streaming": str(attrs.get("streaming")).lower()}
-        out[tuple(str(labels.get(k, "")) for k in keys)] += value
-    return dict(out)
+from .._truth import metric_points as _points
+from .._truth import truth_rows as _rows
 
 
 def test_recorded_metrics_equal_ground_truth(instrumented):

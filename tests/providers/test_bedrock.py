@@ -6,7 +6,6 @@ from __future__ import annotations
 import inspect
 import io
 import json
-from collections import defaultdict
 
 import boto3
 import botocore.config
@@ -23,6 +22,9 @@ from llmtrace.demo.workload import WorkloadConfig, reference_cost, run_workload
 from llmtrace.providers import bedrock as bedrock_provider
 from llmtrace.providers.bedrock import BedrockInstrumentor, model_id
 from llmtrace.semconv import ErrorType
+
+from .._truth import metric_points as _points
+from .._truth import truth_rows as _rows
 
 CLAUDE = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 NOVA = "amazon.nova-pro-v1:0"
@@ -506,21 +508,6 @@ def test_every_modeled_bedrock_error_code_is_mapped():
 
 
 # -- the demo driver --------------------------------------------------------------------------------------------------
-
-
-def _rows(rows, keys):
-    out = defaultdict(float)
-    for row in rows:
-        out[tuple(row[k] for k in keys)] += row["value"]
-    return dict(out)
-
-
-def _points(telemetry, name, keys):
-    out = defaultdict(float)
-    for attrs, value in telemetry.points(name):
-        labels = {**attrs, "streaming": str(attrs.get("streaming")).lower()}
-        out[tuple(str(labels.get(k, "")) for k in keys)] += value
-    return dict(out)
 
 
 def test_demo_workload_metrics_equal_ground_truth(server, instrumented_bedrock):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import itertools
-from collections import defaultdict
 
 import cohere
 import httpx
@@ -18,6 +17,9 @@ from llmtrace.demo.workload import WorkloadConfig, reference_cost, run_workload
 from llmtrace.errors import classify
 from llmtrace.providers import cohere as cohere_provider
 from llmtrace.providers.cohere import CohereInstrumentor
+
+from .._truth import metric_points as _points
+from .._truth import truth_rows as _rows
 
 MODEL = "command-a-03-2025"
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name three rivers."}]
@@ -394,21 +396,6 @@ def test_subclasses_come_before_their_bases():
 
 
 # -- the demo driver ---------------------------------------------------------------------------------------------
-
-
-def _rows(rows: list[dict], keys: tuple[str, ...]) -> dict[tuple, float]:
-    out: dict[tuple, float] = defaultdict(float)
-    for row in rows:
-        out[tuple(row[k] for k in keys)] += row["value"]
-    return dict(out)
-
-
-def _points(telemetry, name: str, keys: tuple[str, ...]) -> dict[tuple, float]:
-    out: dict[tuple, float] = defaultdict(float)
-    for attrs, value in telemetry.points(name):
-        labels = {**attrs, "streaming": str(attrs.get("streaming")).lower()}
-        out[tuple(str(labels.get(k, "")) for k in keys)] += value
-    return dict(out)
 
 
 def test_demo_workload_metrics_equal_ground_truth(instrumented_cohere, fast_backoff):

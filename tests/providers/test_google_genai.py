@@ -6,7 +6,6 @@ from __future__ import annotations
 import inspect
 import itertools
 import json
-from collections import defaultdict
 
 import httpx2
 import pytest
@@ -19,6 +18,9 @@ from llmtrace.demo.providers.google import base_url
 from llmtrace.demo.workload import WorkloadConfig, reference_cost, run_workload
 from llmtrace.providers import google_genai as google_provider
 from llmtrace.providers.google_genai import GoogleGenAIInstrumentor
+
+from .._truth import metric_points as _points
+from .._truth import truth_rows as _rows
 
 CONTENTS = [{"role": "user", "parts": [{"text": "Name three rivers."}]}]
 SYSTEM = "You are terse."
@@ -501,21 +503,6 @@ def test_every_public_exception_is_mapped():
 
 
 # -- the demo driver against its ground truth ------------------------------------------------------------------
-
-
-def _rows(rows: list[dict], keys: tuple[str, ...]) -> dict[tuple, float]:
-    out: dict[tuple, float] = defaultdict(float)
-    for row in rows:
-        out[tuple(row[k] for k in keys)] += row["value"]
-    return dict(out)
-
-
-def _points(telemetry, name: str, keys: tuple[str, ...]) -> dict[tuple, float]:
-    out: dict[tuple, float] = defaultdict(float)
-    for attrs, value in telemetry.points(name):
-        labels = {**attrs, "streaming": str(attrs.get("streaming")).lower()}
-        out[tuple(str(labels.get(k, "")) for k in keys)] += value
-    return dict(out)
 
 
 def test_demo_workload_metrics_equal_ground_truth(instrumented_google):

@@ -12,7 +12,6 @@ import os
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no model cost map download at import
 
 import inspect
-from collections import defaultdict
 
 import litellm
 import pytest
@@ -23,6 +22,9 @@ from llmtrace.demo.workload import WorkloadConfig, reference_cost, run_workload
 from llmtrace.providers import litellm as litellm_provider
 from llmtrace.providers.litellm import LiteLLMInstrumentor
 from llmtrace.providers.openai import OpenAIInstrumentor
+
+from .._truth import metric_points as _points
+from .._truth import truth_rows as _rows
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name three rivers."}]
 TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}}}]
@@ -439,22 +441,6 @@ def test_subclasses_come_before_their_bases():
 
 
 # -- the demo driver: ground truth equals what llmtrace recorded ----------------------------------------------------
-
-
-def _rows(rows, keys):
-    """Ground-truth rows keyed like the metrics."""
-    out = defaultdict(float)
-    for row in rows:
-        out[tuple(row[k] for k in keys)] += row["value"]
-    return dict(out)
-
-
-def _points(telemetry, name, keys):
-    out = defaultdict(float)
-    for attrs, value in telemetry.points(name):
-        labels = {**attrs, "streaming": str(attrs.get("streaming")).lower()}
-        out[tuple(str(labels.get(k, "")) for k in keys)] += value
-    return dict(out)
 
 
 def test_demo_workload_metrics_equal_ground_truth(instrumented_litellm):

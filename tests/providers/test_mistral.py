@@ -6,7 +6,6 @@ import gc
 import inspect
 import itertools
 import json
-from collections import defaultdict
 
 import httpx2
 import pytest
@@ -21,6 +20,9 @@ from llmtrace.demo.providers.mistral import PREFIX, retry_config
 from llmtrace.demo.workload import WorkloadConfig, reference_cost, run_workload
 from llmtrace.providers import mistral as mistral_provider
 from llmtrace.providers.mistral import MistralInstrumentor
+
+from .._truth import metric_points as _points
+from .._truth import truth_rows as _rows
 
 MESSAGES = [
     {"role": "system", "content": "You are terse."},
@@ -516,21 +518,6 @@ def test_subclasses_come_before_their_bases():
 
 
 # -- the demo driver --------------------------------------------------------------------------------------------
-
-
-def _rows(rows: list[dict], keys: tuple[str, ...]) -> dict[tuple, float]:
-    out: dict[tuple, float] = defaultdict(float)
-    for row in rows:
-        out[tuple(row[k] for k in keys)] += row["value"]
-    return dict(out)
-
-
-def _points(telemetry, name: str, keys: tuple[str, ...]) -> dict[tuple, float]:
-    out: dict[tuple, float] = defaultdict(float)
-    for attrs, value in telemetry.points(name):
-        labels = {**attrs, "streaming": str(attrs.get("streaming")).lower()}
-        out[tuple(str(labels.get(k, "")) for k in keys)] += value
-    return dict(out)
 
 
 def test_demo_workload_metrics_equal_ground_truth(server, instrumented_mistral):
