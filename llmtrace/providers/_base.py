@@ -32,7 +32,16 @@ try:  # the key moved between opentelemetry-instrumentation releases
 except ImportError:  # pragma: no cover
     from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY  # type: ignore[attr-defined,no-redef]
 
-__all__ = ["ProviderHooks", "ProviderInstrumentor", "WrapTarget", "as_int", "get_path", "server_of"]
+__all__ = [
+    "ProviderHooks",
+    "ProviderInstrumentor",
+    "WrapTarget",
+    "as_float",
+    "as_int",
+    "as_tools",
+    "get_path",
+    "server_of",
+]
 
 _RECORDER_KEYS = ("tracer_provider", "meter_provider")
 # kwargs that OTel's instrument() machinery passes along and that are not llmtrace settings.
@@ -244,6 +253,16 @@ def as_int(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != value:
         return None
     return int(value)
+
+
+def as_float(value: Any) -> float | None:
+    """A numeric request parameter (temperature, top_p, ...) as float, or None when absent or not a number."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def as_tools(value: Any) -> list[Any] | tuple[Any, ...] | None:
+    """The request's tool definitions when it has any (a non-empty list), else None: nothing to hash or count."""
+    return value if isinstance(value, (list, tuple)) and value else None
 
 
 def server_of(client: Any) -> tuple[str | None, int | None]:

@@ -12,7 +12,7 @@ from ..call import LLMRecord
 from ..errors import ErrorTable
 from ..semconv import ErrorType
 from ..streams import StreamState
-from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_int, get_path, server_of
+from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_float, as_int, as_tools, get_path, server_of
 
 __all__ = ["TARGETS", "AnthropicInstrumentor", "errors", "extract_request", "extract_response"]
 
@@ -60,19 +60,15 @@ def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -
         streaming=streaming,
         server_address=host,
         server_port=port,
-        temperature=_num(kwargs.get("temperature")),
+        temperature=as_float(kwargs.get("temperature")),
         max_tokens=as_int(kwargs.get("max_tokens")),
-        top_p=_num(kwargs.get("top_p")),
-        top_k=_num(kwargs.get("top_k")),
+        top_p=as_float(kwargs.get("top_p")),
+        top_k=as_float(kwargs.get("top_k")),
         stop_sequences=[str(s) for s in stop] if isinstance(stop, (list, tuple)) else None,
         messages=kwargs.get("messages"),
         system=kwargs.get("system"),
-        tools=tools if isinstance(tools, (list, tuple)) and tools else None,
+        tools=as_tools(tools),
     )
-
-
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def extract_response(record: LLMRecord, response: Any) -> None:

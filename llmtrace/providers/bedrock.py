@@ -23,7 +23,7 @@ from ..call import LLMCall, LLMRecord
 from ..errors import ErrorTable
 from ..semconv import ErrorType
 from ..streams import StreamState, SyncStreamProxy
-from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_int, get_path, server_of
+from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_float, as_int, as_tools, get_path, server_of
 
 __all__ = [
     "TARGETS",
@@ -71,10 +71,6 @@ def model_id(raw: Any) -> str | None:
 
 def _service(client: Any) -> str | None:
     return get_path(client, "meta", "service_model", "service_name")
-
-
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _param(sources: list[dict[str, Any]], name: str) -> Any:
@@ -140,10 +136,10 @@ def _invoke_request(record: LLMRecord, body: dict[str, Any]) -> None:
 
 
 def _request_params(record: LLMRecord, sources: list[dict[str, Any]]) -> None:
-    record.temperature = _num(_param(sources, "temperature"))
+    record.temperature = as_float(_param(sources, "temperature"))
     record.max_tokens = as_int(_param(sources, "max_tokens"))
-    record.top_p = _num(_param(sources, "top_p"))
-    record.top_k = _num(_param(sources, "top_k"))
+    record.top_p = as_float(_param(sources, "top_p"))
+    record.top_k = as_float(_param(sources, "top_k"))
     record.seed = as_int(_param(sources, "seed"))
     stop = _param(sources, "stop")
     record.stop_sequences = [str(s) for s in stop] if isinstance(stop, (list, tuple)) else None
@@ -151,7 +147,7 @@ def _request_params(record: LLMRecord, sources: list[dict[str, Any]]) -> None:
 
 def _tools(record: LLMRecord, tools: Any) -> None:
     """Converse and Nova wrap each tool as ``{"toolSpec": {...}}``: unwrap so names and hashes match other APIs."""
-    if isinstance(tools, (list, tuple)) and tools:
+    if as_tools(tools):
         record.tools = [t.get("toolSpec", t) if isinstance(t, dict) else t for t in tools]
 
 

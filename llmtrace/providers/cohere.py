@@ -19,7 +19,7 @@ from ..call import LLMRecord
 from ..errors import ErrorTable
 from ..semconv import ErrorType
 from ..streams import StreamState
-from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_int, get_path, server_of
+from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_float, as_int, as_tools, get_path, server_of
 
 __all__ = ["TARGETS", "CohereInstrumentor", "errors", "extract_request", "extract_response"]
 
@@ -55,10 +55,10 @@ def extract_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> 
         streaming=bool(target.streaming),
         server_address=host,
         server_port=port,
-        temperature=_num(kwargs.get("temperature")),
+        temperature=as_float(kwargs.get("temperature")),
         max_tokens=as_int(kwargs.get("max_tokens")),
-        top_p=_num(kwargs.get("p")),
-        top_k=_num(kwargs.get("k")),
+        top_p=as_float(kwargs.get("p")),
+        top_k=as_float(kwargs.get("k")),
         seed=as_int(kwargs.get("seed")),
         stop_sequences=[str(s) for s in stop] if isinstance(stop, (list, tuple)) else None,
     )
@@ -69,13 +69,8 @@ def extract_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> 
     system = [m for m in messages if get_path(m, "role") == "system"]
     record.messages = [m for m in messages if get_path(m, "role") != "system"]
     record.system = system or None
-    tools = kwargs.get("tools")
-    record.tools = tools if isinstance(tools, (list, tuple)) and tools else None
+    record.tools = as_tools(kwargs.get("tools"))
     return record
-
-
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def extract_response(record: LLMRecord, response: Any) -> None:

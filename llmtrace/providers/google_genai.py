@@ -22,7 +22,7 @@ from ..call import LLMRecord
 from ..errors import ErrorTable
 from ..semconv import ErrorType
 from ..streams import StreamState
-from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_int, get_path, server_of
+from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_float, as_int, get_path, server_of
 
 __all__ = [
     "TARGETS",
@@ -61,10 +61,10 @@ def extract_request(target: WrapTarget, models: Any, kwargs: dict[str, Any]) -> 
         streaming=bool(target.streaming),
         server_address=host,
         server_port=port,
-        temperature=_num(get_path(config, "temperature")),
+        temperature=as_float(get_path(config, "temperature")),
         max_tokens=as_int(get_path(config, "max_output_tokens")),
-        top_p=_num(get_path(config, "top_p")),
-        top_k=_num(get_path(config, "top_k")),
+        top_p=as_float(get_path(config, "top_p")),
+        top_k=as_float(get_path(config, "top_k")),
         seed=as_int(get_path(config, "seed")),
         stop_sequences=[str(s) for s in stop] if isinstance(stop, (list, tuple)) else None,
     )
@@ -83,10 +83,6 @@ def _model_id(model: Any) -> str | None:
     if not isinstance(model, str):
         return None
     return model.rsplit("models/", 1)[1] if "models/" in model else model
-
-
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _messages(contents: Any) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from ..call import LLMRecord
 from ..errors import ErrorTable
 from ..semconv import ErrorType
 from ..streams import AsyncStreamProxy, StreamState, SyncStreamProxy
-from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_int, get_path, server_of
+from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_float, as_int, as_tools, get_path, server_of
 from .openai import detect_provider
 
 __all__ = [
@@ -119,10 +119,10 @@ def extract_request(target: WrapTarget, _module: Any, kwargs: dict[str, Any]) ->
         streaming=bool(kwargs.get("stream")) if target.streaming is None else target.streaming,
         server_address=host,
         server_port=port,
-        temperature=_num(kwargs.get("temperature")),
+        temperature=as_float(kwargs.get("temperature")),
         max_tokens=as_int(kwargs.get("max_completion_tokens") or kwargs.get("max_tokens")),
-        top_p=_num(kwargs.get("top_p")),
-        top_k=_num(kwargs.get("top_k")),
+        top_p=as_float(kwargs.get("top_p")),
+        top_k=as_float(kwargs.get("top_k")),
         seed=as_int(kwargs.get("seed")),
     )
     stop = kwargs.get("stop")
@@ -132,14 +132,8 @@ def extract_request(target: WrapTarget, _module: Any, kwargs: dict[str, Any]) ->
         record.messages, record.system = _split_system(kwargs.get("messages"))
     else:
         record.messages = kwargs.get("input")
-    tools = kwargs.get("tools")
-    if isinstance(tools, (list, tuple)) and tools:
-        record.tools = tools
+    record.tools = as_tools(kwargs.get("tools"))
     return record
-
-
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def extract_response(record: LLMRecord, response: Any) -> None:

@@ -16,7 +16,7 @@ from ..call import LLMRecord
 from ..errors import ErrorTable
 from ..semconv import ErrorType
 from ..streams import StreamState
-from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_int, get_path, server_of
+from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_float, as_int, as_tools, get_path, server_of
 
 __all__ = [
     "HOOKS",
@@ -58,10 +58,6 @@ def _server(resource: Any, kwargs: dict[str, Any]) -> tuple[str | None, int | No
     return server_of({"base_url": url})
 
 
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
 def _stop(value: Any) -> list[str] | None:
     if isinstance(value, str):
         return [value]
@@ -79,10 +75,10 @@ def _split_system(record: LLMRecord, messages: Any) -> None:
 
 
 def _read_sampling(record: LLMRecord, kwargs: dict[str, Any]) -> None:
-    record.temperature = _num(kwargs.get("temperature"))
+    record.temperature = as_float(kwargs.get("temperature"))
     record.max_tokens = as_int(kwargs.get("max_tokens"))
-    record.top_p = _num(kwargs.get("top_p"))
-    record.top_k = _num(kwargs.get("top_k"))
+    record.top_p = as_float(kwargs.get("top_p"))
+    record.top_k = as_float(kwargs.get("top_k"))
     record.seed = as_int(kwargs.get("random_seed"))
     record.stop_sequences = _stop(kwargs.get("stop"))
 
@@ -107,9 +103,7 @@ def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -
         record.messages = {"prompt": prompt, "suffix": suffix} if isinstance(suffix, str) else prompt
         return record
     _split_system(record, kwargs.get("messages"))
-    tools = kwargs.get("tools")
-    if isinstance(tools, (list, tuple)) and tools:
-        record.tools = tools
+    record.tools = as_tools(kwargs.get("tools"))
     return record
 
 

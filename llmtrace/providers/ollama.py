@@ -13,7 +13,7 @@ from ..call import LLMRecord
 from ..errors import ErrorTable
 from ..semconv import ErrorType
 from ..streams import StreamState
-from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_int, get_path, server_of
+from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_float, as_int, as_tools, get_path, server_of
 
 __all__ = ["TARGETS", "OllamaInstrumentor", "errors", "extract_request", "extract_response"]
 
@@ -57,10 +57,10 @@ def extract_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> 
         streaming=bool(kwargs.get("stream")),
         server_address=host,
         server_port=port,
-        temperature=_num(options.get("temperature")),
+        temperature=as_float(options.get("temperature")),
         max_tokens=as_int(options.get("num_predict")),
-        top_p=_num(options.get("top_p")),
-        top_k=_num(options.get("top_k")),
+        top_p=as_float(options.get("top_p")),
+        top_k=as_float(options.get("top_k")),
         seed=as_int(options.get("seed")),
         stop_sequences=[str(s) for s in stop] if isinstance(stop, (list, tuple)) else None,
     )
@@ -73,14 +73,8 @@ def extract_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> 
         record.messages, record.system = kwargs.get("prompt"), kwargs.get("system")
     else:
         record.messages = kwargs.get("input")
-    tools = kwargs.get("tools")
-    if isinstance(tools, (list, tuple)) and tools:
-        record.tools = tools
+    record.tools = as_tools(kwargs.get("tools"))
     return record
-
-
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _read_part(record: LLMRecord, part: Any) -> bool:

@@ -14,7 +14,7 @@ from ..call import LLMRecord
 from ..errors import ErrorTable
 from ..semconv import ErrorType
 from ..streams import StreamState
-from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_int, get_path, server_of
+from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_float, as_int, get_path, server_of
 
 __all__ = ["TARGETS", "OpenAIInstrumentor", "detect_provider", "errors", "extract_request", "extract_response"]
 
@@ -90,11 +90,11 @@ def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -
         streaming=bool(kwargs.get("stream")),
         server_address=host,
         server_port=port,
-        temperature=_num(kwargs.get("temperature")),
+        temperature=as_float(kwargs.get("temperature")),
         max_tokens=as_int(
             kwargs.get("max_completion_tokens") or kwargs.get("max_tokens") or kwargs.get("max_output_tokens")
         ),
-        top_p=_num(kwargs.get("top_p")),
+        top_p=as_float(kwargs.get("top_p")),
         seed=as_int(kwargs.get("seed")),
     )
     stop = kwargs.get("stop")
@@ -110,10 +110,6 @@ def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -
     if tools and isinstance(tools, (list, tuple)):
         record.tools = tools
     return record
-
-
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def extract_response(record: LLMRecord, response: Any) -> None:

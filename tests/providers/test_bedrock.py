@@ -23,6 +23,7 @@ from llmtrace.providers import bedrock as bedrock_provider
 from llmtrace.providers.bedrock import BedrockInstrumentor, model_id
 from llmtrace.semconv import ErrorType
 
+from .._instrumentors import instrumented_by
 from .._truth import metric_points as _points
 from .._truth import truth_rows as _rows
 
@@ -35,12 +36,7 @@ UNPRICED = {"cohere.command-r-v1:0"}  # genai-prices 0.2.3 has no AWS price for 
 TOOLS = {"tools": [{"toolSpec": {"name": "lookup", "inputSchema": {"json": {"type": "object"}}}}]}
 
 
-@pytest.fixture
-def instrumented_bedrock(telemetry):
-    inst = BedrockInstrumentor()
-    inst.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
-    yield telemetry
-    inst.uninstrument()
+instrumented_bedrock = instrumented_by(BedrockInstrumentor)
 
 
 @pytest.fixture

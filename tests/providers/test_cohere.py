@@ -18,6 +18,7 @@ from llmtrace.errors import classify
 from llmtrace.providers import cohere as cohere_provider
 from llmtrace.providers.cohere import CohereInstrumentor
 
+from .._instrumentors import instrumented_by
 from .._truth import metric_points as _points
 from .._truth import truth_rows as _rows
 
@@ -45,12 +46,7 @@ needs_2xx_invalid_response = pytest.mark.xfail(
 )
 
 
-@pytest.fixture
-def instrumented_cohere(telemetry):
-    inst = CohereInstrumentor()
-    inst.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
-    yield telemetry
-    inst.uninstrument()
+instrumented_cohere = instrumented_by(CohereInstrumentor)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from llmtrace.demo.workload import WorkloadConfig, reference_cost, run_workload
 from llmtrace.providers import google_genai as google_provider
 from llmtrace.providers.google_genai import GoogleGenAIInstrumentor
 
+from .._instrumentors import instrumented_by
 from .._truth import metric_points as _points
 from .._truth import truth_rows as _rows
 
@@ -40,12 +41,7 @@ def make_client(server, timeout_ms: int = 5000, attempts: int = 3) -> genai.Clie
     return genai.Client(api_key="test-key", http_options=options)
 
 
-@pytest.fixture
-def instrumented_google(telemetry):
-    inst = GoogleGenAIInstrumentor()
-    inst.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
-    yield telemetry
-    inst.uninstrument()
+instrumented_google = instrumented_by(GoogleGenAIInstrumentor)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from llmtrace.providers import litellm as litellm_provider
 from llmtrace.providers.litellm import LiteLLMInstrumentor
 from llmtrace.providers.openai import OpenAIInstrumentor
 
+from .._instrumentors import instrumented_by
 from .._truth import metric_points as _points
 from .._truth import truth_rows as _rows
 
@@ -31,15 +32,8 @@ TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"typ
 USAGE = "input=2300,cache_read=1024,reasoning=4"
 
 
-@pytest.fixture
-def instrumented_litellm(telemetry):
-    """litellm and the openai SDK it calls underneath, both instrumented into ``telemetry``."""
-    inner, outer = OpenAIInstrumentor(), LiteLLMInstrumentor()
-    for inst in (inner, outer):
-        inst.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
-    yield telemetry
-    outer.uninstrument()
-    inner.uninstrument()
+# litellm and the openai SDK it calls underneath, both instrumented into ``telemetry``.
+instrumented_litellm = instrumented_by(OpenAIInstrumentor, LiteLLMInstrumentor)
 
 
 def _openai(server, fault="ok", **extra):

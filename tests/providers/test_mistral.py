@@ -21,6 +21,7 @@ from llmtrace.demo.workload import WorkloadConfig, reference_cost, run_workload
 from llmtrace.providers import mistral as mistral_provider
 from llmtrace.providers.mistral import MistralInstrumentor
 
+from .._instrumentors import instrumented_by
 from .._truth import metric_points as _points
 from .._truth import truth_rows as _rows
 
@@ -37,12 +38,7 @@ def fault(plan: str, **extra: str) -> dict[str, str]:
     return {"x-llmtrace-fault": plan, "x-llmtrace-call": f"mistral-test-{next(_CALL_IDS)}", **extra}
 
 
-@pytest.fixture
-def instrumented_mistral(telemetry):
-    inst = MistralInstrumentor()
-    inst.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
-    yield telemetry
-    inst.uninstrument()
+instrumented_mistral = instrumented_by(MistralInstrumentor)
 
 
 def make_client(server, *, retries: bool = True, timeout_ms: int = 5000) -> Mistral:
