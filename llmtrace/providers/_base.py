@@ -38,6 +38,7 @@ __all__ = [
     "WrapTarget",
     "as_float",
     "as_int",
+    "as_items",
     "as_tools",
     "get_path",
     "server_of",
@@ -258,6 +259,11 @@ def as_int(value: Any) -> int | None:
 def as_float(value: Any) -> float | None:
     """A numeric request parameter (temperature, top_p, ...) as float, or None when absent or not a number."""
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def as_items(value: Any) -> list[Any] | tuple[Any, ...]:
+    """A response's list field (choices, content blocks, tool calls) as a sequence; anything else as empty."""
+    return value if isinstance(value, (list, tuple)) else ()
 
 
 def as_tools(value: Any) -> list[Any] | tuple[Any, ...] | None:

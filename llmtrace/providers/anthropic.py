@@ -12,7 +12,17 @@ from ..call import LLMRecord
 from ..errors import ErrorTable
 from ..semconv import ErrorType
 from ..streams import StreamState
-from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_float, as_int, as_tools, get_path, server_of
+from ._base import (
+    ProviderHooks,
+    ProviderInstrumentor,
+    WrapTarget,
+    as_float,
+    as_int,
+    as_items,
+    as_tools,
+    get_path,
+    server_of,
+)
 
 __all__ = ["TARGETS", "AnthropicInstrumentor", "errors", "extract_request", "extract_response"]
 
@@ -82,7 +92,7 @@ def extract_response(record: LLMRecord, response: Any) -> None:
     stop = get_path(response, "stop_reason")
     if stop:
         record.finish_reasons.append(str(stop))
-    for block in get_path(response, "content") or ():
+    for block in as_items(get_path(response, "content")):
         _read_block(record, block)
     _read_usage(record, get_path(response, "usage"))
 

@@ -23,7 +23,17 @@ from ..call import LLMCall, LLMRecord
 from ..errors import ErrorTable
 from ..semconv import ErrorType
 from ..streams import StreamState, SyncStreamProxy
-from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_float, as_int, as_tools, get_path, server_of
+from ._base import (
+    ProviderHooks,
+    ProviderInstrumentor,
+    WrapTarget,
+    as_float,
+    as_int,
+    as_items,
+    as_tools,
+    get_path,
+    server_of,
+)
 
 __all__ = [
     "TARGETS",
@@ -158,7 +168,7 @@ def extract_response(record: LLMRecord, response: Any) -> None:
     """Read a Converse response; any response's request id (InvokeModel bodies: ``_read_invoke_body_once``)."""
     if record.response_id is None:
         record.response_id = get_path(response, "ResponseMetadata", "RequestId")
-    if "output" in response or "stopReason" in response:
+    if isinstance(response, dict) and ("output" in response or "stopReason" in response):
         _read_message(record, get_path(response, "output", "message"))
         _finish(record, response.get("stopReason"))
         _converse_usage(record, response.get("usage"))
@@ -170,7 +180,7 @@ def _finish(record: LLMRecord, reason: Any) -> None:
 
 
 def _read_message(record: LLMRecord, message: Any) -> None:
-    for block in get_path(message, "content") or ():
+    for block in as_items(get_path(message, "content")):
         text = get_path(block, "text")
         if isinstance(text, str) and text:
             record.output_text.append(text)
@@ -296,8 +306,8 @@ class BedrockStreamState(StreamState):
     def _converse_event(self, event: dict[str, Any]) -> bool:
         record = self.record
         if "contentBlockDelta" in event:
-            delta = get_path(event, "contentBlockDelta", "delta") or {}
-            _text(record, delta.get("text"))
+            delta = get_path(event, "contentBlockDelta", "delta")
+            _text(record, get_path(delta, "text"))
             return bool(delta)
         if get_path(event, "contentBlockStart", "start", "toolUse") is not None:
             record.tool_calls += 1
@@ -476,12 +486,13 @@ class BedrockInstrumentor(ProviderInstrumentor):
         if isinstance(result, dict) and "contentType" in result and not call.record.streaming:
             _read_invoke_body_once(call, result, self._error_table)
         try:
-            key = "stream" if "stream" in result else "body"
-            if call.record.streaming and isinstance(result, dict) and result.get(key) is not None:
-                extract_response(call.record, result)
-                state = self.hooks.stream_state(call.record)
-                result[key] = SyncStreamProxy(result[key], call, state, self._error_table)
-                return result
+            if call.record.streaming and isinstance(result, dict):
+                key = "stream" if "stream" in result else "body"
+                if result.get(key) is not None:
+                    extract_response(call.record, result)
+                    state = self.hooks.stream_state(call.record)
+                    result[key] = SyncStreamProxy(result[key], call, state, self._error_table)
+                    return result
         except Exception:
             report_internal_error("bedrock.stream")
         return super()._returned(call, result, target)

@@ -19,7 +19,17 @@ from ..call import LLMRecord
 from ..errors import ErrorTable
 from ..semconv import ErrorType
 from ..streams import StreamState
-from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_float, as_int, as_tools, get_path, server_of
+from ._base import (
+    ProviderHooks,
+    ProviderInstrumentor,
+    WrapTarget,
+    as_float,
+    as_int,
+    as_items,
+    as_tools,
+    get_path,
+    server_of,
+)
 
 __all__ = ["TARGETS", "CohereInstrumentor", "errors", "extract_request", "extract_response"]
 
@@ -85,11 +95,11 @@ def extract_response(record: LLMRecord, response: Any) -> None:
     if reason:
         record.finish_reasons.append(str(reason))
     message = get_path(response, "message")
-    for item in get_path(message, "content") or ():
+    for item in as_items(get_path(message, "content")):
         text = get_path(item, "text")
         if get_path(item, "type") == "text" and isinstance(text, str):
             record.output_text.append(text)
-    record.tool_calls += len(get_path(message, "tool_calls") or ())
+    record.tool_calls += len(as_items(get_path(message, "tool_calls")))
     _read_usage(record, get_path(response, "usage"))
 
 
@@ -132,7 +142,7 @@ class ChatStreamState(StreamState):
             self.record.response_id = get_path(event, "id")
         elif kind == "message-end":
             self._end(get_path(event, "delta"))
-        return kind in _CONTENT_EVENTS
+        return isinstance(kind, str) and kind in _CONTENT_EVENTS
 
     def _end(self, delta: Any) -> None:
         self.ended = True

@@ -22,7 +22,7 @@ from ..call import LLMRecord
 from ..errors import ErrorTable
 from ..semconv import ErrorType
 from ..streams import StreamState
-from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_float, as_int, get_path, server_of
+from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_float, as_int, as_items, get_path, server_of
 
 __all__ = [
     "TARGETS",
@@ -147,9 +147,9 @@ def _read_response(record: LLMRecord, response: Any) -> bool:
     record.response_id = get_path(response, "response_id") or record.response_id
     record.response_model = get_path(response, "model_version") or record.response_model
     content = False
-    candidates = get_path(response, "candidates") or ()
+    candidates = as_items(get_path(response, "candidates"))
     for candidate in candidates:
-        content = _read_parts(record, get_path(candidate, "content", "parts") or ()) or content
+        content = _read_parts(record, as_items(get_path(candidate, "content", "parts"))) or content
         reason = _enum_value(get_path(candidate, "finish_reason"))
         if reason:
             record.finish_reasons.append(reason)

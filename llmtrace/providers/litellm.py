@@ -19,7 +19,17 @@ from ..call import LLMRecord
 from ..errors import ErrorTable
 from ..semconv import ErrorType
 from ..streams import AsyncStreamProxy, StreamState, SyncStreamProxy
-from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_float, as_int, as_tools, get_path, server_of
+from ._base import (
+    ProviderHooks,
+    ProviderInstrumentor,
+    WrapTarget,
+    as_float,
+    as_int,
+    as_items,
+    as_tools,
+    get_path,
+    server_of,
+)
 from .openai import detect_provider
 
 __all__ = [
@@ -140,7 +150,7 @@ def extract_response(record: LLMRecord, response: Any) -> None:
     """Read a ModelResponse / EmbeddingResponse (OpenAI-shaped, whatever provider served it) into the record."""
     record.response_id = get_path(response, "id") if record.operation == "chat" else None
     record.response_model = get_path(response, "model")
-    for choice in get_path(response, "choices") or ():
+    for choice in as_items(get_path(response, "choices")):
         _read_choice(record, choice, get_path(choice, "message"))
     _read_usage(record, get_path(response, "usage"))
     if record.operation == "embeddings" and record.input_tokens is not None:
@@ -157,7 +167,7 @@ def _read_choice(record: LLMRecord, choice: Any, message: Any) -> bool:
     if isinstance(text, str) and text:
         record.output_text.append(text)
         content = True
-    calls = get_path(message, "tool_calls") or ()
+    calls = as_items(get_path(message, "tool_calls"))
     if calls:
         # A stream repeats a tool call on every arguments delta; only the delta that opens a call has its id.
         record.tool_calls += sum(1 for c in calls if get_path(c, "id"))
@@ -195,7 +205,7 @@ class LiteLLMStreamState(StreamState):
             record.response_id = get_path(chunk, "id")
             record.response_model = get_path(chunk, "model")
         content = False
-        for choice in get_path(chunk, "choices") or ():
+        for choice in as_items(get_path(chunk, "choices")):
             content = _read_choice(record, choice, get_path(choice, "delta")) or content
         _read_usage(record, get_path(chunk, "usage"))
         return content

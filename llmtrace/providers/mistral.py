@@ -16,7 +16,17 @@ from ..call import LLMRecord
 from ..errors import ErrorTable
 from ..semconv import ErrorType
 from ..streams import StreamState
-from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_float, as_int, as_tools, get_path, server_of
+from ._base import (
+    ProviderHooks,
+    ProviderInstrumentor,
+    WrapTarget,
+    as_float,
+    as_int,
+    as_items,
+    as_tools,
+    get_path,
+    server_of,
+)
 
 __all__ = [
     "HOOKS",
@@ -107,11 +117,6 @@ def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -
     return record
 
 
-def _items(value: Any) -> list[Any] | tuple[Any, ...]:
-    """A list field as a sequence; anything else (absent, or a malformed shape) as empty."""
-    return value if isinstance(value, (list, tuple)) else ()
-
-
 def _read_usage(record: LLMRecord, usage: Any) -> None:
     """``prompt_tokens`` includes cached tokens; the cached count is an extra field the SDK model keeps."""
     if usage is None:
@@ -131,7 +136,7 @@ def _read_content(record: LLMRecord, content: Any) -> bool:
             record.output_text.append(content)
         return bool(content)
     found = False
-    for chunk in _items(content):
+    for chunk in as_items(content):
         kind = get_path(chunk, "type")
         text = get_path(chunk, "text")
         if kind == "text" and isinstance(text, str) and text:
@@ -151,10 +156,10 @@ def extract_response(record: LLMRecord, response: Any) -> None:
         if record.output_tokens is None and record.input_tokens is not None:
             record.output_tokens = 0
         return
-    for choice in _items(get_path(response, "choices")):
+    for choice in as_items(get_path(response, "choices")):
         message = get_path(choice, "message")
         _read_content(record, get_path(message, "content"))
-        record.tool_calls += len(_items(get_path(message, "tool_calls")))
+        record.tool_calls += len(as_items(get_path(message, "tool_calls")))
         reason = get_path(choice, "finish_reason")
         if reason:
             record.finish_reasons.append(str(reason))
@@ -180,7 +185,7 @@ class ChatStreamState(StreamState):
         if usage is not None:
             _read_usage(record, usage)
         content = False
-        for choice in _items(get_path(chunk, "choices")):
+        for choice in as_items(get_path(chunk, "choices")):
             content = self._choice(choice) or content
         return content
 
@@ -190,7 +195,7 @@ class ChatStreamState(StreamState):
             self.record.finish_reasons.append(str(reason))
             self.finished = True
         delta = get_path(choice, "delta")
-        calls = _items(get_path(delta, "tool_calls"))
+        calls = as_items(get_path(delta, "tool_calls"))
         for call in calls:  # whole calls in one delta; keyed so a call split over deltas counts once
             call_id = get_path(call, "id")
             key = call_id if call_id not in (None, "null") else (get_path(choice, "index"), get_path(call, "index"))

@@ -13,7 +13,17 @@ from ..call import LLMRecord
 from ..errors import ErrorTable
 from ..semconv import ErrorType
 from ..streams import StreamState
-from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_float, as_int, as_tools, get_path, server_of
+from ._base import (
+    ProviderHooks,
+    ProviderInstrumentor,
+    WrapTarget,
+    as_float,
+    as_int,
+    as_items,
+    as_tools,
+    get_path,
+    server_of,
+)
 
 __all__ = ["TARGETS", "OllamaInstrumentor", "errors", "extract_request", "extract_response"]
 
@@ -87,7 +97,7 @@ def _read_part(record: LLMRecord, part: Any) -> bool:
     if isinstance(text, str) and text:
         record.output_text.append(text)
         content = True
-    calls = get_path(message, "tool_calls") or ()
+    calls = as_items(get_path(message, "tool_calls"))
     if calls:
         record.tool_calls += len(calls)
         content = True

@@ -14,7 +14,7 @@ from ..call import LLMRecord
 from ..errors import ErrorTable
 from ..semconv import ErrorType
 from ..streams import StreamState
-from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_float, as_int, get_path, server_of
+from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_float, as_int, as_items, get_path, server_of
 
 __all__ = ["TARGETS", "OpenAIInstrumentor", "detect_provider", "errors", "extract_request", "extract_response"]
 
@@ -123,7 +123,7 @@ def extract_response(record: LLMRecord, response: Any) -> None:
     if record.operation == "responses":
         _read_responses_object(record, response)
     else:
-        _read_choices(record, get_path(response, "choices") or [])
+        _read_choices(record, as_items(get_path(response, "choices")))
         _read_usage(record, get_path(response, "usage"))
 
 
@@ -136,7 +136,7 @@ def _read_choices(record: LLMRecord, choices: Any) -> None:
         text = get_path(message, "content") if message is not None else get_path(choice, "text")
         if isinstance(text, str) and text:
             record.output_text.append(text)
-        record.tool_calls += len(get_path(message, "tool_calls") or [])
+        record.tool_calls += len(as_items(get_path(message, "tool_calls")))
 
 
 def _read_usage(record: LLMRecord, usage: Any) -> None:
@@ -196,7 +196,7 @@ class ChatStreamState(StreamState):
             usage, choices = getattr(chunk, "usage", None), getattr(chunk, "choices", None)
         if usage is not None:
             self.usage = usage
-        if not choices:
+        if not choices or not isinstance(choices, list):
             return False
         if len(choices) == 1:
             return self._choice(choices[0])
@@ -205,35 +205,39 @@ class ChatStreamState(StreamState):
     def _choice(self, choice: Any) -> bool:
         if isinstance(choice, dict):
             return self._dict_choice(choice)
-        reason = choice.finish_reason
+        # getattr with a default: a malformed chunk (a bare string, a missing field) is skipped, not fatal
+        reason = getattr(choice, "finish_reason", None)
         if reason:
             self.record.finish_reasons.append(str(reason))
         delta = getattr(choice, "delta", None)
         if delta is None:  # legacy completions stream
             text = getattr(choice, "text", None)
-            if text:
+            if text and isinstance(text, str):
                 self.record.output_text.append(text)
             return bool(text)
-        text = delta.content
-        if text:
+        text = getattr(delta, "content", None)
+        if text and isinstance(text, str):
             self.record.output_text.append(text)
             return True
-        if delta.tool_calls:
-            self.tool_indices.update(get_path(call, "index") or 0 for call in delta.tool_calls)
+        calls = getattr(delta, "tool_calls", None)
+        if calls:
+            self.tool_indices.update(as_int(get_path(call, "index")) or 0 for call in as_items(calls))
             return True
-        return bool(delta.refusal or getattr(delta, "reasoning_content", None))
+        return bool(getattr(delta, "refusal", None) or getattr(delta, "reasoning_content", None))
 
     def _dict_choice(self, choice: dict[str, Any]) -> bool:
         reason = choice.get("finish_reason")
         if reason:
             self.record.finish_reasons.append(str(reason))
         delta = choice.get("delta") or {}
+        if not isinstance(delta, dict):
+            return False
         text = delta.get("content") if delta else choice.get("text")
         if isinstance(text, str) and text:
             self.record.output_text.append(text)
             return True
-        for call in delta.get("tool_calls") or ():
-            self.tool_indices.add(call.get("index") or 0)
+        for call in as_items(delta.get("tool_calls")):
+            self.tool_indices.add(as_int(get_path(call, "index")) or 0)
         return bool(delta.get("tool_calls") or delta.get("refusal") or delta.get("reasoning_content"))
 
     def finish(self, record: LLMRecord) -> None:
