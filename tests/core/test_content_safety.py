@@ -96,7 +96,7 @@ def test_error_message_echoing_the_request_is_truncated_and_redacted(case, serve
     if not available(case):
         pytest.skip(f"{case.sdk} not installed")
     echo = f"Invalid request: {SECRET_EMAIL} key sk-proj-abcdefghijklmnop0123 card 4111 1111 1111 1111 " + "z" * 2000
-    body = json.dumps({"error": {"message": echo, "type": "invalid_request_error"}, "type": "error"}).encode()
+    body = json.dumps(case.error_body(echo)).encode()
     llmtrace.instrument(providers=[case.name], tracer_provider=telemetry.tracer_provider)
     try:
         server.enqueue_raw(RawReply(body, status=400))
@@ -109,7 +109,14 @@ def test_error_message_echoing_the_request_is_truncated_and_redacted(case, serve
     assert attrs["llm.error.status"] == 400 and len(message) <= 256
     assert SECRET_EMAIL not in message and "sk-proj-abcdefghijklmnop0123" not in message
     assert "4111 1111 1111 1111" not in message
-    assert "[REDACTED:email]" in message and "[REDACTED:api_key]" in message and message.endswith("…"), message
+    assert message.endswith("…") and _shown("[REDACTED:email]", message), message
+    assert _shown("[REDACTED:api_key]", message), message
+
+
+def _shown(marker: str, message: str) -> bool:
+    """The redaction marker is in the message, or the 256-character cut fell inside it (SDKs whose error text starts
+    with the HTTP headers, like cohere's, leave less room for the body): redacted first, truncated after."""
+    return marker in message or any(message.endswith(marker[:i] + "…") for i in range(1, len(marker)))
 
 
 @pytest.mark.parametrize("case", CASES)
