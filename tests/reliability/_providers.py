@@ -373,8 +373,10 @@ def _google_options(server: Any, headers: dict[str, str], retries: int) -> Any:
     from llmtrace.demo.providers.google import base_url
 
     retry = types.HttpRetryOptions(attempts=retries + 1, initial_delay=0.001, max_delay=0.002, jitter=0)
+    # 30 s: the load test's 100 async clients (aiohttp, auth via the loop's small default executor) queue for
+    # several seconds on 2 cores, and the SDK's timeout covers that wait.
     return types.HttpOptions(
-        base_url=base_url(server), timeout=5000, retry_options=retry, headers=_with_call_id(headers)
+        base_url=base_url(server), timeout=30_000, retry_options=retry, headers=_with_call_id(headers)
     )
 
 
