@@ -133,6 +133,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                     "JAEGER_QUERY_HTTP_ENDPOINT": f"127.0.0.1:{p['j_query']}",
                     "JAEGER_QUERY_GRPC_ENDPOINT": f"127.0.0.1:{p['j_qgrpc']}",
                     "JAEGER_HEALTH_ENDPOINT": f"127.0.0.1:{p['j_health']}",
+                    # Jaeger opens every configured backend (memstore is used, badger is still opened): its own
+                    # badger dir here, or it fights another Jaeger (compose, the burst test) for /badger's lock.
+                    "JAEGER_BADGER_DIR": str(tmp / "badger"),
                 },
                 logs["jaeger"],
             )
