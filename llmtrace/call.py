@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from itertools import pairwise
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -139,6 +139,9 @@ class Recorder:
         self.hasher = Hasher(settings.hash_key)
         self.prices = price_book or PriceBook.from_file(settings.pricing_file)
         self.redactor = Redactor(settings.redact, settings.content_max_length)
+        # Attributes that depend only on (provider, operation, model, streaming, via, server): built once.
+        self.static_attributes: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self.label_sets: dict[tuple[Any, ...], _MetricLabels] = {}
 
     def start(self, record: LLMRecord, started_ago_ns: int = 0) -> LLMCall:
         """Open the CLIENT span for ``record`` (backdated by ``started_ago_ns`` for calls logged afterwards)."""
@@ -149,15 +152,15 @@ class LLMCall:
     """One LLM call in flight. Ends exactly once via ``finish()`` or ``fail()``."""
 
     __slots__ = (
+        "_ctx",
         "_ctx_token",
         "_token",
         "attempts",
         "attribution",
+        "chunk_stamps",
         "chunks",
         "ended",
         "first_chunk_ns",
-        "gaps",
-        "last_chunk_ns",
         "record",
         "recorder",
         "span",
@@ -172,13 +175,15 @@ class LLMCall:
         self.attempts = 0
         self.started_at = time.time_ns() - started_ago_ns
         self.start_ns = time.perf_counter_ns() - started_ago_ns
+        # perf_counter_ns of every content chunk (TTFT, count and gaps are derived at the end): one append each.
+        self.chunk_stamps: list[int] = []
+        # Set directly only by log_call, for calls whose chunks we never saw.
         self.first_chunk_ns: int | None = None
-        self.last_chunk_ns = 0
         self.chunks = 0
-        self.gaps: list[int] = []
         self.ended = False
         self._token: Any = None
         self._ctx_token: Any = None
+        self._ctx: Any = None
         name = f"{record.operation} {record.model}" if record.model else record.operation
         self.span = recorder.tracer.start_span(
             name,
@@ -190,7 +195,8 @@ class LLMCall:
     # -- context: the span is current and the call is active while the SDK runs -------------------------
     def enter(self) -> None:
         self._token = ACTIVE_CALL.set(self)
-        self._ctx_token = otel_context.attach(trace.set_span_in_context(self.span))
+        self._ctx = trace.set_span_in_context(self.span)  # also the exemplar context of the histograms
+        self._ctx_token = otel_context.attach(self._ctx)
 
     def leave(self) -> None:
         try:
@@ -201,14 +207,8 @@ class LLMCall:
 
     # -- streaming ----------------------------------------------------------------------------------------
     def mark_chunk(self) -> None:
-        """A content-bearing chunk arrived: stamps TTFT on the first, inter-chunk gaps after."""
-        now = time.perf_counter_ns()
-        if self.first_chunk_ns is None:
-            self.first_chunk_ns = now
-        else:
-            self.gaps.append(now - self.last_chunk_ns)
-        self.last_chunk_ns = now
-        self.chunks += 1
+        """A content-bearing chunk arrived (the stream proxies append to ``chunk_stamps`` directly)."""
+        self.chunk_stamps.append(time.perf_counter_ns())
 
     # -- end ----------------------------------------------------------------------------------------------
     def finish(self) -> None:
@@ -243,16 +243,17 @@ class LLMCall:
 
     def _end(self, exc: BaseException | None, table: ErrorTable = ()) -> None:
         end_ns = time.perf_counter_ns()
-        recorder, record, span = self.recorder, self.record, self.span
+        recorder, record, span, stamps = self.recorder, self.record, self.span, self.chunk_stamps
         latency_s = (end_ns - self.start_ns) / 1e9
-        ttft_s = (self.first_chunk_ns - self.start_ns) / 1e9 if self.first_chunk_ns is not None else None
+        first = stamps[0] if stamps else self.first_chunk_ns
+        ttft_s = (first - self.start_ns) / 1e9 if first is not None else None
         if record.input_tokens is None and record.output_tokens is None and exc is None:
             _estimate_tokens(record)
         _drop_non_text_ids(record)
         price = _price(recorder.prices, record, self.started_at)
         attrs = _response_attributes(recorder, record, latency_s, ttft_s, self.attempts, price)
-        if self.chunks or record.streaming:
-            _stream_attributes(attrs, self.chunks, self.gaps)
+        if stamps or self.chunks or record.streaming:
+            _stream_attributes(attrs, len(stamps) or self.chunks, stamps)
         if record.stream_incomplete:
             attrs[Attr.STREAM_INCOMPLETE] = True
         error_type = None
@@ -264,7 +265,7 @@ class LLMCall:
         span.set_attributes(attrs)
         if recorder.settings.capture_content:
             _content_event(span, recorder, record)
-        ctx = trace.set_span_in_context(span)
+        ctx = self._ctx or trace.set_span_in_context(span)
         _record_metrics(recorder, record, self.attribution, latency_s, ttft_s, self.attempts, price, error_type, ctx)
         span.end()
 
@@ -278,7 +279,50 @@ def _put(attrs: dict[str, Any], key: str, value: Any) -> None:
 
 
 def _request_attributes(recorder: Recorder, record: LLMRecord, who: Attribution) -> dict[str, Any]:
+    """Span-start attributes: a cached copy of the per-(provider, model, ...) ones plus this call's own."""
+    key = (
+        record.provider,
+        record.operation,
+        record.model,
+        record.streaming,
+        record.via,
+        record.server_address,
+        record.server_port,
+    )
+    static = recorder.static_attributes.get(key)
+    if static is None:
+        static = _static_request_attributes(recorder.settings.genai_semconv, record)
+        if len(recorder.static_attributes) >= _STATIC_MAX:
+            recorder.static_attributes.clear()
+        recorder.static_attributes[key] = static
+    attrs = static.copy()
     genai = recorder.settings.genai_semconv
+    if record.temperature is not None:
+        attrs[Attr.TEMPERATURE] = record.temperature
+        if genai:
+            attrs[GenAI.REQUEST_TEMPERATURE] = record.temperature
+    if record.max_tokens is not None:
+        attrs[Attr.MAX_TOKENS] = record.max_tokens
+        if genai:
+            attrs[GenAI.REQUEST_MAX_TOKENS] = record.max_tokens
+    if record.top_p is not None:
+        attrs[Attr.TOP_P] = record.top_p
+        if genai:
+            attrs[GenAI.REQUEST_TOP_P] = record.top_p
+    if genai:
+        _put(attrs, GenAI.REQUEST_TOP_K, record.top_k)
+        _put(attrs, GenAI.REQUEST_SEED, record.seed)
+        _put(attrs, GenAI.REQUEST_STOP_SEQUENCES, record.stop_sequences)
+    if who.agent is not None or who.session is not None or who.tenant is not None or who.user is not None:
+        _attribution_attributes(attrs, who, genai)
+    _prompt_attributes(attrs, recorder.hasher, record)
+    return attrs
+
+
+_STATIC_MAX = 1024
+
+
+def _static_request_attributes(genai: bool, record: LLMRecord) -> dict[str, Any]:
     attrs: dict[str, Any] = {
         Attr.PROVIDER: record.provider,
         Attr.OPERATION: record.operation,
@@ -288,28 +332,22 @@ def _request_attributes(recorder: Recorder, record: LLMRecord, who: Attribution)
     _put(attrs, Attr.VIA, record.via)
     _put(attrs, Attr.SERVER_ADDRESS, record.server_address)
     _put(attrs, Attr.SERVER_PORT, record.server_port)
-    _put(attrs, Attr.TEMPERATURE, record.temperature)
-    _put(attrs, Attr.MAX_TOKENS, record.max_tokens)
-    _put(attrs, Attr.TOP_P, record.top_p)
-    _put(attrs, Attr.AGENT, who.agent)
-    _put(attrs, Attr.SESSION, who.session)
-    _put(attrs, Attr.TENANT, who.tenant)
-    _put(attrs, Attr.USER, who.user)
-    _prompt_attributes(attrs, recorder.hasher, record)
     if genai:
         attrs[GenAI.OPERATION_NAME] = _GENAI_OPERATION.get(record.operation, record.operation)
         attrs[GenAI.PROVIDER_NAME] = GENAI_PROVIDER_NAMES.get(record.provider, record.provider)
         attrs[GenAI.REQUEST_STREAM] = record.streaming
         _put(attrs, GenAI.REQUEST_MODEL, record.model)
-        _put(attrs, GenAI.REQUEST_TEMPERATURE, record.temperature)
-        _put(attrs, GenAI.REQUEST_MAX_TOKENS, record.max_tokens)
-        _put(attrs, GenAI.REQUEST_TOP_P, record.top_p)
-        _put(attrs, GenAI.REQUEST_TOP_K, record.top_k)
-        _put(attrs, GenAI.REQUEST_SEED, record.seed)
-        _put(attrs, GenAI.REQUEST_STOP_SEQUENCES, record.stop_sequences)
+    return attrs
+
+
+def _attribution_attributes(attrs: dict[str, Any], who: Attribution, genai: bool) -> None:
+    _put(attrs, Attr.AGENT, who.agent)
+    _put(attrs, Attr.SESSION, who.session)
+    _put(attrs, Attr.TENANT, who.tenant)
+    _put(attrs, Attr.USER, who.user)
+    if genai:
         _put(attrs, GenAI.CONVERSATION_ID, who.session)
         _put(attrs, GenAI.USER_ID, who.user)
-    return attrs
 
 
 _GENAI_OPERATION = {"chat": "chat", "completion": "text_completion", "embeddings": "embeddings", "responses": "chat"}
@@ -345,10 +383,13 @@ def _response_attributes(
     recorder: Recorder, record: LLMRecord, latency_s: float, ttft_s: float | None, attempts: int, price: Price | None
 ) -> dict[str, Any]:
     genai = recorder.settings.genai_semconv
-    retries = max(attempts - 1, 0)
+    retries = attempts - 1 if attempts > 1 else 0
     attrs: dict[str, Any] = {Attr.LATENCY_MS: latency_s * 1000.0, Attr.RETRY_COUNT: retries}
-    _put(attrs, Attr.RESPONSE_MODEL, record.response_model)
-    _put(attrs, Attr.RESPONSE_ID, record.response_id)
+    response_model, response_id = record.response_model, record.response_id
+    if response_model is not None:
+        attrs[Attr.RESPONSE_MODEL] = response_model
+    if response_id is not None:
+        attrs[Attr.RESPONSE_ID] = response_id
     _token_attributes(attrs, record, genai)
     if price is not None:
         attrs[Attr.COST_USD] = price.total
@@ -360,10 +401,13 @@ def _response_attributes(
         attrs[Attr.COST_UNPRICED] = True
     if ttft_s is not None:
         attrs[Attr.TTFT_MS] = ttft_s * 1000.0
-    stop = normalize_finish_reason(record.finish_reasons[-1]) if record.finish_reasons else None
-    if stop is FinishReason.STOP and record.tool_calls:
-        stop = FinishReason.TOOL_USE  # Gemini ends a function-call turn with STOP
-    _put(attrs, Attr.STOP_REASON, stop.value if stop else None)
+    finish_reasons = record.finish_reasons
+    if finish_reasons:
+        stop = normalize_finish_reason(finish_reasons[-1])
+        if stop is FinishReason.STOP and record.tool_calls:
+            stop = FinishReason.TOOL_USE  # Gemini ends a function-call turn with STOP
+        if stop is not None:
+            attrs[Attr.STOP_REASON] = stop.value
     if record.output_text:
         text = _output_text(record)
         attrs[Attr.RESPONSE_HASH] = recorder.hasher.hash_text(text)
@@ -371,10 +415,12 @@ def _response_attributes(
     if record.tool_calls:
         attrs[Attr.RESPONSE_TOOL_CALLS] = record.tool_calls
     if genai:
-        _put(attrs, GenAI.RESPONSE_MODEL, record.response_model)
-        _put(attrs, GenAI.RESPONSE_ID, record.response_id)
-        if record.finish_reasons:
-            attrs[GenAI.RESPONSE_FINISH_REASONS] = list(record.finish_reasons)
+        if response_model is not None:
+            attrs[GenAI.RESPONSE_MODEL] = response_model
+        if response_id is not None:
+            attrs[GenAI.RESPONSE_ID] = response_id
+        if finish_reasons:
+            attrs[GenAI.RESPONSE_FINISH_REASONS] = list(finish_reasons)
         if ttft_s is not None:
             attrs[GenAI.RESPONSE_TIME_TO_FIRST_CHUNK] = ttft_s
         attrs[GenAI.RESEND_COUNT] = retries
@@ -383,27 +429,39 @@ def _response_attributes(
 
 def _token_attributes(attrs: dict[str, Any], record: LLMRecord, genai: bool) -> None:
     inp, out = record.input_tokens, record.output_tokens
-    _put(attrs, Attr.TOKENS_INPUT, inp)
-    _put(attrs, Attr.TOKENS_OUTPUT, out)
+    cache_read, cache_write, reasoning = record.cache_read_tokens, record.cache_write_tokens, record.reasoning_tokens
     if inp is not None or out is not None:
+        if inp is not None:
+            attrs[Attr.TOKENS_INPUT] = inp
+        if out is not None:
+            attrs[Attr.TOKENS_OUTPUT] = out
         attrs[Attr.TOKENS_TOTAL] = (inp or 0) + (out or 0)
-    _put(attrs, Attr.TOKENS_CACHE_READ, record.cache_read_tokens)
-    _put(attrs, Attr.TOKENS_CACHE_WRITE, record.cache_write_tokens)
-    _put(attrs, Attr.TOKENS_REASONING, record.reasoning_tokens)
+    if cache_read is not None:
+        attrs[Attr.TOKENS_CACHE_READ] = cache_read
+    if cache_write is not None:
+        attrs[Attr.TOKENS_CACHE_WRITE] = cache_write
+    if reasoning is not None:
+        attrs[Attr.TOKENS_REASONING] = reasoning
     if record.tokens_estimated:
         attrs[Attr.TOKENS_ESTIMATED] = True
     if genai:
-        _put(attrs, GenAI.USAGE_INPUT_TOKENS, inp)
-        _put(attrs, GenAI.USAGE_OUTPUT_TOKENS, out)
-        _put(attrs, GenAI.USAGE_CACHE_READ_INPUT_TOKENS, record.cache_read_tokens)
-        _put(attrs, GenAI.USAGE_CACHE_CREATION_INPUT_TOKENS, record.cache_write_tokens)
-        _put(attrs, GenAI.USAGE_REASONING_OUTPUT_TOKENS, record.reasoning_tokens)
+        if inp is not None:
+            attrs[GenAI.USAGE_INPUT_TOKENS] = inp
+        if out is not None:
+            attrs[GenAI.USAGE_OUTPUT_TOKENS] = out
+        if cache_read is not None:
+            attrs[GenAI.USAGE_CACHE_READ_INPUT_TOKENS] = cache_read
+        if cache_write is not None:
+            attrs[GenAI.USAGE_CACHE_CREATION_INPUT_TOKENS] = cache_write
+        if reasoning is not None:
+            attrs[GenAI.USAGE_REASONING_OUTPUT_TOKENS] = reasoning
 
 
-def _stream_attributes(attrs: dict[str, Any], chunks: int, gaps: list[int]) -> None:
+def _stream_attributes(attrs: dict[str, Any], chunks: int, stamps: list[int]) -> None:
+    """Chunk count and inter-chunk gap quantiles, from the content chunks' timestamps."""
     attrs[Attr.CHUNKS] = chunks
-    if gaps:
-        ordered = sorted(gaps)
+    if len(stamps) > 1:
+        ordered = sorted([later - earlier for earlier, later in pairwise(stamps)])
         attrs[Attr.INTER_CHUNK_P50_MS] = _quantile(ordered, 0.5) / 1e6
         attrs[Attr.INTER_CHUNK_P99_MS] = _quantile(ordered, 0.99) / 1e6
 
@@ -466,12 +524,11 @@ def _tokens(record: LLMRecord) -> Tokens:
 def _price(prices: PriceBook, record: LLMRecord, started_at_ns: int) -> Price | None:
     if record.input_tokens is None and record.output_tokens is None:
         return None
-    at = datetime.fromtimestamp(started_at_ns / 1e9, timezone.utc)
     tokens = _tokens(record)
     try:
-        price = prices.price(record.provider, record.response_model or record.model, tokens, at)
+        price = prices.price_at_ns(record.provider, record.response_model or record.model, tokens, started_at_ns)
         if price is None and record.response_model and record.model and record.response_model != record.model:
-            price = prices.price(record.provider, record.model, tokens, at)
+            price = prices.price_at_ns(record.provider, record.model, tokens, started_at_ns)
     except Exception:  # a pricing failure must never cost us the token counts
         report_internal_error("pricing")
         return None
@@ -497,16 +554,46 @@ def _content_event(span: trace.Span, recorder: Recorder, record: LLMRecord) -> N
 # -- metrics --------------------------------------------------------------------------------------------------
 
 
-def _labels(recorder: Recorder, record: LLMRecord, who: Attribution) -> tuple[tuple[str, Any], ...]:
-    """provider, model and the configured attribution labels (only those that are set), in a fixed order."""
-    labels: tuple[tuple[str, Any], ...] = (
-        (Metric.L_PROVIDER, record.provider),
-        (Metric.L_MODEL, record.model or "unknown"),
-    )
-    for key in recorder.settings.metric_labels:
-        value = who.agent if key == Metric.L_AGENT else who.tenant
-        if value is not None:
-            labels += ((key, value),)
+class _MetricLabels:
+    """Every label set one kind of call records under, built once per (provider, model, attribution, outcome)."""
+
+    __slots__ = ("base", "calls", "latency", "model", "tokens", "ttft")
+
+    def __init__(self, recorder: Recorder, record: LLMRecord, who: Attribution, error_type: str | None) -> None:
+        base: tuple[tuple[str, Any], ...] = (
+            (Metric.L_PROVIDER, record.provider),
+            (Metric.L_MODEL, record.model or "unknown"),
+        )
+        for key in recorder.settings.metric_labels:  # provider, model, then the configured attribution labels
+            value = who.agent if key == Metric.L_AGENT else who.tenant
+            if value is not None:
+                base += ((key, value),)
+        model = base[:2]
+        outcome = (
+            (Metric.L_OPERATION, record.operation),
+            (Metric.L_STATUS, Metric.STATUS_ERROR if error_type else Metric.STATUS_OK),
+            (Metric.L_STREAMING, record.streaming),
+        )
+        self.base = base
+        self.model = model
+        self.calls = base + outcome + (((Metric.L_ERROR_TYPE, error_type),) if error_type else ())
+        self.latency = dict(model + outcome)  # handed to the OTel SDK, which never mutates it
+        self.ttft = dict(model)
+        self.tokens = {kind.value: (*base, (Metric.L_TYPE, kind.value)) for kind in TokenType}
+
+
+_LABELS_MAX = 4096
+
+
+def _metric_labels(recorder: Recorder, record: LLMRecord, who: Attribution, error_type: str | None) -> _MetricLabels:
+    key = (record.provider, record.model, record.operation, record.streaming, error_type, who.agent, who.tenant)
+    cache = recorder.label_sets
+    labels = cache.get(key)
+    if labels is None:
+        labels = _MetricLabels(recorder, record, who, error_type)
+        if len(cache) >= _LABELS_MAX:
+            cache.clear()
+        cache[key] = labels
     return labels
 
 
@@ -522,41 +609,36 @@ def _record_metrics(
     ctx: Any,
 ) -> None:
     inst = recorder.instruments
-    base = _labels(recorder, record, who)
-    model_labels = base[:2]
-    status = Metric.STATUS_ERROR if error_type else Metric.STATUS_OK
-    outcome = (
-        (Metric.L_OPERATION, record.operation),
-        (Metric.L_STATUS, status),
-        (Metric.L_STREAMING, record.streaming),
-    )
-    inst.calls.add(1, base + outcome + (((Metric.L_ERROR_TYPE, error_type),) if error_type else ()))
+    labels = _metric_labels(recorder, record, who, error_type)
     # Histograms are synchronous and carry exemplars (trace links); counters are cumulative sums.
-    inst.latency.record(latency_s, dict(model_labels + outcome), context=ctx)
+    inst.latency.record(latency_s, labels.latency, context=ctx)
     if ttft_s is not None:
-        inst.ttft.record(ttft_s, dict(model_labels), context=ctx)
-    if attempts > 1:
-        inst.retries.add(attempts - 1, model_labels)
-    if error_type is None:  # failed calls add no tokens or cost: providers do not bill them
-        for token_type, count in _token_counts(record):
-            inst.tokens.add(count, (*base, (Metric.L_TYPE, token_type)))
-        if price is not None:
-            inst.cost.add(price.total, base)
-        elif record.model and (record.input_tokens or record.output_tokens):
-            inst.unpriced.add(1, model_labels)
+        inst.ttft.record(ttft_s, labels.ttft, context=ctx)
+    with inst.lock:
+        inst.calls.add_locked(1, labels.calls)
+        if attempts > 1:
+            inst.retries.add_locked(attempts - 1, labels.model)
+        if error_type is None:  # failed calls add no tokens or cost: providers do not bill them
+            token_labels, tokens = labels.tokens, inst.tokens
+            for kind, count in (
+                (_INPUT, record.input_tokens),
+                (_OUTPUT, record.output_tokens),
+                (_CACHE_READ, record.cache_read_tokens),
+                (_CACHE_WRITE, record.cache_write_tokens),
+                (_REASONING, record.reasoning_tokens),
+            ):
+                if count:
+                    tokens.add_locked(count, token_labels[kind])
+            if price is not None:
+                inst.cost.add_locked(price.total, labels.base)
+            elif record.model and (record.input_tokens or record.output_tokens):
+                inst.unpriced.add_locked(1, labels.model)
     if inst.genai is not None:
         _record_genai_metrics(inst, record, latency_s, ttft_s, error_type, ctx)
 
 
-def _token_counts(record: LLMRecord) -> list[tuple[str, int]]:
-    pairs = (
-        (TokenType.INPUT.value, record.input_tokens),
-        (TokenType.OUTPUT.value, record.output_tokens),
-        (TokenType.CACHE_READ.value, record.cache_read_tokens),
-        (TokenType.CACHE_WRITE.value, record.cache_write_tokens),
-        (TokenType.REASONING.value, record.reasoning_tokens),
-    )
-    return [(kind, count) for kind, count in pairs if count]
+_INPUT, _OUTPUT, _REASONING = TokenType.INPUT.value, TokenType.OUTPUT.value, TokenType.REASONING.value
+_CACHE_READ, _CACHE_WRITE = TokenType.CACHE_READ.value, TokenType.CACHE_WRITE.value
 
 
 def _record_genai_metrics(

@@ -36,13 +36,18 @@ class CumulativeSums:
 
     __slots__ = ("_lock", "_values")
 
-    def __init__(self) -> None:
+    def __init__(self, lock: threading.Lock | None = None) -> None:
         self._values: dict[Labels, float] = {}
-        self._lock = threading.Lock()
+        self._lock = lock or threading.Lock()
 
     def add(self, amount: float, labels: Labels) -> None:
         with self._lock:
             self._values[labels] = self._values.get(labels, 0) + amount
+
+    def add_locked(self, amount: float, labels: Labels) -> None:
+        """``add`` for a caller already holding the shared lock (one acquisition for all of a call's counts)."""
+        values = self._values
+        values[labels] = values.get(labels, 0) + amount
 
     def observe(self, _options: metrics.CallbackOptions) -> list[metrics.Observation]:
         with self._lock:
@@ -53,9 +58,10 @@ class CumulativeSums:
 class Instruments:
     """All llmtrace instruments for one MeterProvider (plus the opt-in GenAI mirror)."""
 
-    __slots__ = ("calls", "cost", "genai", "latency", "retries", "tokens", "ttft", "unpriced")
+    __slots__ = ("calls", "cost", "genai", "latency", "lock", "retries", "tokens", "ttft", "unpriced")
 
     def __init__(self, meter: metrics.Meter, genai_metrics: bool) -> None:
+        self.lock = threading.Lock()  # shared by the counters: a call's counts are added under one acquisition
         self.calls = self._counter(meter, Metric.CALLS, "{call}", "LLM calls, by outcome")
         self.tokens = self._counter(meter, Metric.TOKENS, "{token}", "Tokens, by type")
         self.cost = self._counter(meter, Metric.COST, "{USD}", "Cost of LLM calls in USD")
@@ -75,9 +81,8 @@ class Instruments:
         )
         self.genai = _GenAIMetrics(meter) if genai_metrics else None
 
-    @staticmethod
-    def _counter(meter: metrics.Meter, name: str, unit: str, description: str) -> CumulativeSums:
-        sums = CumulativeSums()
+    def _counter(self, meter: metrics.Meter, name: str, unit: str, description: str) -> CumulativeSums:
+        sums = CumulativeSums(self.lock)
         meter.create_observable_counter(name, callbacks=[sums.observe], unit=unit, description=description)
         return sums
 

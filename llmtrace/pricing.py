@@ -202,6 +202,7 @@ class PriceBook:
         self._genai_source = f"genai-prices {genai_prices.__version__}"
         self._models: dict[tuple[str, str], Any] = {}
         self._rates: dict[tuple[int, str], _Rates | None] = {}
+        self._day_rates: dict[tuple[str, str, int], Any] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -222,6 +223,38 @@ class PriceBook:
         if rates is None:
             return self._exact(model_info, tokens, at)
         return _cost(rates, tokens, self._genai_source)
+
+    def price_at_ns(self, provider: str, model: str | None, tokens: Tokens, at_ns: int) -> Price | None:
+        """``price`` for the hot path: request time as epoch ns; what prices a (provider, model) on a UTC day is
+        resolved once, so a call costs one dict lookup and a few multiplications (no datetime)."""
+        if not model:
+            return None
+        key = (provider, model, at_ns // _DAY_NS)
+        found = self._day_rates.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._resolve_day(provider, model, datetime.fromtimestamp(at_ns / 1e9, timezone.utc))
+            with self._lock:
+                if len(self._day_rates) >= _DAY_RATES_MAX:
+                    self._day_rates.clear()
+                self._day_rates[key] = found
+        if found is None:
+            return None
+        rates, source = found
+        if rates is None or (tokens.cache_read and rates.cache_read is None and source == self._genai_source):
+            return self.price(provider, model, tokens, datetime.fromtimestamp(at_ns / 1e9, timezone.utc))
+        if tokens.cache_write and rates.cache_write is None and source == self._genai_source:
+            return self.price(provider, model, tokens, datetime.fromtimestamp(at_ns / 1e9, timezone.utc))
+        return _cost(rates, tokens, source)
+
+    def _resolve_day(self, provider: str, model: str, at: datetime) -> tuple[_Rates | None, str] | None:
+        """(flat rates, source) for the day; (None, source) when only genai-prices' own math prices it; None
+        when unpriced."""
+        if self.rate_card is not None and (rates := self.rate_card.rates(provider, model)) is not None:
+            return rates, self.rate_card.source
+        model_info = self._find_model(provider, model)
+        if model_info is None:
+            return None
+        return _flat_rates(model_info.get_prices(at)), self._genai_source
 
     def _find_model(self, provider: str, model: str) -> Any:
         key = (provider, model)
@@ -281,6 +314,9 @@ def _lookup_genai_model(provider: str, model: str) -> Any:
     return model_info
 
 
+_DAY_NS = 86_400 * 1_000_000_000
+_DAY_RATES_MAX = 4096
+_MISSING = object()
 _RATE_KEYS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
 
 

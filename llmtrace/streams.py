@@ -3,11 +3,19 @@
 The proxies are ``wrapt.ObjectProxy`` subclasses, so every public attribute of the SDK stream (``response``,
 helper properties, ``isinstance`` checks) passes through untouched; only iteration, context-manager exit and
 ``close()`` are observed. The span ends when the stream is exhausted, raises, is closed, or is collected.
+
+The per-chunk path is the hot one (agents stream thousands of chunks). SDK stream classes whose ``__iter__``
+returns a fresh generator (openai, anthropic, mistral, ...) get the same from the proxy: a generator that feeds
+each chunk to the provider state and appends one timestamp, about a third of the cost of a Python-level
+``__next__`` per chunk. Streams that are their own iterator (generators: ollama, google-genai) keep
+``iter(stream) is stream`` and go through ``__next__``. Both paths share one underlying iterator.
 """
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import wrapt
@@ -53,7 +61,7 @@ class _StreamObserver(wrapt.ObjectProxy):
         self._self_pending = True
         # Bound once: the per-chunk path is one call into the provider state plus a timestamp.
         self._self_process = state.process_chunk
-        self._self_mark = call.mark_chunk
+        self._self_stamps = call.chunk_stamps
 
     def _self_end(self, exc: BaseException | None, early: bool) -> None:
         call = self._self_call
@@ -71,23 +79,61 @@ class _StreamObserver(wrapt.ObjectProxy):
         else:
             call.fail(exc, self._self_errors)
 
+    def _self_chunk(self, chunk: Any) -> None:
+        """Feed one chunk to the provider state; a content chunk gets a timestamp (TTFT, count, gaps)."""
+        try:
+            if self._self_process(chunk):
+                self._self_stamps.append(time.perf_counter_ns())
+        except Exception:
+            report_internal_error("stream.chunk")
+
     def __del__(self) -> None:
         call = getattr(self, "_self_call", None)
         if call is not None and not call.ended:
-            self._self_end(None, early=True)
+            try:
+                self._self_end(None, early=True)
+            except Exception:  # a finalizer must not raise (e.g. collected while the interpreter shuts down)
+                pass
 
 
 class SyncStreamProxy(_StreamObserver):
     """Proxy of a sync SDK stream (``openai.Stream``, ``anthropic.Stream``, ...)."""
 
-    def __iter__(self) -> SyncStreamProxy:
-        return self
-
-    def __next__(self) -> Any:
+    def __iter__(self) -> Iterator[Any]:
         iterator = self._self_iter
         if iterator is None:
             iterator = self._self_iter = iter(self.__wrapped__)
-        token = ACTIVE_CALL.set(self._self_call) if self._self_pending else None
+        if iterator is self.__wrapped__:
+            return self  # the stream is its own iterator (a generator): so is the proxy
+        return self._self_observe(iterator)
+
+    def _self_observe(self, iterator: Iterator[Any]) -> Iterator[Any]:
+        """The fast path: one generator resume, one provider-state call and one timestamp per chunk."""
+        if self._self_pending:
+            try:
+                chunk = self._self_first(iterator)
+            except StopIteration:
+                return
+            yield chunk
+        process, stamps, clock = self._self_process, self._self_stamps, time.perf_counter_ns
+        try:
+            for chunk in iterator:
+                try:
+                    if process(chunk):
+                        stamps.append(clock())
+                except Exception:
+                    report_internal_error("stream.chunk")
+                yield chunk
+        except GeneratorExit:
+            raise  # the consumer stopped iterating: the stream stays open (close() or collection ends it)
+        except BaseException as exc:
+            self._self_end(exc, early=False)
+            raise
+        self._self_end(None, early=False)
+
+    def _self_first(self, iterator: Iterator[Any]) -> Any:
+        """The first item, with the call active: lazy streams send their request (and retries) now."""
+        token = ACTIVE_CALL.set(self._self_call)
         try:
             chunk = next(iterator)
         except StopIteration:
@@ -97,14 +143,26 @@ class SyncStreamProxy(_StreamObserver):
             self._self_end(exc, early=False)
             raise
         finally:
-            if token is not None:
-                ACTIVE_CALL.reset(token)
+            ACTIVE_CALL.reset(token)
         self._self_pending = False
+        self._self_chunk(chunk)
+        return chunk
+
+    def __next__(self) -> Any:
+        iterator = self._self_iter
+        if iterator is None:
+            iterator = self._self_iter = iter(self.__wrapped__)
+        if self._self_pending:
+            return self._self_first(iterator)
         try:
-            if self._self_process(chunk):
-                self._self_mark()
-        except Exception:
-            report_internal_error("stream.chunk")
+            chunk = next(iterator)
+        except StopIteration:
+            self._self_end(None, early=False)
+            raise
+        except BaseException as exc:
+            self._self_end(exc, early=False)
+            raise
+        self._self_chunk(chunk)
         return chunk
 
     def __enter__(self) -> SyncStreamProxy:
@@ -127,14 +185,41 @@ class SyncStreamProxy(_StreamObserver):
 class AsyncStreamProxy(_StreamObserver):
     """Proxy of an async SDK stream (``openai.AsyncStream``, ``anthropic.AsyncStream``, ...)."""
 
-    def __aiter__(self) -> AsyncStreamProxy:
-        return self
-
-    async def __anext__(self) -> Any:
+    def __aiter__(self) -> AsyncIterator[Any]:
         iterator = self._self_iter
         if iterator is None:
             iterator = self._self_iter = self.__wrapped__.__aiter__()
-        token = ACTIVE_CALL.set(self._self_call) if self._self_pending else None
+        if iterator is self.__wrapped__:
+            return self  # an async generator: its own iterator, and so is the proxy
+        return self._self_observe(iterator)
+
+    async def _self_observe(self, iterator: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        """The fast path: one async-generator step, one provider-state call and one timestamp per chunk."""
+        if self._self_pending:
+            try:
+                chunk = await self._self_first(iterator)
+            except StopAsyncIteration:
+                return
+            yield chunk
+        process, stamps, clock = self._self_process, self._self_stamps, time.perf_counter_ns
+        try:
+            async for chunk in iterator:
+                try:
+                    if process(chunk):
+                        stamps.append(clock())
+                except Exception:
+                    report_internal_error("stream.chunk")
+                yield chunk
+        except GeneratorExit:
+            raise  # the consumer stopped iterating: the stream stays open (close() or collection ends it)
+        except BaseException as exc:
+            self._self_end(exc, early=False)
+            raise
+        self._self_end(None, early=False)
+
+    async def _self_first(self, iterator: AsyncIterator[Any]) -> Any:
+        """The first item, with the call active: lazy streams send their request (and retries) now."""
+        token = ACTIVE_CALL.set(self._self_call)
         try:
             chunk = await iterator.__anext__()
         except StopAsyncIteration:
@@ -144,14 +229,26 @@ class AsyncStreamProxy(_StreamObserver):
             self._self_end(exc, early=False)
             raise
         finally:
-            if token is not None:
-                ACTIVE_CALL.reset(token)
+            ACTIVE_CALL.reset(token)
         self._self_pending = False
+        self._self_chunk(chunk)
+        return chunk
+
+    async def __anext__(self) -> Any:
+        iterator = self._self_iter
+        if iterator is None:
+            iterator = self._self_iter = self.__wrapped__.__aiter__()
+        if self._self_pending:
+            return await self._self_first(iterator)
         try:
-            if self._self_process(chunk):
-                self._self_mark()
-        except Exception:
-            report_internal_error("stream.chunk")
+            chunk = await iterator.__anext__()
+        except StopAsyncIteration:
+            self._self_end(None, early=False)
+            raise
+        except BaseException as exc:
+            self._self_end(exc, early=False)
+            raise
+        self._self_chunk(chunk)
         return chunk
 
     async def __aenter__(self) -> AsyncStreamProxy:

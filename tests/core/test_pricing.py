@@ -1,3 +1,5 @@
+import time
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -95,7 +97,7 @@ def _catalog():
 )
 def test_fast_path_matches_genai_prices_for_the_whole_catalog(tokens):
     """The cached per-token rates (incl. tiers) give genai-prices' own answer for every model it knows."""
-    book, checked = PriceBook(), 0
+    book, checked, now_ns = PriceBook(), 0, time.time_ns()
     for provider, model in _catalog():
         usage = Usage(
             input_tokens=tokens.input,
@@ -110,5 +112,23 @@ def test_fast_path_matches_genai_prices_for_the_whole_catalog(tokens):
         price = book.price({"mistral": "mistral"}.get(provider, provider), model, tokens)
         assert price is not None, model
         assert price.total == pytest.approx(float(ref.total_price), rel=1e-9, abs=1e-12), (provider, model)
+        # the recorder's hot path (rates cached per model and UTC day) gives the same Price, twice
+        for _ in range(2):
+            assert book.price_at_ns(provider, model, tokens, now_ns) == price, (provider, model)
         checked += 1
     assert checked > 100
+
+
+def test_hot_path_prices_per_request_day_and_honours_rate_cards(tmp_path: Path):
+    card = tmp_path / "card.yaml"
+    card.write_text("version: v1\nmodels:\n  - model: gpt-4o-mini\n    input_per_mtok: 1\n    output_per_mtok: 2\n")
+    book, tokens = PriceBook.from_file(card), Tokens(1_000_000, 1_000_000, 500_000, 0)
+    assert book.price_at_ns("openai", "gpt-4o-mini", tokens, time.time_ns()) == book.price(
+        "openai", "gpt-4o-mini", tokens
+    )
+    assert book.price_at_ns("openai", "gpt-does-not-exist-9", tokens, time.time_ns()) is None
+    assert book.price_at_ns("ollama", "llama3.2", tokens, time.time_ns()) is None
+    # the request's UTC day selects the price (genai-prices keeps dated price changes)
+    first_day = datetime(2001, 1, 1, tzinfo=timezone.utc)
+    old = PriceBook().price_at_ns("openai", "gpt-4o-mini", tokens, int(first_day.timestamp() * 1e9))
+    assert old == PriceBook().price("openai", "gpt-4o-mini", tokens, first_day)
