@@ -45,6 +45,8 @@ try:
 except ImportError:  # pragma: no cover
     from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY  # type: ignore[attr-defined,no-redef]
 
+# litellm re-serializes the fuzzed (wrong-typed) openai objects and warns about each one: expected here, noise.
+pytestmark = pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
 SCALE = float(os.environ.get("LLMTRACE_FUZZ_SCALE", "1"))
 # (over HTTP, direct) cases per property; each provider runs each property twice (response, stream). Over HTTP a
 # case is two real SDK calls, from ~4 ms (bedrock, ollama) to ~35 ms (litellm over the openai SDK) on 2 cores, so
