@@ -41,6 +41,7 @@ __all__ = [
     "as_items",
     "as_tools",
     "get_path",
+    "is_raw_response",
     "server_of",
 ]
 
@@ -272,9 +273,37 @@ def as_tools(value: Any) -> list[Any] | tuple[Any, ...] | None:
 
 
 def server_of(client: Any) -> tuple[str | None, int | None]:
-    """Host and port of an SDK client's base URL."""
+    """Host and port of an SDK client's base URL (remembered per URL object: clients are few, calls are many)."""
     url = get_path(client, "base_url")
-    return (None, None) if url is None else _split_url(str(url))
+    if url is None:
+        return None, None
+    if isinstance(url, str):
+        return _split_url(url)
+    cached = _URLS.get(id(url))
+    if cached is not None and cached[0] is url:
+        return cached[1]
+    server = _split_url(str(url))
+    if len(_URLS) >= 256:
+        _URLS.clear()
+    _URLS[id(url)] = (url, server)  # holding the URL keeps its id unique while cached
+    return server
+
+
+_URLS: dict[int, tuple[Any, tuple[str | None, int | None]]] = {}
+
+
+def is_raw_response(response: Any) -> bool:
+    """Whether an SDK returned its raw-response wrapper (``with_raw_response``): decided once per type, because
+    asking a pydantic model for a missing attribute costs microseconds (it raises inside ``__getattr__``)."""
+    kind = type(response)
+    raw = _RAW_TYPES.get(kind)
+    if raw is None:
+        # every instance of a wrapper type sets ``http_response`` in __init__: the first one answers for its type
+        raw = _RAW_TYPES[kind] = hasattr(response, "http_response") and callable(getattr(response, "parse", None))
+    return raw
+
+
+_RAW_TYPES: dict[type, bool] = {}
 
 
 @functools.lru_cache(maxsize=256)

@@ -21,6 +21,7 @@ from ._base import (
     as_items,
     as_tools,
     get_path,
+    is_raw_response,
     server_of,
 )
 
@@ -83,7 +84,7 @@ def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -
 
 def extract_response(record: LLMRecord, response: Any) -> None:
     """Read a Message (or a ``with_raw_response`` wrapper of one) into the record."""
-    if hasattr(response, "http_response") and callable(getattr(response, "parse", None)):
+    if is_raw_response(response):
         if record.streaming:
             return
         response = response.parse()
@@ -135,10 +136,17 @@ class MessageStreamState(StreamState):
         self.stopped = False
 
     def process_chunk(self, event: Any) -> bool:
-        kind = get_path(event, "type")
+        if isinstance(event, dict):
+            kind = event.get("type")
+        else:  # SDK events: plain attribute reads on the per-chunk path
+            kind = getattr(event, "type", None)
+            if kind == "content_block_delta":
+                text = getattr(getattr(event, "delta", None), "text", None)
+                if isinstance(text, str):
+                    self.record.output_text.append(text)
+                return True
         if kind == "content_block_delta":
-            delta = get_path(event, "delta")
-            text = get_path(delta, "text")
+            text = get_path(event, "delta", "text")
             if isinstance(text, str):
                 self.record.output_text.append(text)
             return True

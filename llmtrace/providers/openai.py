@@ -14,7 +14,17 @@ from ..call import LLMRecord
 from ..errors import ErrorTable
 from ..semconv import ErrorType
 from ..streams import StreamState
-from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_float, as_int, as_items, get_path, server_of
+from ._base import (
+    ProviderHooks,
+    ProviderInstrumentor,
+    WrapTarget,
+    as_float,
+    as_int,
+    as_items,
+    get_path,
+    is_raw_response,
+    server_of,
+)
 
 __all__ = ["TARGETS", "OpenAIInstrumentor", "detect_provider", "errors", "extract_request", "extract_response"]
 
@@ -71,12 +81,21 @@ def _provider_for(host: str | None, port: int | None) -> str:
 
 
 def _split_system(messages: Any) -> tuple[Any, Any]:
-    """Chat messages -> (conversation, system/developer prompts); the latter identify prompt templates."""
+    """Chat messages -> (conversation, system/developer prompts); the latter identify prompt templates.
+
+    One system message with plain text content is hashed as that text, as Anthropic's, Gemini's and Bedrock's
+    ``system`` strings are: the same template gets the same ``llm.prompt.system_hash`` on every provider (and
+    the hash of a repeated string is memoized).
+    """
     if not isinstance(messages, list):
         return messages, None
     system = [m for m in messages if get_path(m, "role") in ("system", "developer")]
+    if not system:
+        return messages, None
     rest = [m for m in messages if get_path(m, "role") not in ("system", "developer")]
-    return rest, (system or None)
+    if len(system) == 1 and isinstance(content := get_path(system[0], "content"), str):
+        return rest, content
+    return rest, system
 
 
 def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> LLMRecord:
@@ -114,7 +133,7 @@ def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -
 
 def extract_response(record: LLMRecord, response: Any) -> None:
     """Read a non-streamed response (or a ``with_raw_response`` wrapper of one) into the record."""
-    if hasattr(response, "http_response") and callable(getattr(response, "parse", None)):
+    if is_raw_response(response):
         if record.streaming:
             return  # raw streamed response: the SDK stream is created on parse(); we record the call only
         response = response.parse()  # cached by the SDK: the user's parse() returns the same object
@@ -199,7 +218,14 @@ class ChatStreamState(StreamState):
         if not choices or not isinstance(choices, list):
             return False
         if len(choices) == 1:
-            return self._choice(choices[0])
+            choice = choices[0]
+            # the hot path, inlined: one SDK choice whose delta carries text
+            delta = getattr(choice, "delta", None) if not isinstance(choice, dict) else None
+            text = getattr(delta, "content", None) if delta is not None else None
+            if text and isinstance(text, str) and not getattr(choice, "finish_reason", None):
+                record.output_text.append(text)
+                return True
+            return self._choice(choice)
         return any([self._choice(choice) for choice in choices])
 
     def _choice(self, choice: Any) -> bool:

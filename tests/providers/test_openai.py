@@ -368,3 +368,23 @@ def test_reasoning_and_cached_tokens(client, instrumented, server):
         64,
     )
     assert_usage_matches(attrs, server.log[0])
+
+
+def test_system_prompt_hash_is_the_same_template_on_openai_and_anthropic(server, instrumented):
+    """One system message with text content is hashed as that text: the template's hash is provider-independent."""
+    import anthropic
+
+    system, user = "You answer in one sentence.", [{"role": "user", "content": "Hi"}]
+    oai = openai.OpenAI(api_key="sk-test", base_url=server.openai_base_url, max_retries=0)
+    oai.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "system", "content": system}, *user])
+    oai.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "system", "content": system}, {"role": "developer", "content": "Be kind."}, *user],
+    )
+    ant = anthropic.Anthropic(api_key="sk-ant-test", base_url=server.anthropic_base_url, max_retries=0)
+    ant.messages.create(model="claude-sonnet-4-6", max_tokens=32, system=system, messages=user)
+    single, several, claude = (s.attributes for s in instrumented.spans())
+    assert single["llm.prompt.system_hash"] == claude["llm.prompt.system_hash"]
+    assert single["llm.prompt.system_length"] == claude["llm.prompt.system_length"] == len(system)
+    assert several["llm.prompt.system_hash"] != single["llm.prompt.system_hash"]  # two prompts: both count
+    assert single["llm.prompt.hash"] == claude["llm.prompt.hash"]  # the conversation without the system prompt
