@@ -115,12 +115,12 @@ class SyncStreamProxy(_StreamObserver):
             except StopIteration:
                 return
             yield chunk
-        process, stamps, clock = self._self_process, self._self_stamps, time.perf_counter_ns
+        process, stamp, clock = self._self_process, self._self_stamps.append, time.perf_counter_ns
         try:
             for chunk in iterator:
                 try:
                     if process(chunk):
-                        stamps.append(clock())
+                        stamp(clock())
                 except Exception:
                     report_internal_error("stream.chunk")
                 yield chunk
@@ -201,12 +201,12 @@ class AsyncStreamProxy(_StreamObserver):
             except StopAsyncIteration:
                 return
             yield chunk
-        process, stamps, clock = self._self_process, self._self_stamps, time.perf_counter_ns
+        process, stamp, clock = self._self_process, self._self_stamps.append, time.perf_counter_ns
         try:
             async for chunk in iterator:
                 try:
                     if process(chunk):
-                        stamps.append(clock())
+                        stamp(clock())
                 except Exception:
                     report_internal_error("stream.chunk")
                 yield chunk

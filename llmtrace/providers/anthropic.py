@@ -136,15 +136,18 @@ class MessageStreamState(StreamState):
         self.stopped = False
 
     def process_chunk(self, event: Any) -> bool:
-        if isinstance(event, dict):
-            kind = event.get("type")
-        else:  # SDK events: plain attribute reads on the per-chunk path
-            kind = getattr(event, "type", None)
-            if kind == "content_block_delta":
-                text = getattr(getattr(event, "delta", None), "text", None)
+        try:  # the hot path: an SDK content delta (plain attribute loads)
+            if event.type == "content_block_delta":
+                text = getattr(event.delta, "text", None)  # tool-input and thinking deltas have no text
                 if isinstance(text, str):
                     self.record.output_text.append(text)
                 return True
+        except Exception:  # a dict or a malformed event: the careful path below
+            pass
+        return self._event(event)
+
+    def _event(self, event: Any) -> bool:
+        kind = get_path(event, "type")
         if kind == "content_block_delta":
             text = get_path(event, "delta", "text")
             if isinstance(text, str):

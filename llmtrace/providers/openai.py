@@ -209,23 +209,29 @@ class ChatStreamState(StreamState):
         if record.response_id is None:
             record.response_id = get_path(chunk, "id")
             record.response_model = get_path(chunk, "model")
+        try:  # the hot path: an SDK chunk with one choice whose delta carries text (plain attribute loads)
+            choices = chunk.choices
+            if type(choices) is list and len(choices) == 1:
+                choice = choices[0]
+                text = choice.delta.content
+                if type(text) is str and text and choice.finish_reason is None and chunk.usage is None:
+                    record.output_text.append(text)
+                    return True
+        except Exception:  # a dict, a legacy completion chunk, a malformed chunk: the careful path below
+            pass
+        return self._chunk(chunk)
+
+    def _chunk(self, chunk: Any) -> bool:
         if isinstance(chunk, dict):
             usage, choices = chunk.get("usage"), chunk.get("choices")
-        else:  # SDK objects: plain attribute reads on the per-chunk path
+        else:
             usage, choices = getattr(chunk, "usage", None), getattr(chunk, "choices", None)
         if usage is not None:
             self.usage = usage
         if not choices or not isinstance(choices, list):
             return False
         if len(choices) == 1:
-            choice = choices[0]
-            # the hot path, inlined: one SDK choice whose delta carries text
-            delta = getattr(choice, "delta", None) if not isinstance(choice, dict) else None
-            text = getattr(delta, "content", None) if delta is not None else None
-            if text and isinstance(text, str) and not getattr(choice, "finish_reason", None):
-                record.output_text.append(text)
-                return True
-            return self._choice(choice)
+            return self._choice(choices[0])
         return any([self._choice(choice) for choice in choices])
 
     def _choice(self, choice: Any) -> bool:
