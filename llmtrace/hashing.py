@@ -29,7 +29,11 @@ def to_jsonable(obj: Any) -> Any:
 
 def canonical_json(obj: Any) -> str:
     """Deterministic JSON text of ``obj``: sorted keys, compact separators, unicode kept."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=to_jsonable)
+    return _ENCODER.encode(obj)
+
+
+# One encoder for every call: ``json.dumps`` with options builds a new JSONEncoder each time.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=to_jsonable)
 
 
 _TEXT_KEYS = frozenset({"content", "text", "input", "prompt", "thinking"})

@@ -91,8 +91,9 @@ def test_key_never_appears_in_output(case, server, telemetry, monkeypatch, caplo
     )
     try:
         prompt = Prompt(system="Be brief.", user=GUESS)
-        case.chat(case.make_client(server, {}), prompt, False)
-        for _ in case.chat(case.make_client(server, {}), prompt, True):
+        client = case.make_client(server, {})  # kept: google-genai closes its transport when the client is collected
+        case.chat(client, prompt, False)
+        for _ in case.chat(client, prompt, True):
             pass
     finally:
         llmtrace.uninstrument()
