@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
+import sys
 from typing import Any
 
 from . import _state
@@ -50,11 +52,22 @@ def instrument(
 
 
 def sdk_installed(module: str) -> bool:
-    """Whether ``module`` can be imported; a dotted name whose parent package is missing is simply not installed."""
+    """Whether ``module`` can be imported, found without importing it (or, for ``a.b``, its package ``a``)."""
+    top, _, rest = module.partition(".")
     try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
         return False
+    if spec is None or not rest:
+        return spec is not None
+    if top in sys.modules:
+        try:
+            return importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            return False
+    first = rest.split(".")[0]
+    names = (first, f"{first}.py")
+    return any(os.path.exists(os.path.join(path, n)) for path in spec.submodule_search_locations or [] for n in names)
 
 
 def uninstrument() -> None:

@@ -1,8 +1,9 @@
 """Count HTTP attempts of the active LLM call at the transport, so SDK-internal retries become visible.
 
 The SDKs retry 429/5xx/timeouts inside one ``create()`` call; only the transport sees each attempt. We wrap
-``send`` of httpx2 and httpx clients (whichever are installed) and botocore's ``Endpoint._send`` (one call per
-HTTP attempt of every boto3 client, whenever it was made), and bump the call that is active in this context.
+``send`` of httpx2 and httpx clients (whichever are installed; each when first imported) and botocore's
+``Endpoint._send`` (one call per HTTP attempt of every boto3 client, whenever it was made), and bump the call
+that is active in this context.
 Outside an LLM call the wrapper is one ContextVar lookup.
 
 Transports can nest (litellm routes httpx through an aiohttp transport): only the outermost send of an attempt
@@ -12,7 +13,9 @@ creation of its coroutine.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import importlib.util
 import inspect
 from contextvars import ContextVar
 from typing import Any, Protocol
@@ -20,6 +23,7 @@ from typing import Any, Protocol
 import wrapt
 
 from ._guard import report_internal_error
+from ._imports import when_imported
 
 __all__ = ["ACTIVE_CALL", "AttemptCounter", "install_transport_hooks", "uninstall_transport_hooks"]
 
@@ -41,6 +45,7 @@ _TARGETS = (
 _IN_SEND: ContextVar[bool] = ContextVar("llmtrace_in_send", default=False)
 _installed: list[tuple[Any, str, Any]] = []
 _users = 0
+_generation: object | None = None
 
 
 def _count_attempt(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
@@ -70,31 +75,40 @@ async def _count_async_attempt(wrapped: Any, instance: Any, args: Any, kwargs: A
 
 
 def install_transport_hooks() -> None:
-    """Wrap the send method of every installed transport; reference-counted across instrumentors."""
-    global _users
+    """Wrap the send method of every transport, now or when its module is imported; reference-counted across
+    instrumentors."""
+    global _users, _generation
     _users += 1
-    if _installed:
+    if _users > 1:
         return
+    _generation = generation = object()
     for module_name, class_name, method in _TARGETS:
-        try:
-            cls = getattr(importlib.import_module(module_name), class_name)
-        except ImportError:
-            continue
-        except Exception:
-            report_internal_error(f"retries.install:{module_name}")
-            continue
+        if importlib.util.find_spec(module_name.split(".")[0]) is None:
+            continue  # not installed
+        when_imported(module_name, functools.partial(_hook, module_name, class_name, method, generation))
+
+
+def _hook(module_name: str, class_name: str, method: str, generation: object) -> None:
+    if generation is not _generation:
+        return  # uninstalled before the transport was imported
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
         original = cls.__dict__[method]
-        counter = _count_async_attempt if inspect.iscoroutinefunction(original) else _count_attempt
-        setattr(cls, method, wrapt.FunctionWrapper(original, counter))
-        _installed.append((cls, method, original))
+    except Exception:
+        report_internal_error(f"retries.install:{module_name}")
+        return
+    counter = _count_async_attempt if inspect.iscoroutinefunction(original) else _count_attempt
+    setattr(cls, method, wrapt.FunctionWrapper(original, counter))
+    _installed.append((cls, method, original))
 
 
 def uninstall_transport_hooks() -> None:
     """Restore the original send methods once the last instrumentor is gone."""
-    global _users
+    global _users, _generation
     _users = max(_users - 1, 0)
     if _users:
         return
+    _generation = None
     while _installed:
         cls, method, original = _installed.pop()
         setattr(cls, method, original)

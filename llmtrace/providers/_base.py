@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import sys
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from opentelemetry.instrumentation.utils import unwrap
 
 from .. import _state
 from .._guard import report_internal_error
+from .._imports import when_imported
 from ..call import LLMCall, LLMRecord, Recorder
 from ..config import load_settings
 from ..errors import ErrorTable
@@ -109,23 +111,46 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             recorder = Recorder(settings, **{k: kwargs[k] for k in _RECORDER_KEYS if kwargs.get(k) is not None})
             _state.set_recorder(recorder)
         self._recorder = recorder
-        self._error_table: ErrorTable = self.hooks.errors()
+        self._error_table: ErrorTable = ()
+        self._patched = False
         install_transport_hooks()
+        # patched now if the app already imported the SDK, else when it does: never imported on our account
+        self._generation = generation = object()
+        when_imported(self.sdk_module(), lambda: self._patch(generation))
+
+    def sdk_module(self) -> str:
+        """The SDK module whose import triggers patching (``PROVIDER_MODULES``' import name)."""
+        from . import PROVIDER_MODULES
+
+        entry = PROVIDER_MODULES.get(self.hooks.provider)
+        return entry[2] if entry else self.hooks.targets[0].module.split(".")[0]
+
+    def _patch(self, generation: object) -> None:
+        if generation is not self._generation:
+            return  # uninstrumented (or instrumented again) before the SDK was imported
+        self._error_table = self.hooks.errors()
         for target in self.hooks.targets:
             self._wrap(target)
         if self.hooks.rebind is not None:
             self.hooks.rebind()
+        self._patched = True
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        self._generation = None  # a patch still waiting for its SDK's import will not happen
+        if self._patched:
+            self._unpatch()
+        uninstall_transport_hooks()
+
+    def _unpatch(self) -> None:
+        self._patched = False
         for target in self.hooks.targets:
-            module = importlib.import_module(target.module)
+            module = sys.modules.get(target.module)
             cls_name, method = target.name.rsplit(".", 1)
             cls = getattr(module, cls_name, None)
             if cls is not None and isinstance(cls.__dict__.get(method), wrapt.FunctionWrapper):
                 unwrap(cls, method)
         if self.hooks.rebind is not None:
             self.hooks.rebind()
-        uninstall_transport_hooks()
 
     # -- wrapping -------------------------------------------------------------------------------------------
     def _wrap(self, target: WrapTarget) -> None:
