@@ -19,7 +19,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from ._guard import report_internal_error
 from .config import Settings
 from .context import Attribution, current_attribution
-from .errors import ErrorTable, classify
+from .errors import ErrorInfo, ErrorTable, classify
 from .hashing import Hasher, canonical_json, text_length
 from .metrics import Instruments, instruments_for
 from .pricing import Price, PriceBook, Tokens
@@ -251,20 +251,25 @@ class LLMCall:
             _estimate_tokens(record)
         _drop_non_text_ids(record)
         price = _price(recorder.prices, record, self.started_at)
-        attrs = _response_attributes(recorder, record, latency_s, ttft_s, self.attempts, price)
-        if stamps or self.chunks or record.streaming:
-            _stream_attributes(attrs, len(stamps) or self.chunks, stamps)
-        if record.stream_incomplete:
-            attrs[Attr.STREAM_INCOMPLETE] = True
-        error_type = None
-        if exc is not None:
-            error_type = _error_attributes(attrs, recorder, exc, table)
-            span.set_status(Status(StatusCode.ERROR, error_type))
-        else:
-            attrs[Attr.SUCCESS] = True
-        span.set_attributes(attrs)
-        if recorder.settings.capture_content:
-            _content_event(span, recorder, record)
+        error = classify(exc, table) if exc is not None else None
+        error_type = error.type.value if error is not None else None
+        # A span the sampler dropped gets nothing more: no hashing, no attribute dicts; the metrics below still
+        # count the call, so totals stay exact under trace sampling.
+        if span.is_recording():
+            attrs = _response_attributes(recorder, record, latency_s, ttft_s, self.attempts, price)
+            _prompt_attributes(attrs, recorder.hasher, record)
+            if stamps or self.chunks or record.streaming:
+                _stream_attributes(attrs, len(stamps) or self.chunks, stamps)
+            if record.stream_incomplete:
+                attrs[Attr.STREAM_INCOMPLETE] = True
+            if error is not None:
+                _error_attributes(attrs, recorder, error)
+                span.set_status(Status(StatusCode.ERROR, error_type))
+            else:
+                attrs[Attr.SUCCESS] = True
+            span.set_attributes(attrs)
+            if recorder.settings.capture_content:
+                _content_event(span, recorder, record)
         ctx = self._ctx or trace.set_span_in_context(span)
         _record_metrics(recorder, record, self.attribution, latency_s, ttft_s, self.attempts, price, error_type, ctx)
         span.end()
@@ -315,8 +320,7 @@ def _request_attributes(recorder: Recorder, record: LLMRecord, who: Attribution)
         _put(attrs, GenAI.REQUEST_STOP_SEQUENCES, record.stop_sequences)
     if who.agent is not None or who.session is not None or who.tenant is not None or who.user is not None:
         _attribution_attributes(attrs, who, genai)
-    _prompt_attributes(attrs, recorder.hasher, record)
-    return attrs
+    return attrs  # the prompt hashes are added at the end, and only to a span that is recording
 
 
 _STATIC_MAX = 1024
@@ -474,8 +478,7 @@ def _quantile(ordered: list[int], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
-def _error_attributes(attrs: dict[str, Any], recorder: Recorder, exc: BaseException, table: ErrorTable) -> str:
-    info = classify(exc, table)
+def _error_attributes(attrs: dict[str, Any], recorder: Recorder, info: ErrorInfo) -> None:
     attrs[Attr.SUCCESS] = False
     attrs[Attr.ERROR_TYPE] = info.type.value
     attrs[Attr.STOP_REASON] = FinishReason.ERROR.value
@@ -485,7 +488,6 @@ def _error_attributes(attrs: dict[str, Any], recorder: Recorder, exc: BaseExcept
         attrs[Attr.ERROR_MESSAGE] = recorder.redactor(info.message, _ERROR_MESSAGE_MAX)
     if recorder.settings.genai_semconv:
         attrs[GenAI.ERROR_TYPE] = info.qualname or "_OTHER"
-    return info.type.value
 
 
 def _output_text(record: LLMRecord) -> str:
