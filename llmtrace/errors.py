@@ -189,8 +189,19 @@ def classify(exc: BaseException, table: ErrorTable = ()) -> ErrorInfo:
         qualname=type(exc).__qualname__,
         status=status,
         retry_after_s=_rpc_retry_delay(exc) if retry_after is None else retry_after,
-        message=str(exc),
+        message=_message_of(exc),
     )
+
+
+def _message_of(exc: BaseException) -> str:
+    """The exception's text; for cohere's ``ApiError``, whose text starts with every response header, the
+    status and body only (the headers would use most of ``llm.error.message``'s 256 characters)."""
+    text = str(exc)
+    if text.startswith("headers: ") and hasattr(exc, "body") and hasattr(exc, "status_code"):
+        body = exc.body
+        detail = body.get("message") if isinstance(body, dict) else None
+        return f"status_code: {exc.status_code}, {detail if isinstance(detail, str) else f'body: {body}'}"
+    return text
 
 
 def _headers_of(exc: BaseException) -> object:

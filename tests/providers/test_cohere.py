@@ -294,7 +294,10 @@ def test_errors(server, instrumented_cohere, fast_backoff, fault, exc, status, e
         status,
         exc.__name__,
     )
-    assert "llm.error.message" in attrs
+    # status and the API's own message, not the response headers cohere's ApiError text starts with
+    message = attrs["llm.error.message"]
+    assert message.startswith(f"status_code: {status}, ") and "headers" not in message
+    assert message == f"status_code: {status}, {info.value.body['message']}"  # the fake server's Cohere body
 
 
 def test_malformed_body(client, instrumented_cohere, server):
