@@ -126,7 +126,8 @@ def _openai_async_client(server: Any, headers: dict[str, str], retries: int = 0)
     )
 
 
-def _openai_kwargs(prompt: Prompt, stream: bool) -> dict[str, Any]:
+def _function_chat(model: str, prompt: Prompt, stream: bool) -> dict[str, Any]:
+    """Chat kwargs in the OpenAI shape (system + user message, one function tool), which Ollama's SDK takes too."""
     tool = {
         "type": "function",
         "function": {
@@ -136,7 +137,11 @@ def _openai_kwargs(prompt: Prompt, stream: bool) -> dict[str, Any]:
         },
     }
     messages = [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}]
-    return {"model": "gpt-4o-mini", "messages": messages, "tools": [tool], "stream": stream}
+    return {"model": model, "messages": messages, "tools": [tool], "stream": stream}
+
+
+def _openai_kwargs(prompt: Prompt, stream: bool) -> dict[str, Any]:
+    return _function_chat("gpt-4o-mini", prompt, stream)
 
 
 def _openai_chat(client: Any, prompt: Prompt, stream: bool) -> Any:
@@ -145,6 +150,33 @@ def _openai_chat(client: Any, prompt: Prompt, stream: bool) -> Any:
 
 async def _openai_achat(client: Any, prompt: Prompt, stream: bool) -> Any:
     return await client.chat.completions.create(**_openai_kwargs(prompt, stream))
+
+
+def _chat_completion(response_id: str, model: str, tool_call_id: str, usage: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI-shaped ``chat.completion`` body with text and one tool call (OpenAI's and Mistral's wire format)."""
+    tool_call = {"id": tool_call_id, "type": "function", "function": {"name": "lookup", "arguments": '{"q": 1}'}}
+    message = {"role": "assistant", "content": "Hello there", "tool_calls": [tool_call]}
+    return {
+        "id": response_id,
+        "object": "chat.completion",
+        "created": 1,
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "usage": usage,
+    }
+
+
+def _chat_chunks(chunk: dict[str, Any], usage: dict[str, Any], usage_chunk: bool) -> list[tuple[str | None, Any]]:
+    """An OpenAI-shaped chunk stream: two text deltas, the finish, then usage in a chunk of its own (OpenAI's
+    ``include_usage``) or on the finishing chunk (Mistral), and ``[DONE]``."""
+    finish = {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    tail = [finish, {**chunk, "choices": [], "usage": usage}] if usage_chunk else [{**finish, "usage": usage}]
+    return [
+        (None, {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hel"}}]}),
+        (None, {**chunk, "choices": [{"index": 0, "delta": {"content": "lo"}, "finish_reason": None}]}),
+        *((None, payload) for payload in tail),
+        (None, "[DONE]"),
+    ]
 
 
 _OPENAI_USAGE = {
@@ -162,33 +194,8 @@ OPENAI = ProviderCase(
     make_async_client=_openai_async_client,
     chat=_openai_chat,
     achat=_openai_achat,
-    response={
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "created": 1,
-        "model": "gpt-4o-mini-2024-07-18",
-        "choices": [
-            {
-                "index": 0,
-                "message": {
-                    "role": "assistant",
-                    "content": "Hello there",
-                    "tool_calls": [
-                        {"id": "c1", "type": "function", "function": {"name": "lookup", "arguments": '{"q": 1}'}}
-                    ],
-                },
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": _OPENAI_USAGE,
-    },
-    stream_events=[
-        (None, {**_OPENAI_CHUNK, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hel"}}]}),
-        (None, {**_OPENAI_CHUNK, "choices": [{"index": 0, "delta": {"content": "lo"}, "finish_reason": None}]}),
-        (None, {**_OPENAI_CHUNK, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
-        (None, {**_OPENAI_CHUNK, "choices": [], "usage": _OPENAI_USAGE}),
-        (None, "[DONE]"),
-    ],
+    response=_chat_completion("chatcmpl-1", "gpt-4o-mini-2024-07-18", "c1", _OPENAI_USAGE),
+    stream_events=_chat_chunks(_OPENAI_CHUNK, _OPENAI_USAGE, usage_chunk=True),
 )
 
 # -- Anthropic ----------------------------------------------------------------------------------------------------
@@ -292,16 +299,7 @@ def _ollama_async_client(server: Any, headers: dict[str, str], retries: int = 0)
 
 
 def _ollama_kwargs(prompt: Prompt, stream: bool) -> dict[str, Any]:
-    tool = {
-        "type": "function",
-        "function": {
-            "name": prompt.tool_name,
-            "description": prompt.tool_description,
-            "parameters": {"type": "object"},
-        },
-    }
-    messages = [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}]
-    return {"model": "llama3.2", "messages": messages, "tools": [tool], "stream": stream}
+    return _function_chat("llama3.2", prompt, stream)
 
 
 def _ollama_chat(client: Any, prompt: Prompt, stream: bool) -> Any:
@@ -596,39 +594,8 @@ MISTRAL = ProviderCase(
     make_async_client=_mistral_client,
     chat=_mistral_chat,
     achat=_mistral_achat,
-    response={
-        "id": "cmpl-1",
-        "object": "chat.completion",
-        "created": 1,
-        "model": "mistral-small-latest",
-        "choices": [
-            {
-                "index": 0,
-                "message": {
-                    "role": "assistant",
-                    "content": "Hello there",
-                    "tool_calls": [
-                        {"id": "abcdefghi", "type": "function", "function": {"name": "lookup", "arguments": '{"q": 1}'}}
-                    ],
-                },
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": _MISTRAL_USAGE,
-    },
-    stream_events=[
-        (None, {**_MISTRAL_CHUNK, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hel"}}]}),
-        (None, {**_MISTRAL_CHUNK, "choices": [{"index": 0, "delta": {"content": "lo"}, "finish_reason": None}]}),
-        (
-            None,
-            {
-                **_MISTRAL_CHUNK,
-                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-                "usage": _MISTRAL_USAGE,
-            },
-        ),
-        (None, "[DONE]"),
-    ],
+    response=_chat_completion("cmpl-1", "mistral-small-latest", "abcdefghi", _MISTRAL_USAGE),
+    stream_events=_chat_chunks(_MISTRAL_CHUNK, _MISTRAL_USAGE, usage_chunk=False),
     # A mistral stream event is ``CompletionEvent(data=chunk)``.
     sdk_chunk=lambda event, payload: {"data": payload},
 )
