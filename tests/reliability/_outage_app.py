@@ -21,8 +21,11 @@ from llmtrace.demo.fake_server import FakeProviderServer
 
 def main(endpoint: str, calls: int) -> None:
     tracer_provider = TracerProvider()
+    # One batch holds the whole queue: the final flush at shutdown is one export (one 2 s timeout when the
+    # endpoint is a blackhole), not one per 512 spans, so shutdown stays under the test's bound with margin.
+    exporter = OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces", timeout=2)
     tracer_provider.add_span_processor(
-        BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces", timeout=2), schedule_delay_millis=200)
+        BatchSpanProcessor(exporter, schedule_delay_millis=200, max_export_batch_size=2048)
     )
     reader = PeriodicExportingMetricReader(
         OTLPMetricExporter(endpoint=f"{endpoint}/v1/metrics", timeout=2), export_interval_millis=500
