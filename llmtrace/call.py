@@ -96,6 +96,7 @@ class LLMRecord:
     streaming: bool = False
     server_address: str | None = None
     server_port: int | None = None
+    region: str | None = None  # cloud region of the endpoint (Bedrock), when the SDK client knows it
     temperature: float | None = None
     max_tokens: int | None = None
     top_p: float | None = None
@@ -293,6 +294,7 @@ def _request_attributes(recorder: Recorder, record: LLMRecord, who: Attribution)
         record.via,
         record.server_address,
         record.server_port,
+        record.region,
     )
     static = recorder.static_attributes.get(key)
     if static is None:
@@ -336,6 +338,7 @@ def _static_request_attributes(genai: bool, record: LLMRecord) -> dict[str, Any]
     _put(attrs, Attr.VIA, record.via)
     _put(attrs, Attr.SERVER_ADDRESS, record.server_address)
     _put(attrs, Attr.SERVER_PORT, record.server_port)
+    _put(attrs, Attr.CLOUD_REGION, record.region)
     if genai:
         attrs[GenAI.OPERATION_NAME] = _GENAI_OPERATION.get(record.operation, record.operation)
         attrs[GenAI.PROVIDER_NAME] = GENAI_PROVIDER_NAMES.get(record.provider, record.provider)

@@ -80,6 +80,7 @@ class Attr:
     USER = "llm.user"
     SERVER_ADDRESS = "server.address"
     SERVER_PORT = "server.port"
+    CLOUD_REGION = "cloud.region"  # the provider region the call went to (AWS SDK semconv puts it on the span)
 
 
 class GenAI:

@@ -112,6 +112,8 @@ def extract_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> 
     host, port = server_of({"base_url": get_path(client, "meta", "endpoint_url")})
     record = LLMRecord(provider="bedrock", operation="chat", model=model_id(params.get("modelId")), streaming=streaming)
     record.server_address, record.server_port = host, port
+    region = get_path(client, "meta", "region_name")
+    record.region = region if isinstance(region, str) and region else None
     if operation in ("Converse", "ConverseStream"):
         _converse_request(record, params)
     else:

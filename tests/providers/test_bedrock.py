@@ -76,6 +76,7 @@ def test_converse(client, instrumented_bedrock, server):
     attrs = dict(span.attributes)
     assert reply["output"]["message"]["content"][0]["text"] == exchange.text
     assert span.name == f"chat {CLAUDE}" and span.kind.name == "CLIENT"
+    assert attrs["cloud.region"] == client.meta.region_name == "us-east-1"
     assert_usage_matches(attrs, exchange)
     assert {
         k: attrs.get(k)
@@ -523,3 +524,11 @@ def test_demo_workload_metrics_equal_ground_truth(server, instrumented_bedrock):
     for key, value in expected.items():
         assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-15)
     assert _points(telemetry, "llm.retries", ("provider", "model")) == _rows(truth["retries"], ("provider", "model"))
+
+
+def test_region_is_the_clients(server, instrumented_bedrock):
+    """Two clients in two regions: each span says where its call went (same model, so the cached static
+    attributes must be keyed by region too)."""
+    for region in ("eu-west-1", "us-west-2"):
+        make_client(server, region=region).converse(modelId=CLAUDE, messages=MESSAGES)
+    assert [s.attributes["cloud.region"] for s in instrumented_bedrock.spans()] == ["eu-west-1", "us-west-2"]
