@@ -209,6 +209,7 @@ def models(
         "tokens_in": prom.by(q.tokens("input", by), keys, end),
         "tokens_out": prom.by(q.tokens("output", by), keys, end),
         "cost_usd": prom.by(q.cost(by), keys, end),
+        "unpriced_calls": prom.by(q.unpriced(by), keys, end),
         "latency_avg_s": prom.by(q.latency_avg(by), keys, end),
         "latency_p99_s": prom.by(q.quantile("llm_latency_seconds", 0.99, by), keys, end),
         "ttft_p99_s": prom.by(q.quantile("llm_ttft_seconds", 0.99, by), keys, end),
@@ -223,7 +224,7 @@ def models(
         }
         row["error_pct"] = 100 * row["errors"] / count if count else None
         row.update({name: _num(values.get(key)) for name, values in columns.items()})
-        for name in ("tokens_in", "tokens_out"):
+        for name in ("tokens_in", "tokens_out", "unpriced_calls"):
             row[name] = round(row[name] or 0)
         row["cost_usd"] = row["cost_usd"] or 0.0
         rows.append(row)
@@ -258,7 +259,7 @@ def models(
                 fmt_int(r["calls"]),
                 fmt_int(r["tokens_in"]),
                 fmt_int(r["tokens_out"]),
-                fmt_usd(r["cost_usd"]),
+                "unpriced" if r["unpriced_calls"] and not r["cost_usd"] else fmt_usd(r["cost_usd"]),
                 fmt_ms(r["latency_avg_s"]),
                 fmt_ms(r["latency_p99_s"]),
                 fmt_ms(r["ttft_p99_s"]),

@@ -65,6 +65,10 @@ class QueryBuilder:
     def cost(self, by: str = "") -> str:
         return self.window("llm_cost_usd_total", "", by)
 
+    def unpriced(self, by: str = "") -> str:
+        """Calls to models no price table knows (labelled by provider and model only)."""
+        return self.window("llm_unpriced_calls_total", by=by, attribution=False)
+
     def latency_avg(self, by: str = "") -> str:
         return (
             f"{self.window('llm_latency_seconds_sum', by=by, attribution=False)} / "

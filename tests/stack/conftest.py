@@ -217,7 +217,9 @@ def workload(stack: Stack) -> WorkloadResult:
     started = time.time()
     try:
         with FakeProviderServer(seed=11) as server:
-            truth = run_workload(server, WorkloadConfig(calls=150, seed=11, fault_rate=0.3)).to_json()
+            truth = run_workload(
+                server, WorkloadConfig(calls=150, seed=11, fault_rate=0.3, providers=("openai", "anthropic", "ollama"))
+            ).to_json()
     finally:
         llmtrace.uninstrument()
         tracer_provider.shutdown()

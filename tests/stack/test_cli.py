@@ -67,7 +67,19 @@ def test_models_table_equals_ground_truth(stack: Stack, workload: WorkloadResult
         assert row["tokens_out"] == _sum(truth["tokens"], **key, type="output")
         assert abs(row["cost_usd"] - _sum(truth["cost_usd"], **key)) < 1e-9
         assert row["latency_p99_s"] > 0
+        # local models have no list price: every successful call is counted as unpriced, and nothing else is
+        unpriced = _sum(truth["calls"], **key, status="ok") if row["provider"] == "ollama" else 0
+        assert row["unpriced_calls"] == unpriced
     assert any(r["ttft_p99_s"] for r in rows)
+    assert any(r["unpriced_calls"] for r in rows)  # the workload includes Ollama
+
+
+def test_models_table_says_unpriced_instead_of_zero_dollars(stack: Stack, workload: WorkloadResult):
+    prom = ["--prometheus-url", stack.prometheus]
+    result = runner.invoke(app, ["models", "--provider", "ollama", *prom], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.stderr
+    ollama_rows = [line for line in result.stdout.splitlines() if "ollama" in line]
+    assert ollama_rows and all("unpriced" in line and "$0.00" not in line for line in ollama_rows)
 
 
 def test_errors_by_type_and_model_with_trace_ids(stack: Stack, workload: WorkloadResult):
