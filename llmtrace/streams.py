@@ -135,25 +135,14 @@ class SyncStreamProxy(_StreamObserver):
         """The first item, with the call active: lazy streams send their request (and retries) now."""
         token = ACTIVE_CALL.set(self._self_call)
         try:
-            chunk = next(iterator)
-        except StopIteration:
-            self._self_end(None, early=False)
-            raise
-        except BaseException as exc:
-            self._self_end(exc, early=False)
-            raise
+            chunk = self._self_pull(iterator)
         finally:
             ACTIVE_CALL.reset(token)
         self._self_pending = False
-        self._self_chunk(chunk)
         return chunk
 
-    def __next__(self) -> Any:
-        iterator = self._self_iter
-        if iterator is None:
-            iterator = self._self_iter = iter(self.__wrapped__)
-        if self._self_pending:
-            return self._self_first(iterator)
+    def _self_pull(self, iterator: Iterator[Any]) -> Any:
+        """``next(iterator)`` for the ``next()`` path: the call ends when the stream stops or fails."""
         try:
             chunk = next(iterator)
         except StopIteration:
@@ -164,6 +153,12 @@ class SyncStreamProxy(_StreamObserver):
             raise
         self._self_chunk(chunk)
         return chunk
+
+    def __next__(self) -> Any:
+        iterator = self._self_iter
+        if iterator is None:
+            iterator = self._self_iter = iter(self.__wrapped__)
+        return self._self_first(iterator) if self._self_pending else self._self_pull(iterator)
 
     def __enter__(self) -> SyncStreamProxy:
         self.__wrapped__.__enter__()
@@ -221,25 +216,14 @@ class AsyncStreamProxy(_StreamObserver):
         """The first item, with the call active: lazy streams send their request (and retries) now."""
         token = ACTIVE_CALL.set(self._self_call)
         try:
-            chunk = await iterator.__anext__()
-        except StopAsyncIteration:
-            self._self_end(None, early=False)
-            raise
-        except BaseException as exc:
-            self._self_end(exc, early=False)
-            raise
+            chunk = await self._self_pull(iterator)
         finally:
             ACTIVE_CALL.reset(token)
         self._self_pending = False
-        self._self_chunk(chunk)
         return chunk
 
-    async def __anext__(self) -> Any:
-        iterator = self._self_iter
-        if iterator is None:
-            iterator = self._self_iter = self.__wrapped__.__aiter__()
-        if self._self_pending:
-            return await self._self_first(iterator)
+    async def _self_pull(self, iterator: AsyncIterator[Any]) -> Any:
+        """``await anext(iterator)`` for the ``__anext__`` path: the call ends when the stream stops or fails."""
         try:
             chunk = await iterator.__anext__()
         except StopAsyncIteration:
@@ -250,6 +234,12 @@ class AsyncStreamProxy(_StreamObserver):
             raise
         self._self_chunk(chunk)
         return chunk
+
+    async def __anext__(self) -> Any:
+        iterator = self._self_iter
+        if iterator is None:
+            iterator = self._self_iter = self.__wrapped__.__aiter__()
+        return await (self._self_first(iterator) if self._self_pending else self._self_pull(iterator))
 
     async def __aenter__(self) -> AsyncStreamProxy:
         await self.__wrapped__.__aenter__()
