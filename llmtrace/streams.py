@@ -37,9 +37,11 @@ class StreamState(ABC):
     def process_chunk(self, chunk: Any) -> bool:
         """Absorb one chunk/event; return True when it carried content (text, tool-call or reasoning delta)."""
 
-    @abstractmethod
     def finish(self, record: LLMRecord) -> None:
-        """Copy usage, ids, finish reasons and output text seen in the stream into ``record``."""
+        """Copy what the stream told into ``record`` at its end (usage, ids, finish reasons, output text).
+
+        Most states write into the record as chunks arrive and have nothing left to do here."""
+        return None
 
     @property
     def terminated(self) -> bool:

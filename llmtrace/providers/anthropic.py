@@ -183,9 +183,6 @@ class MessageStreamState(StreamState):
             if thinking:
                 self.record.reasoning_tokens = thinking
 
-    def finish(self, record: LLMRecord) -> None:
-        """Everything was recorded as it arrived."""
-
     @property
     def terminated(self) -> bool:
         return self.stopped

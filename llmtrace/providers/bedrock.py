@@ -356,9 +356,6 @@ class BedrockStreamState(StreamState):
         )
         self.done = True
 
-    def finish(self, record: LLMRecord) -> None:
-        """Everything was recorded as it arrived."""
-
     @property
     def terminated(self) -> bool:
         return self.done

@@ -206,9 +206,6 @@ class GenerateContentStreamState(StreamState):
     def process_chunk(self, chunk: Any) -> bool:
         return _read_response(self.record, chunk)
 
-    def finish(self, record: LLMRecord) -> None:
-        """Everything was recorded as it arrived."""
-
     @property
     def terminated(self) -> bool:
         return bool(self.record.finish_reasons)

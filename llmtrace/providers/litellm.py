@@ -210,9 +210,6 @@ class LiteLLMStreamState(StreamState):
         _read_usage(record, get_path(chunk, "usage"))
         return content
 
-    def finish(self, record: LLMRecord) -> None:
-        """Everything was recorded as it arrived."""
-
     @property
     def terminated(self) -> bool:
         return bool(self.record.finish_reasons)
