@@ -12,10 +12,19 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
 
 from .semconv import ErrorType
 
-__all__ = ["ErrorInfo", "ErrorTable", "IncompleteStreamError", "classify", "retry_after_seconds", "status_error_type"]
+__all__ = [
+    "ErrorInfo",
+    "ErrorTable",
+    "IncompleteStreamError",
+    "classify",
+    "http_client_errors",
+    "retry_after_seconds",
+    "status_error_type",
+]
 
 
 class IncompleteStreamError(Exception):
@@ -81,6 +90,16 @@ class ErrorInfo:
     status: int | None = None
     retry_after_s: float | None = None
     message: str = ""
+
+
+def http_client_errors(http: ModuleType) -> ErrorTable:
+    """Rows for an httpx-flavoured module's own transport errors (httpx or httpx2), which SDKs such as cohere
+    and mistralai let through unwrapped: timeouts, undecodable bodies, then every other transport failure."""
+    return (
+        (http.TimeoutException, ErrorType.TIMEOUT),
+        (http.DecodingError, ErrorType.INVALID_RESPONSE),
+        (http.TransportError, ErrorType.CONNECTION),
+    )
 
 
 def status_error_type(status: int) -> ErrorType:

@@ -16,7 +16,7 @@ import inspect
 from typing import Any
 
 from ..call import LLMRecord
-from ..errors import ErrorTable
+from ..errors import ErrorTable, http_client_errors
 from ..semconv import ErrorType
 from ..streams import StreamState
 from ._base import (
@@ -151,9 +151,6 @@ class ChatStreamState(StreamState):
             self.record.finish_reasons.append(str(reason))
         _read_usage(self.record, get_path(delta, "usage"))
 
-    def finish(self, record: LLMRecord) -> None:
-        """Everything was recorded as it arrived."""
-
     @property
     def terminated(self) -> bool:
         return self.ended
@@ -191,9 +188,7 @@ def errors() -> ErrorTable:
         (cohere.NotImplementedError, ErrorType.SERVER_ERROR),
         (cohere.InternalServerError, ErrorType.SERVER_ERROR),
         (ParsingError, ErrorType.INVALID_RESPONSE),
-        (httpx.TimeoutException, ErrorType.TIMEOUT),
-        (httpx.TransportError, ErrorType.CONNECTION),
-        (httpx.DecodingError, ErrorType.INVALID_RESPONSE),
+        *http_client_errors(httpx),
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..call import LLMRecord
-from ..errors import ErrorTable
+from ..errors import ErrorTable, http_client_errors
 from ..semconv import ErrorType
 from ..streams import StreamState
 from ._base import (
@@ -203,9 +203,6 @@ class ChatStreamState(StreamState):
         self.record.tool_calls = len(self.tools)
         return _read_content(self.record, get_path(delta, "content")) or bool(calls)
 
-    def finish(self, record: LLMRecord) -> None:
-        """Everything was recorded as it arrived."""
-
     @property
     def terminated(self) -> bool:
         return self.finished
@@ -229,8 +226,6 @@ def errors() -> ErrorTable:
     from mistralai.client import errors as exc
     from mistralai.client import sdk
 
-    http = sdk.httpx  # the httpx flavour the SDK is built on (httpx2 in 3.x)
-
     return (
         (exc.HTTPValidationError, ErrorType.BAD_REQUEST),
         (exc.ResponseValidationError, ErrorType.INVALID_RESPONSE),
@@ -238,9 +233,7 @@ def errors() -> ErrorTable:
         (exc.SDKError, ErrorType.SERVER_ERROR),
         (exc.MistralError, ErrorType.SERVER_ERROR),
         (exc.NoResponseError, ErrorType.CONNECTION),
-        (http.TimeoutException, ErrorType.TIMEOUT),
-        (http.DecodingError, ErrorType.INVALID_RESPONSE),
-        (http.TransportError, ErrorType.CONNECTION),
+        *http_client_errors(sdk.httpx),  # the httpx flavour the SDK is built on (httpx2 in 3.x)
     )
 
 
