@@ -206,11 +206,6 @@ class LLMCall:
         except Exception:
             report_internal_error("call.leave")
 
-    # -- streaming ----------------------------------------------------------------------------------------
-    def mark_chunk(self) -> None:
-        """A content-bearing chunk arrived (the stream proxies append to ``chunk_stamps`` directly)."""
-        self.chunk_stamps.append(time.perf_counter_ns())
-
     # -- end ----------------------------------------------------------------------------------------------
     def finish(self) -> None:
         """The call succeeded (or a stream ended normally): record everything and end the span."""
