@@ -21,6 +21,7 @@ from llmtrace.demo.workload import WorkloadConfig, reference_cost, run_workload
 from llmtrace.providers import mistral as mistral_provider
 from llmtrace.providers.mistral import MistralInstrumentor
 
+from .._assertions import assert_rate_limited_after_retries
 from .._instrumentors import instrumented_by
 from .._truth import metric_points as _points
 from .._truth import truth_rows as _rows
@@ -319,28 +320,8 @@ async def test_async_stream_retry_then_success(client, instrumented_mistral, ser
 def test_all_attempts_rate_limited(client, instrumented_mistral, server):
     with pytest.raises(mistral_errors.SDKError) as info:
         client.chat.complete(model="mistral-small-latest", messages=MESSAGES, http_headers=fault("rate_limit"))
-    span = instrumented_mistral.span()
-    attrs = dict(span.attributes)
     assert info.value.status_code == 429 and [e.status for e in server.log] == [429, 429, 429]
-    assert span.status.status_code.name == "ERROR"
-    assert {
-        k: attrs[k]
-        for k in (
-            "llm.retry_count",
-            "llm.error.type",
-            "llm.error.status",
-            "llm.success",
-            "error.type",
-            "llm.stop_reason",
-        )
-    } == {
-        "llm.retry_count": 2,
-        "llm.error.type": "rate_limit",
-        "llm.error.status": 429,
-        "llm.success": False,
-        "error.type": "SDKError",
-        "llm.stop_reason": "error",
-    }
+    attrs = assert_rate_limited_after_retries(instrumented_mistral.span(), "SDKError")
     assert "Rate limit reached" in attrs["llm.error.message"]
     assert instrumented_mistral.total("llm.calls", status="error", error_type="rate_limit") == 1
     assert instrumented_mistral.points("llm.tokens") == [] and instrumented_mistral.points("llm.cost.usd") == []

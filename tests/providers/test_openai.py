@@ -12,6 +12,8 @@ import pytest
 from llmtrace.demo.workload import reference_cost
 from llmtrace.providers.openai import detect_provider
 
+from .._assertions import assert_rate_limited_after_retries
+
 MESSAGES = [
     {"role": "system", "content": "You are terse."},
     {"role": "user", "content": "Name three rivers."},
@@ -205,28 +207,8 @@ def test_retry_then_success_counts_one_retry(client, instrumented, server):
 def test_all_attempts_rate_limited(client, instrumented, server):
     with pytest.raises(openai.RateLimitError) as info:
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, extra_headers=fault("rate_limit"))
-    span = instrumented.span()
-    attrs = dict(span.attributes)
     assert info.value.status_code == 429 and len(server.log) == 3
-    assert span.status.status_code.name == "ERROR"
-    assert {
-        k: attrs[k]
-        for k in (
-            "llm.retry_count",
-            "llm.error.type",
-            "llm.error.status",
-            "llm.success",
-            "error.type",
-            "llm.stop_reason",
-        )
-    } == {
-        "llm.retry_count": 2,
-        "llm.error.type": "rate_limit",
-        "llm.error.status": 429,
-        "llm.success": False,
-        "error.type": "RateLimitError",
-        "llm.stop_reason": "error",
-    }
+    attrs = assert_rate_limited_after_retries(instrumented.span(), "RateLimitError")
     assert attrs["llm.error.retry_after_s"] == pytest.approx(0.01)
     assert instrumented.total("llm.calls", status="error", error_type="rate_limit") == 1
     assert instrumented.points("llm.tokens") == [] and instrumented.total("llm.retries") == 2
