@@ -240,9 +240,7 @@ class PriceBook:
         if found is None:
             return None
         rates, source = found
-        if rates is None or (tokens.cache_read and rates.cache_read is None and source == self._genai_source):
-            return self.price(provider, model, tokens, datetime.fromtimestamp(at_ns / 1e9, timezone.utc))
-        if tokens.cache_write and rates.cache_write is None and source == self._genai_source:
+        if rates is None or (source == self._genai_source and _unpriced_cache(rates, tokens)):
             return self.price(provider, model, tokens, datetime.fromtimestamp(at_ns / 1e9, timezone.utc))
         return _cost(rates, tokens, source)
 
@@ -273,9 +271,7 @@ class PriceBook:
         if key not in self._rates:
             self._rates[key] = _flat_rates(model_info.get_prices(at))
         rates = self._rates[key]
-        if rates is None:
-            return None
-        if (tokens.cache_read and rates.cache_read is None) or (tokens.cache_write and rates.cache_write is None):
+        if rates is None or _unpriced_cache(rates, tokens):
             return None  # let genai-prices decide how it bills cache tokens it has no price for
         return rates
 
@@ -292,6 +288,11 @@ class PriceBook:
             input_usd = float(prices.calc_price(_usage(Usage, Tokens(input=uncached)))["input_price"])
         cache_usd = float(full["input_price"]) - input_usd
         return Price(float(full["total_price"]), input_usd, float(full["output_price"]), cache_usd, self._genai_source)
+
+
+def _unpriced_cache(rates: _Rates, tokens: Tokens) -> bool:
+    """The call has cache tokens of a kind the table gives no flat price for (genai-prices' own math decides)."""
+    return bool((tokens.cache_read and rates.cache_read is None) or (tokens.cache_write and rates.cache_write is None))
 
 
 def _usage(usage_cls: Any, tokens: Tokens) -> Any:
