@@ -22,7 +22,10 @@ import time
 import tracemalloc
 from typing import Any
 
-CONTENDERS = ("bare", "llmtrace", "openllmetry", "otel-contrib-v2", "openlit", "floor")
+# llmtrace-llm-only: llmtrace with its gen_ai.* mirror switched off (genai_semconv=False), so the mirror's own cost
+# is measured rather than guessed.
+CONTENDERS = ("bare", "llmtrace", "llmtrace-llm-only", "openllmetry", "otel-contrib-v2", "openlit", "floor")
+_OURS = ("llmtrace", "llmtrace-llm-only")
 STREAM_CHUNKS = 500
 
 # -- canned wire responses ------------------------------------------------------------------------------------------
@@ -151,10 +154,10 @@ def _providers() -> tuple[Any, Any]:
 
 def _instrument(contender: str, tracer_provider: Any, meter_provider: Any) -> None:
     kwargs = {"tracer_provider": tracer_provider, "meter_provider": meter_provider}
-    if contender == "llmtrace":
+    if contender in _OURS:
         import llmtrace
 
-        llmtrace.instrument(**kwargs)
+        llmtrace.instrument(**kwargs, genai_semconv=contender == "llmtrace")
     elif contender == "openllmetry":
         from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor
         from opentelemetry.instrumentation.openai import OpenAIInstrumentor
@@ -453,7 +456,7 @@ def _table(summary: dict[str, Any], skipped: dict[str, str], memory: dict[str, A
     console.print(table)
     ours = summary.get("llmtrace", {})
     floor = summary.get("floor", {}).get("floor_call", {}).get("median_us")
-    for peer in (c for c in summary if c not in ("llmtrace", "floor")):
+    for peer in (c for c in summary if c not in (*_OURS, "floor")):
         ratios = ", ".join(
             f"{w} {ours[w]['median_us'] / summary[peer][w]['median_us']:.2f}x"
             for w in workloads
@@ -475,6 +478,12 @@ def _table(summary: dict[str, Any], skipped: dict[str, str], memory: dict[str, A
                 "llmtrace/floor-in-situ "
                 + ", ".join(f"{w} {ours[w]['median_us'] / v:.2f}x" for w, v in in_situ.items())
             )
+    lean = summary.get("llmtrace-llm-only")
+    if ours and lean:
+        console.print(
+            "gen_ai.* mirror (llmtrace minus llmtrace-llm-only): "
+            + ", ".join(f"{w} {ours[w]['median_us'] - lean[w]['median_us']:+.1f} us" for w in workloads)
+        )
     for contender, why in skipped.items():
         console.print(f"{contender}: not measured ({why})")
 

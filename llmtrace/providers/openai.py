@@ -62,11 +62,14 @@ _LOCAL_PORTS = {11434: "ollama", 8000: "vllm", 1234: "lmstudio"}
 _LOOPBACK = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 
 
-def detect_provider(client: Any) -> str:
-    """llm.provider for an OpenAI SDK client: known hosts by name, local servers by default port, else openai."""
+def detect_provider(client: Any, server: tuple[str | None, int | None] | None = None) -> str:
+    """llm.provider for an OpenAI SDK client: known hosts by name, local servers by default port, else openai.
+
+    ``server`` is the client's (host, port) when the caller already has it (reading ``base_url`` costs an
+    import statement per access in openai 3)."""
     if type(client).__name__.startswith(("AzureOpenAI", "AsyncAzureOpenAI")):
         return "azure"
-    return _provider_for(*server_of(client))
+    return _provider_for(*(server or server_of(client)))
 
 
 @functools.lru_cache(maxsize=256)
@@ -101,9 +104,9 @@ def _split_system(messages: Any) -> tuple[Any, Any]:
 def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> LLMRecord:
     """Read the create() kwargs into a record (request side only)."""
     client = getattr(resource, "_client", None)
-    host, port = server_of(client)
+    host, port = server = server_of(client)
     record = LLMRecord(
-        provider=detect_provider(client),
+        provider=detect_provider(client, server),
         operation=target.operation,
         model=kwargs.get("model"),
         streaming=bool(kwargs.get("stream")),
