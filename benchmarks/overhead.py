@@ -309,9 +309,32 @@ def worker(contender: str, calls: int, streams: int, memory_calls: int) -> dict[
         result[f"{sdk}_call"] = _time(lambda sdk=sdk: _call(clients, sdk, False), calls, calls // 5)
         per_stream = _time(lambda sdk=sdk: _call(clients, sdk, True), streams, max(2, streams // 5))
         result[f"{sdk}_chunk"] = [s / STREAM_CHUNKS for s in per_stream]
+    if contender != "bare" and not memory_calls:  # the memory run must not keep spans in an in-memory exporter
+        result.update(_export_cost(tracer_provider, clients))
     if memory_calls:
         result.update(_memory(clients, memory_calls))
     return result
+
+
+def _export_cost(tracer_provider: Any, clients: dict[str, Any]) -> dict[str, list[float]]:
+    """What the discarding exporter hides: OTLP-encoding this contender's spans, as the exporter thread of a real
+    app does for every span (CPU the app pays, under the GIL), and their size on the wire. Per span, 200 calls of
+    each SDK; collected after the timings, so the extra span processor never ran during them."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    spans = InMemorySpanExporter()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    for sdk in ("openai", "anthropic"):
+        for _ in range(200):
+            _call(clients, sdk, False)
+    finished = spans.get_finished_spans()
+    if not finished:
+        return {}
+    best = min(_time(lambda: encode_spans(finished).SerializeToString(), 5, 1))
+    size = len(encode_spans(finished).SerializeToString())
+    return {"export_encode_ns": [best / len(finished)], "export_bytes": [size / len(finished)]}
 
 
 def _memory(clients: dict[str, Any], n: int) -> dict[str, Any]:
@@ -396,6 +419,9 @@ def summarize(samples: dict[str, dict[str, list[float]]]) -> dict[str, Any]:
             continue
         summary[contender] = {}
         for workload, values in data.items():
+            if workload.startswith("export_"):
+                summary[contender][workload] = statistics.median(values)
+                continue
             base = bare[workload]
             summary[contender][workload] = {
                 "median_us": (statistics.median(values) - statistics.median(base)) / 1000,
@@ -478,11 +504,26 @@ def _table(summary: dict[str, Any], skipped: dict[str, str], memory: dict[str, A
                 "llmtrace/floor-in-situ "
                 + ", ".join(f"{w} {ours[w]['median_us'] / v:.2f}x" for w, v in in_situ.items())
             )
+    exports = {c: rows for c, rows in summary.items() if "export_encode_ns" in rows}
+    if exports:
+        console.print(
+            "OTLP export per span (encode in the exporter thread; bytes): "
+            + "; ".join(
+                f"{c} {rows['export_encode_ns'] / 1000:.1f} us, {rows['export_bytes']:,.0f} B"
+                for c, rows in exports.items()
+            )
+        )
     lean = summary.get("llmtrace-llm-only")
     if ours and lean:
         console.print(
             "gen_ai.* mirror (llmtrace minus llmtrace-llm-only): "
             + ", ".join(f"{w} {ours[w]['median_us'] - lean[w]['median_us']:+.1f} us" for w in workloads)
+            + (
+                f", OTLP encode {(ours['export_encode_ns'] - lean['export_encode_ns']) / 1000:+.1f} us and "
+                f"{ours['export_bytes'] - lean['export_bytes']:+,.0f} B per span"
+                if "export_encode_ns" in ours and "export_encode_ns" in lean
+                else ""
+            )
         )
     for contender, why in skipped.items():
         console.print(f"{contender}: not measured ({why})")
