@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +21,7 @@ import yaml
 import llmtrace
 from llmtrace.demo.fake_server import FakeProviderServer
 
-from .conftest import ROOT, Stack, http_get, wait_until
+from .conftest import ROOT, Stack, wait_until
 
 SERVICE = "llmtrace-genai-mirror-test"  # its own service: the workload tests count their traces exactly
 MIRRORED = ("gen_ai.", "error.type", "user.id", "http.request.resend_count")
@@ -139,8 +138,7 @@ def mirrored(stack: Stack) -> dict[str, dict[str, dict[str, Any]]]:
     assert not any(k.startswith(MIRRORED) for attrs in bare for k in attrs), "genai_semconv=False sent a mirror key"
 
     def stored() -> dict[str, dict[str, dict[str, Any]]] | None:
-        query = {"service": SERVICE, "limit": "100", "lookback": "1h"}
-        traces = http_get(f"{stack.jaeger}/api/traces?{urllib.parse.urlencode(query)}")["data"]
+        traces = stack.jaeger_traces(service=SERVICE)
         found: dict[str, dict[str, dict[str, Any]]] = {}
         for trace in traces:
             for span in trace["spans"]:
