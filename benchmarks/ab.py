@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-from typing import Any
 
 from .overhead import STREAM_CHUNKS, _call, _clients, _providers, _time
 
@@ -61,7 +60,7 @@ def main() -> None:
     medians = run(args.blocks, args.calls, args.streams)
     bare = medians["bare"]
 
-    def added(mode: str, workload: str) -> Any:
+    def added(mode: str, workload: str) -> float:
         return medians[mode][workload] - bare[workload]
 
     for workload in bare:
