@@ -460,6 +460,19 @@ def _sdk_checks() -> list[dict[str, Any]]:
                     "detail": f"{version} ({verdict}: needs {requirement.specifier})",
                 }
             )
+            checks.extend(_self_tracing_checks(importlib.import_module(module_name)))
+    return checks
+
+
+def _self_tracing_checks(provider_module: Any) -> list[dict[str, Any]]:
+    """Whether an installed SDK makes spans of its own calls, and what llmtrace does about it (LLMTRACE_SDK_SPANS)."""
+    from .sdk_spans import describe
+
+    mode = os.environ.get("LLMTRACE_SDK_SPANS", "suppress").strip().lower()
+    checks = []
+    for target in provider_module.HOOKS.self_tracing:
+        traced, detail = describe(target, mode)
+        checks.append({"check": f"{target.sdk} own spans", "ok": True, "traces_itself": traced, "detail": detail})
     return checks
 
 

@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ALLOWED_METRIC_LABELS", "KNOWN_PROVIDERS", "ConfigError", "Settings", "load_settings"]
+__all__ = ["ALLOWED_METRIC_LABELS", "KNOWN_PROVIDERS", "SDK_SPAN_MODES", "ConfigError", "Settings", "load_settings"]
 
 ALLOWED_METRIC_LABELS = ("agent", "tenant")
 KNOWN_PROVIDERS = ("openai", "anthropic", "google", "bedrock", "mistral", "cohere", "ollama", "litellm")
+# What to do with the spans an SDK makes of its own calls (anthropic 2.14+ by default; mistralai, litellm opt-in):
+# "suppress" keeps one CLIENT span per call, llmtrace's; "keep" nests the SDK's span under it.
+SDK_SPAN_MODES = ("suppress", "keep")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
@@ -37,6 +40,7 @@ class Settings:
     disabled_providers: frozenset[str] = frozenset()
     content_max_length: int = 4096
     redact: Callable[[str], str] | None = None
+    sdk_spans: str = "suppress"
 
 
 _ENV: dict[str, str] = {
@@ -48,6 +52,7 @@ _ENV: dict[str, str] = {
     "metric_labels": "LLMTRACE_METRIC_LABELS",
     "disabled_providers": "LLMTRACE_DISABLED_PROVIDERS",
     "content_max_length": "LLMTRACE_CONTENT_MAX_LENGTH",
+    "sdk_spans": "LLMTRACE_SDK_SPANS",
 }
 
 
@@ -141,6 +146,13 @@ def _parse_redact(name: str, value: Any) -> Callable[[str], str] | None:
     raise ConfigError(f"{name}={value!r} is not callable; accepted: a function str -> str, or None")
 
 
+def _parse_sdk_spans(name: str, value: Any) -> str:
+    mode = str(value).strip().lower()
+    if mode not in SDK_SPAN_MODES:
+        raise ConfigError(f"{name}={value!r} is not a mode; accepted values: {', '.join(SDK_SPAN_MODES)}")
+    return mode
+
+
 _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "capture_content": _parse_bool,
     "hash_key": _parse_hash_key,
@@ -151,6 +163,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "disabled_providers": _parse_providers,
     "content_max_length": _parse_positive_int,
     "redact": _parse_redact,
+    "sdk_spans": _parse_sdk_spans,
 }
 
 

@@ -68,6 +68,17 @@ def telemetry() -> Iterator[Telemetry]:
 
 
 @pytest.fixture
+def global_tracer_provider(telemetry: Telemetry, monkeypatch: pytest.MonkeyPatch) -> Iterator[Telemetry]:
+    """``telemetry``'s tracer provider as OpenTelemetry's global one, as in an app, for SDKs that trace themselves
+    through the global provider (anthropic 2.14+; mistralai with ``MISTRAL_SDK_TELEMETRY=global``)."""
+    from opentelemetry import trace
+
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", telemetry.tracer_provider)
+    monkeypatch.setenv("MISTRAL_SDK_TELEMETRY", "global")
+    yield telemetry
+
+
+@pytest.fixture
 def instrumented(telemetry: Telemetry) -> Iterator[Telemetry]:
     """All installed providers instrumented into ``telemetry``; uninstrumented afterwards."""
     llmtrace.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)

@@ -99,6 +99,7 @@ class Exchange:
     finish_reason: str | None = None
     request_body: dict[str, Any] | None = None
     response_id: str | None = None
+    traceparent: str | None = None  # the W3C trace context the SDK propagated, if any
 
 
 @dataclass
@@ -276,6 +277,7 @@ class Handler(BaseHTTPRequestHandler):
             fault=self.fake._next_fault(self.headers.get("x-llmtrace-fault"), attempt),
             status=200,
             request_body=body,
+            traceparent=self.headers.get("traceparent"),
         )
         self.fake._record(exchange)  # at arrival: a slow (timeout) answer must not land in a later test's log
         try:

@@ -27,6 +27,7 @@ from ..call import LLMCall, LLMRecord, Recorder
 from ..config import load_settings
 from ..errors import ErrorTable
 from ..retries import ACTIVE_CALL, install_transport_hooks, uninstall_transport_hooks
+from ..sdk_spans import SelfTracing, install_suppression, uninstall_suppression
 from ..streams import AsyncStreamProxy, StreamState, SyncStreamProxy
 
 try:  # the key moved between opentelemetry-instrumentation releases
@@ -93,6 +94,8 @@ class ProviderHooks:
     rebind: Callable[[], None] | None = None  # refresh module-level aliases bound before (un)wrapping
     # (sync, async) proxy classes for SDK streams whose close/aclose differ from the core proxies' (litellm)
     stream_proxies: tuple[type[SyncStreamProxy], type[AsyncStreamProxy]] | None = None
+    # where the SDK starts spans of its own calls (anthropic 2.14+, mistralai's hook): suppressed by default
+    self_tracing: Sequence[SelfTracing] = ()
 
 
 class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -114,6 +117,9 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._error_table: ErrorTable = ()
         self._patched = False
         install_transport_hooks()
+        self._suppressing = recorder.settings.sdk_spans == "suppress" and bool(self.hooks.self_tracing)
+        if self._suppressing:
+            install_suppression(self.hooks.self_tracing)
         # patched now if the app already imported the SDK, else when it does: never imported on our account
         self._generation = generation = object()
         when_imported(self.sdk_module(), lambda: self._patch(generation))
@@ -139,6 +145,8 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._generation = None  # a patch still waiting for its SDK's import will not happen
         if self._patched:
             self._unpatch()
+        if self._suppressing:
+            uninstall_suppression(self.hooks.self_tracing)
         uninstall_transport_hooks()
 
     def _unpatch(self) -> None:

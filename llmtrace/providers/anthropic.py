@@ -10,6 +10,7 @@ from typing import Any
 
 from ..call import LLMRecord
 from ..errors import ErrorTable
+from ..sdk_spans import SelfTracing
 from ..semconv import ErrorType
 from ..streams import StreamState
 from ._base import (
@@ -229,7 +230,28 @@ def errors() -> ErrorTable:
     )
 
 
-HOOKS = ProviderHooks("anthropic", TARGETS, extract_request, extract_response, stream_state, is_stream, errors)
+# anthropic 2.14+ starts a CLIENT span per API call by default whenever a global tracer provider exists.
+SELF_TRACING = (
+    SelfTracing(
+        sdk="anthropic",
+        module="anthropic._base_client",
+        function="start_api_call_span",
+        tracer_arg="tracer",
+        tracer_position=0,
+        default_on=True,
+        switch="ANTHROPIC_OPEN_TELEMETRY=false or the client's open_telemetry=False",
+    ),
+)
+HOOKS = ProviderHooks(
+    "anthropic",
+    TARGETS,
+    extract_request,
+    extract_response,
+    stream_state,
+    is_stream,
+    errors,
+    self_tracing=SELF_TRACING,
+)
 
 
 class AnthropicInstrumentor(ProviderInstrumentor):

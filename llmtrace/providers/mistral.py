@@ -14,6 +14,7 @@ from typing import Any
 
 from ..call import LLMRecord
 from ..errors import ErrorTable, http_client_errors
+from ..sdk_spans import SelfTracing
 from ..semconv import ErrorType
 from ..streams import StreamState
 from ._base import (
@@ -237,7 +238,28 @@ def errors() -> ErrorTable:
     )
 
 
-HOOKS = ProviderHooks("mistral", TARGETS, extract_request, extract_response, stream_state, is_stream, errors)
+# mistralai's tracing hook (opt-in: MISTRAL_SDK_TELEMETRY=global|dedicated) starts a span per request.
+SELF_TRACING = (
+    SelfTracing(
+        sdk="mistralai",
+        module="mistralai.client._hooks.tracing",
+        function="get_traced_request_and_span",
+        tracer_arg="tracer",
+        tracer_position=1,
+        default_on=False,
+        switch="MISTRAL_SDK_TELEMETRY or mistralai.extra.observability",
+    ),
+)
+HOOKS = ProviderHooks(
+    "mistral",
+    TARGETS,
+    extract_request,
+    extract_response,
+    stream_state,
+    is_stream,
+    errors,
+    self_tracing=SELF_TRACING,
+)
 
 
 class MistralInstrumentor(ProviderInstrumentor):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import promql_parser
 import pytest
 from typer.testing import CliRunner
@@ -70,3 +72,17 @@ def test_unreachable_backend_is_one_line_and_exit_2(argv, backend):
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"error: {backend} unreachable at ")
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("mode", "action"), [("suppress", "suppressed inside llmtrace calls"), ("keep", "nests under")]
+)
+def test_doctor_says_which_sdks_trace_themselves(mode, action, monkeypatch):
+    pytest.importorskip("anthropic")
+    monkeypatch.setenv("LLMTRACE_SDK_SPANS", mode)
+    result = runner.invoke(app, ["doctor", "--json", "--prometheus-url", "http://127.0.0.1:9", "--jaeger-url", "x"])
+    checks = {c["check"]: c for c in json.loads(result.stdout)}
+    anthropic_spans = checks["anthropic own spans"]
+    assert anthropic_spans["traces_itself"] is True  # anthropic 2.14+ traces itself by default
+    assert "on by default" in anthropic_spans["detail"] and action in anthropic_spans["detail"]
+    assert "mistralai own spans" in checks
