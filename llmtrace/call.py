@@ -619,7 +619,10 @@ def _record_metrics(
         if attempts > 1:
             inst.retries.add_locked(attempts - 1, labels.model)
         if error_type is None:  # failed calls add no tokens or cost: providers do not bill them
-            token_labels, tokens = labels.tokens, inst.tokens
+            # Reported usage and local estimates never share a series: llm_tokens_total stays what providers said.
+            estimated = record.tokens_estimated
+            token_labels = labels.tokens
+            tokens = inst.tokens_estimated if estimated else inst.tokens
             for kind, count in (
                 (_INPUT, record.input_tokens),
                 (_OUTPUT, record.output_tokens),
@@ -630,7 +633,7 @@ def _record_metrics(
                 if count:
                     tokens.add_locked(count, token_labels[kind])
             if price is not None:
-                inst.cost.add_locked(price.total, labels.base)
+                (inst.cost_estimated if estimated else inst.cost).add_locked(price.total, labels.base)
             elif record.model and (record.input_tokens or record.output_tokens):
                 inst.unpriced.add_locked(1, labels.model)
     if inst.genai is not None:

@@ -135,7 +135,19 @@ def _stats(prom: PrometheusClient, q: QueryBuilder, end: float) -> dict[str, Any
         },
         "latency_avg_s": _num(prom.scalar(q.latency_avg(), end)),
         "latency_p99_s": _num(prom.scalar(q.quantile("llm_latency_seconds", 0.99), end)),
+        **_estimated(prom, q, end),
     }
+
+
+def _estimated(prom: PrometheusClient, q: QueryBuilder, end: float) -> dict[str, Any]:
+    """Locally estimated tokens and their cost (calls whose provider sent no usage), only when there are any: the
+    reported figures above never include them."""
+    estimated = {
+        "input": round(prom.scalar(q.tokens_estimated("input"), end) or 0),
+        "output": round(prom.scalar(q.tokens_estimated("output"), end) or 0),
+        "cost_usd": prom.scalar(q.cost_estimated(), end) or 0.0,
+    }
+    return {"estimated": estimated} if any(estimated.values()) else {}
 
 
 @app.command()
@@ -171,6 +183,10 @@ def stats(
             ("p99 latency", fmt_ms(result["latency_p99_s"])),
         ):
             table.add_row(label, value)
+        if "estimated" in result:  # kept apart: the rows above are what providers reported
+            est = result["estimated"]
+            table.add_row("estimated tokens in/out", f"{fmt_int(est['input'])} / {fmt_int(est['output'])}")
+            table.add_row("estimated cost", fmt_usd(est["cost_usd"]))
         console.print(table)
         if filters.by_attribution:
             console.print("latency is per provider/model: --agent/--tenant filter calls, tokens and cost only")
@@ -210,6 +226,9 @@ def models(
         "tokens_out": prom.by(q.tokens("output", by), keys, end),
         "cost_usd": prom.by(q.cost(by), keys, end),
         "unpriced_calls": prom.by(q.unpriced(by), keys, end),
+        "estimated_tokens_in": prom.by(q.tokens_estimated("input", by), keys, end),
+        "estimated_tokens_out": prom.by(q.tokens_estimated("output", by), keys, end),
+        "estimated_cost_usd": prom.by(q.cost_estimated(by), keys, end),
         "latency_avg_s": prom.by(q.latency_avg(by), keys, end),
         "latency_p99_s": prom.by(q.quantile("llm_latency_seconds", 0.99, by), keys, end),
         "ttft_p99_s": prom.by(q.quantile("llm_ttft_seconds", 0.99, by), keys, end),
@@ -224,10 +243,12 @@ def models(
         }
         row["error_pct"] = 100 * row["errors"] / count if count else None
         row.update({name: _num(values.get(key)) for name, values in columns.items()})
-        for name in ("tokens_in", "tokens_out", "unpriced_calls"):
+        for name in ("tokens_in", "tokens_out", "unpriced_calls", "estimated_tokens_in", "estimated_tokens_out"):
             row[name] = round(row[name] or 0)
         row["cost_usd"] = row["cost_usd"] or 0.0
+        row["estimated_cost_usd"] = row["estimated_cost_usd"] or 0.0
         rows.append(row)
+    any_estimated = any(r["estimated_tokens_in"] or r["estimated_tokens_out"] for r in rows)
     sort_field = {
         "cost": "cost_usd",
         "tokens": "tokens_out",
@@ -250,9 +271,12 @@ def models(
             "p99 latency",
             "p99 TTFT",
             "errors",
+            *(("estimated tokens in/out", "estimated cost") if any_estimated else ()),
         ):
             table.add_column(name, justify="left" if name in ("provider", "model") else "right")
         for r in rows:
+            tokens = f"{fmt_int(r['estimated_tokens_in'])} / {fmt_int(r['estimated_tokens_out'])}"
+            estimated = (tokens, fmt_usd(r["estimated_cost_usd"])) if any_estimated else ()
             table.add_row(
                 r["provider"],
                 r["model"],
@@ -264,6 +288,7 @@ def models(
                 fmt_ms(r["latency_p99_s"]),
                 fmt_ms(r["ttft_p99_s"]),
                 fmt_pct(r["error_pct"]),
+                *estimated,
             )
         console.print(table)
 

@@ -58,7 +58,19 @@ class CumulativeSums:
 class Instruments:
     """All llmtrace instruments for one MeterProvider (plus the opt-in GenAI mirror)."""
 
-    __slots__ = ("calls", "cost", "genai", "latency", "lock", "retries", "tokens", "ttft", "unpriced")
+    __slots__ = (
+        "calls",
+        "cost",
+        "cost_estimated",
+        "genai",
+        "latency",
+        "lock",
+        "retries",
+        "tokens",
+        "tokens_estimated",
+        "ttft",
+        "unpriced",
+    )
 
     def __init__(self, meter: metrics.Meter, genai_metrics: bool) -> None:
         self.lock = threading.Lock()  # shared by the counters: a call's counts are added under one acquisition
@@ -67,6 +79,12 @@ class Instruments:
         self.cost = self._counter(meter, Metric.COST, "{USD}", "Cost of LLM calls in USD")
         self.retries = self._counter(meter, Metric.RETRIES, "{retry}", "SDK-internal retries")
         self.unpriced = self._counter(meter, Metric.UNPRICED_CALLS, "{call}", "Calls to models no price table knows")
+        self.tokens_estimated = self._counter(
+            meter, Metric.TOKENS_ESTIMATED, "{token}", "Tokens estimated locally for calls whose provider sent no usage"
+        )
+        self.cost_estimated = self._counter(
+            meter, Metric.COST_ESTIMATED, "{USD}", "Cost in USD of the estimated tokens (not in llm.cost.usd)"
+        )
         self.latency = meter.create_histogram(
             Metric.LATENCY,
             unit="s",

@@ -65,6 +65,14 @@ class QueryBuilder:
     def cost(self, by: str = "") -> str:
         return self.window("llm_cost_usd_total", "", by)
 
+    def tokens_estimated(self, token_type: str, by: str = "") -> str:
+        """Tokens llmtrace estimated for calls whose provider reported no usage (never in ``tokens``)."""
+        return self.window("llm_tokens_estimated_total", f'type="{escape_label_value(token_type)}"', by)
+
+    def cost_estimated(self, by: str = "") -> str:
+        """Cost of the estimated tokens (never in ``cost``)."""
+        return self.window("llm_cost_estimated_usd_total", "", by)
+
     def unpriced(self, by: str = "") -> str:
         """Calls to models no price table knows (labelled by provider and model only)."""
         return self.window("llm_unpriced_calls_total", by=by, attribution=False)

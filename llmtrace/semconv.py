@@ -133,6 +133,10 @@ class Metric:
     TTFT = "llm.ttft"  # llm_ttft_seconds_*
     RETRIES = "llm.retries"  # llm_retries_total
     UNPRICED_CALLS = "llm.unpriced_calls"  # llm_unpriced_calls_total
+    # Counts llmtrace computed because the provider reported none (llm.tokens.estimated=true on the span): kept
+    # out of TOKENS and COST, which hold provider-reported usage only.
+    TOKENS_ESTIMATED = "llm.tokens.estimated"  # llm_tokens_estimated_total
+    COST_ESTIMATED = "llm.cost.estimated.usd"  # llm_cost_estimated_usd_total
     # Metric label keys.
     L_PROVIDER = "provider"
     L_MODEL = "model"

@@ -136,6 +136,25 @@ def test_stream_without_usage_estimates_and_flags(client, instrumented, server):
     attrs = dict(instrumented.span().attributes)
     assert attrs["llm.tokens.estimated"] is True
     assert attrs["llm.tokens.output"] == round(len(server.log[0].text) / 4)
+    _assert_estimates_kept_apart(instrumented, attrs)
+
+
+def test_stream_closed_early_without_usage_keeps_estimates_apart(client, instrumented, server):
+    stream = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+    next(iter(stream))
+    stream.close()
+    attrs = dict(instrumented.span().attributes)
+    assert attrs["llm.tokens.estimated"] is True and attrs["llm.tokens.input"] > 0
+    _assert_estimates_kept_apart(instrumented, attrs)
+
+
+def _assert_estimates_kept_apart(telemetry, attrs):
+    """llm_tokens_total and llm_cost_usd_total hold provider-reported usage only; estimates have their own series."""
+    assert telemetry.points("llm.tokens") == [] and telemetry.points("llm.cost.usd") == []
+    assert telemetry.total("llm.tokens.estimated", type="input") == attrs["llm.tokens.input"]
+    assert telemetry.total("llm.tokens.estimated", type="output") == attrs["llm.tokens.output"]
+    assert telemetry.total("llm.cost.estimated.usd") == pytest.approx(attrs["llm.cost_usd"], rel=1e-9)
+    assert telemetry.total("llm.calls") == 1
 
 
 async def test_async_chat_and_stream(aclient, instrumented, server):
