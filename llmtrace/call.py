@@ -20,7 +20,7 @@ from ._guard import report_internal_error
 from .config import Settings
 from .context import Attribution, current_attribution
 from .errors import ErrorInfo, ErrorTable, classify
-from .hashing import Hasher, canonical_json, text_length
+from .hashing import Hasher, canonical_json, template_text, text_length
 from .metrics import Instruments, instruments_for
 from .pricing import Price, PriceBook, Tokens
 from .redaction import Redactor
@@ -362,7 +362,10 @@ def _prompt_attributes(attrs: dict[str, Any], hasher: Hasher, record: LLMRecord)
         attrs[Attr.PROMPT_MESSAGE_COUNT] = len(messages) if isinstance(messages, (list, tuple)) else 1
         attrs[Attr.PROMPT_LENGTH] = text_length(messages)
     if record.system is not None:
-        attrs[Attr.PROMPT_SYSTEM_HASH] = hasher.hash_obj(record.system)
+        template = template_text(record.system)
+        attrs[Attr.PROMPT_SYSTEM_HASH] = (
+            hasher.hash_str(template) if template is not None else hasher.hash_obj(record.system)
+        )
         attrs[Attr.PROMPT_SYSTEM_LENGTH] = text_length(record.system)
     if record.tools:
         tools = record.tools if isinstance(record.tools, list) else list(record.tools)

@@ -12,7 +12,7 @@ import hmac
 import json
 from typing import Any
 
-__all__ = ["Hasher", "canonical_json", "text_length", "to_jsonable"]
+__all__ = ["Hasher", "canonical_json", "template_text", "text_length", "to_jsonable"]
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -51,6 +51,37 @@ def text_length(obj: Any) -> int:
     if callable(dump):
         return text_length(dump(exclude_none=True))
     return 0
+
+
+def template_text(system: Any) -> str | None:
+    """The text that identifies a prompt template, whatever shape a provider gives the system prompt.
+
+    One rule for every provider, so one template has one ``llm.prompt.system_hash``: Anthropic's ``system=`` string
+    or text blocks, OpenAI/Mistral/Cohere/Ollama/LiteLLM system (and developer) messages, Gemini's
+    ``system_instruction`` parts and Bedrock's ``system`` blocks all reduce to their text pieces, in order, joined by
+    a newline. Blocks without text (cache points) add nothing. None when there is no text at all (the caller then
+    hashes the structure).
+    """
+    if isinstance(system, str):
+        return system
+    pieces: list[str] = []
+    _collect_text(system, pieces)
+    return "\n".join(pieces) if pieces else None
+
+
+def _collect_text(obj: Any, out: list[str]) -> None:
+    if isinstance(obj, str):
+        out.append(obj)
+    elif isinstance(obj, (list, tuple)):
+        for item in obj:
+            _collect_text(item, out)
+    elif isinstance(obj, dict):
+        for key in ("content", "text", "parts"):  # a message, a text block or part, a Gemini Content
+            if key in obj:
+                _collect_text(obj[key], out)
+                return
+    elif callable(dump := getattr(obj, "model_dump", None)):
+        _collect_text(dump(exclude_none=True), out)
 
 
 _MEMO_SIZE = 512

@@ -84,20 +84,14 @@ def _provider_for(host: str | None, port: int | None) -> str:
 
 
 def _split_system(messages: Any) -> tuple[Any, Any]:
-    """Chat messages -> (conversation, system/developer prompts); the latter identify prompt templates.
-
-    One system message with plain text content is hashed as that text, as Anthropic's, Gemini's and Bedrock's
-    ``system`` strings are: the same template gets the same ``llm.prompt.system_hash`` on every provider (and
-    the hash of a repeated string is memoized).
-    """
+    """Chat messages -> (conversation, system/developer prompts); the latter identify prompt templates
+    (``hashing.template_text`` turns them into the template's text, the same rule for every provider)."""
     if not isinstance(messages, list):
         return messages, None
     system = [m for m in messages if get_path(m, "role") in ("system", "developer")]
     if not system:
         return messages, None
     rest = [m for m in messages if get_path(m, "role") not in ("system", "developer")]
-    if len(system) == 1 and isinstance(content := get_path(system[0], "content"), str):
-        return rest, content
     return rest, system
 
 
