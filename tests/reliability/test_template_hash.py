@@ -27,7 +27,7 @@ def test_every_provider_hashes_one_system_prompt_alike(server, telemetry):
         llmtrace.uninstrument()
     spans = telemetry.spans()
     assert len(spans) == len(cases)
-    by_provider = {case.name: span.attributes for case, span in zip(cases, spans)}
+    by_provider = {case.name: span.attributes for case, span in zip(cases, spans, strict=True)}
     expected = "sha256:" + hashlib.sha256(SYSTEM.encode()).hexdigest()
     assert {p: a.get("llm.prompt.system_hash") for p, a in by_provider.items()} == dict.fromkeys(by_provider, expected)
     assert {a["llm.prompt.system_length"] for a in by_provider.values()} == {len(SYSTEM)}
