@@ -22,6 +22,7 @@ from rich.table import Table
 
 from .backends import BackendError, JaegerClient, LLMSpan, PrometheusClient, default_urls
 from .queries import Filters, QueryBuilder
+from .semconv import Attr
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="OpenTelemetry-native tracing for LLM calls.")
 console = Console(width=None if Console().is_terminal else 160)
@@ -336,12 +337,18 @@ def recent(
     service: Annotated[str | None, typer.Option(help="Service name (default: every service)")] = None,
     from_: From = "24h",
     to: To = "now",
+    provider: Opt = None,
+    model: Opt = None,
+    agent: Opt = None,
+    tenant: Opt = None,
     jaeger_url: JaegerURL = _JAEGER_DEFAULT,
     as_json: AsJSON = False,
 ) -> None:
     """The latest LLM calls from Jaeger."""
     start, end, _ = _window(from_, to)
-    tags = {"llm.success": "false"} if errors_only else None
+    tags = Filters(provider, model, agent, tenant).span_tags()
+    if errors_only:
+        tags[Attr.SUCCESS] = "false"
     spans = _search(
         JaegerClient(jaeger_url),
         service,
@@ -392,7 +399,7 @@ def errors(
     q = QueryBuilder(Filters(provider, model, agent, tenant), seconds)
     keys = ("error_type", "provider", "model")
     counts = PrometheusClient(prometheus_url).by(q.errors(", ".join(keys)), keys, end)
-    spans = _search(JaegerClient(jaeger_url), service, start, end, 500, tags={"llm.success": "false"})
+    spans = _search(JaegerClient(jaeger_url), service, start, end, 500, tags={Attr.SUCCESS: "false"})
     rows = []
     for (error_type, prov, mod), count in sorted(counts.items(), key=lambda kv: -kv[1]):
         ids = [

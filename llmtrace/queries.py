@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .semconv import Attr
+
 __all__ = ["Filters", "QueryBuilder", "escape_label_value"]
 
 
@@ -33,6 +35,11 @@ class Filters:
         if extra:
             parts.append(extra)
         return "{" + ", ".join(parts) + "}"
+
+    def span_tags(self) -> dict[str, str]:
+        """The same filters as Jaeger tag filters on llmtrace's spans (exact matches)."""
+        names = {"provider": Attr.PROVIDER, "model": Attr.MODEL, "agent": Attr.AGENT, "tenant": Attr.TENANT}
+        return {tag: value for key, tag in names.items() if (value := getattr(self, key)) is not None}
 
     @property
     def by_attribution(self) -> bool:

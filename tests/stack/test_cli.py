@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from llmtrace.cli import app
 
-from .conftest import Stack, WorkloadResult
+from .conftest import SERVICE, Stack, WorkloadResult
 
 runner = CliRunner()
 
@@ -106,6 +106,16 @@ def test_recent_limit_errors_only_and_slow(stack: Stack, workload: WorkloadResul
     assert all(r["error_type"] for r in failed)
     slow = cli(stack, "recent", "--slow-ms", "1000", "--limit", "500")
     assert slow and all(r["latency_ms"] >= 1000 for r in slow)
+
+
+@pytest.mark.parametrize("flag", ["provider", "model", "agent", "tenant"])
+def test_recent_filters_by_provider_model_agent_tenant(stack: Stack, workload: WorkloadResult, flag: str):
+    calls = workload.truth["calls"]
+    value = max({c[flag] for c in calls}, key=lambda v: _sum(calls, **{flag: v}))
+    rows = cli(stack, "recent", f"--{flag}", value, "--limit", "1000", "--service", SERVICE)
+    assert len(rows) == _sum(calls, **{flag: value}) > 0
+    if flag in ("provider", "model"):
+        assert {r[flag] for r in rows} == {value}
 
 
 def test_trace_shows_attributes_without_content(stack: Stack, workload: WorkloadResult):
