@@ -39,16 +39,18 @@ class SelfTracing:
     ``module``/``function``: the module-level name the SDK looks up when it starts its span (patched there, so a
     client made before ``instrument()`` is covered too); ``tracer_arg``/``tracer_position``: the tracer parameter
     of that function. ``default_on``: whether the SDK traces without being asked; ``switch``: the SDK's own
-    setting, for ``llmtrace doctor``.
+    setting, for ``llmtrace doctor``. ``unsuppressible``: why llmtrace cannot fold this SDK's spans into its own
+    (then ``function`` is only what ``doctor`` looks for, and nothing is patched).
     """
 
     sdk: str
     module: str
     function: str
-    tracer_arg: str
-    tracer_position: int
-    default_on: bool
-    switch: str
+    tracer_arg: str = ""
+    tracer_position: int = 0
+    default_on: bool = False
+    switch: str = ""
+    unsuppressible: str = ""
 
 
 class _CurrentSpanTracer(trace.Tracer):
@@ -87,6 +89,8 @@ def _suppressing(target: SelfTracing) -> Any:
 def install_suppression(targets: Sequence[SelfTracing]) -> None:
     """Patch each SDK's span-starting function when its module is imported (idempotent)."""
     for target in targets:
+        if target.unsuppressible:
+            continue
         _wanted.add((target.module, target.function))
         when_imported(target.module, lambda target=target: _patch(target))
 
@@ -128,6 +132,8 @@ def describe(target: SelfTracing, mode: str) -> tuple[bool, str]:
     if not found:
         return False, "no tracing of its own in this release"
     default = "on by default" if target.default_on else "opt-in"
+    if target.unsuppressible:
+        return True, f"traces itself ({default}; {target.switch}); left alone: {target.unsuppressible}"
     if mode == "keep":
         return True, f"traces itself ({default}; {target.switch}); LLMTRACE_SDK_SPANS=keep: its span nests under ours"
     return True, f"traces itself ({default}; {target.switch}); suppressed inside llmtrace calls, propagation kept"

@@ -17,6 +17,7 @@ from typing import Any
 from .._guard import report_internal_error
 from ..call import LLMRecord
 from ..errors import ErrorTable
+from ..sdk_spans import SelfTracing
 from ..semconv import ErrorType
 from ..streams import AsyncStreamProxy, StreamState, SyncStreamProxy
 from ._base import (
@@ -334,6 +335,16 @@ HOOKS = ProviderHooks(
     errors,
     rebind,
     stream_proxies=(LiteLLMSyncStreamProxy, LiteLLMAsyncStreamProxy),
+    self_tracing=(
+        SelfTracing(
+            sdk="litellm",
+            module="litellm.integrations.opentelemetry",
+            function="OpenTelemetry",
+            switch='litellm.callbacks=["otel"]',
+            unsuppressible="its OTel callback logs after the call from a worker thread, as a trace of its own; "
+            "turn it off where llmtrace runs",
+        ),
+    ),
 )
 
 
