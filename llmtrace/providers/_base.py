@@ -24,7 +24,7 @@ from .. import _state
 from .._guard import report_internal_error
 from .._imports import when_imported
 from ..call import LLMCall, LLMRecord, Recorder
-from ..config import load_settings
+from ..config import ConfigError, load_settings
 from ..errors import ErrorTable
 from ..retries import ACTIVE_CALL, install_transport_hooks, uninstall_transport_hooks
 from ..streams import AsyncStreamProxy, StreamState, SyncStreamProxy
@@ -105,18 +105,36 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return self.dependencies
 
     def _instrument(self, **kwargs: Any) -> None:
-        recorder = kwargs.get("_recorder")
-        if recorder is None:
-            settings = load_settings({k: v for k, v in kwargs.items() if k not in _OTEL_KEYS})
-            recorder = Recorder(settings, **{k: kwargs[k] for k in _RECORDER_KEYS if kwargs.get(k) is not None})
-            _state.set_recorder(recorder)
+        recorder = kwargs.get("_recorder") or self._own_recorder(kwargs)
         self._recorder = recorder
+        if recorder is None:
+            return  # llmtrace is off in this process (a bad setting under auto-instrumentation, logged once)
         self._error_table: ErrorTable = ()
         self._patched = False
         install_transport_hooks()
         # patched now if the app already imported the SDK, else when it does: never imported on our account
         self._generation = generation = object()
         when_imported(self.sdk_module(), lambda: self._patch(generation))
+
+    def _own_recorder(self, kwargs: dict[str, Any]) -> Recorder | None:
+        """A recorder from env + kwargs for an instrumentor used on its own; None when llmtrace is switched off.
+
+        A bad setting raises ``ConfigError``, except under OTel's auto-instrumentation, where raising would abort
+        every instrumentor loaded after ours (and print two tracebacks): there llmtrace switches itself off with
+        one log line naming the setting, and the app's other telemetry carries on.
+        """
+        if _state.is_off():
+            return None
+        try:
+            settings = load_settings({k: v for k, v in kwargs.items() if k not in _OTEL_KEYS})
+        except ConfigError as exc:
+            if not _under_auto_instrumentation():
+                raise
+            _state.switch_off(str(exc))
+            return None
+        recorder = Recorder(settings, **{k: kwargs[k] for k in _RECORDER_KEYS if kwargs.get(k) is not None})
+        _state.set_recorder(recorder)
+        return recorder
 
     def sdk_module(self) -> str:
         """The SDK module whose import triggers patching (``PROVIDER_MODULES``' import name)."""
@@ -136,6 +154,8 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._patched = True
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        if self._recorder is None:
+            return  # instrument() found llmtrace switched off: nothing was patched or hooked
         self._generation = None  # a patch still waiting for its SDK's import will not happen
         if self._patched:
             self._unpatch()
@@ -253,6 +273,17 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             report_internal_error(f"{self.hooks.provider}.response")
         call.finish()
         return result
+
+
+def _under_auto_instrumentation() -> bool:
+    """Whether OTel's auto-instrumentation loader (``opentelemetry-instrument``, or its ``initialize()``) is
+    instrumenting us: it calls ``instrument()`` exactly as a user would, so only the call stack tells."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals.get("__name__", "").startswith("opentelemetry.instrumentation.auto_instrumentation"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _arguments(wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
