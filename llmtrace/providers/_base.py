@@ -44,6 +44,7 @@ __all__ = [
     "as_tools",
     "get_path",
     "is_raw_response",
+    "keep_function_calls",
     "server_of",
 ]
 
@@ -295,6 +296,14 @@ def _arguments(wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
         return dict(inspect.signature(wrapped).bind_partial(*args, **kwargs).arguments)
     except (TypeError, ValueError):
         return kwargs
+
+
+def keep_function_calls(record: LLMRecord, calls: Sequence[Any]) -> None:
+    """Tool calls in the ``{"id", "function": {"name", "arguments"}}`` shape most chat APIs share, kept for
+    captured content (``gen_ai.output.messages``)."""
+    for call in calls:
+        function = get_path(call, "function")
+        record.keep_tool_call(get_path(call, "id"), get_path(function, "name"), get_path(function, "arguments"))
 
 
 def get_path(obj: Any, *names: str) -> Any:
