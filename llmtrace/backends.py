@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
-__all__ = ["BackendError", "JaegerClient", "LLMSpan", "PrometheusClient", "default_urls"]
+__all__ = [
+    "BackendError",
+    "JaegerClient",
+    "LLMSpan",
+    "OTLPTarget",
+    "PrometheusClient",
+    "default_urls",
+    "probe_grpc",
+    "probe_http",
+]
 
 _TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
@@ -26,11 +38,17 @@ def default_urls() -> tuple[str, str]:
     )
 
 
-def _get(name: str, url: str, params: dict[str, Any] | None = None) -> Any:
+_RAISE = object()
+
+
+def _get(name: str, url: str, params: dict[str, Any] | None = None, not_found: Any = _RAISE) -> Any:
+    """The JSON answer; ``not_found`` (when given) stands for an HTTP 404 instead of an error."""
     try:
         response = httpx.get(url, params=params, timeout=_TIMEOUT)
     except httpx.HTTPError as exc:
         raise BackendError(f"{name} unreachable at {url.split('/api')[0]}: {exc.__class__.__name__}: {exc}") from None
+    if response.status_code == 404 and not_found is not _RAISE:
+        return not_found
     if response.status_code >= 400:
         detail = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
         raise BackendError(f"{name} answered HTTP {response.status_code} for {url}: {detail}")
@@ -106,8 +124,9 @@ class JaegerClient:
         return [span for trace in data.get("data") or [] for span in _llm_spans(trace)]
 
     def trace(self, trace_id: str) -> list[LLMSpan]:
-        data = _get("Jaeger", f"{self.url.rstrip('/')}/api/traces/{trace_id}")
-        return [span for trace in data.get("data") or [] for span in _llm_spans(trace, only_llm=False)]
+        """Every span of one trace; empty when Jaeger has no such trace (it answers 404 for that)."""
+        data = _get("Jaeger", f"{self.url.rstrip('/')}/api/traces/{trace_id}", not_found=None)
+        return [span for trace in (data or {}).get("data") or [] for span in _llm_spans(trace, only_llm=False)]
 
     def ready(self) -> bool:
         try:
@@ -137,3 +156,112 @@ def _llm_spans(trace: dict[str, Any], only_llm: bool = True) -> list[LLMSpan]:
             )
         )
     return spans
+
+
+# -- OTLP: where the exporters send, and whether something there takes an export ------------------------------------
+
+_OTLP_DEFAULT = {"grpc": "http://localhost:4317", "http": "http://localhost:4318"}
+_PROBE_TIMEOUT = 3.0
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"  # + empty SETTINGS
+
+
+@dataclass(frozen=True)
+class OTLPTarget:
+    """Where OTLP export goes, read from the standard ``OTEL_EXPORTER_OTLP_*`` variables as the SDK reads them."""
+
+    protocol: str  # grpc, http/protobuf or http/json
+    endpoint: str  # the base endpoint as configured (gRPC), or the traces URL's base (HTTP)
+    traces_url: str
+    metrics_url: str
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OTLPTarget | None:
+        """None when no OTLP endpoint variable is set (nothing is exported)."""
+        env = os.environ if env is None else env
+        base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+        traces = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+        metrics = env.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "").strip()
+        if not (base or traces or metrics):
+            return None
+        protocol = env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        protocol = (protocol or "http/protobuf").strip().lower()
+        base = base or _OTLP_DEFAULT["grpc" if protocol == "grpc" else "http"]
+        return cls(
+            protocol=protocol,
+            endpoint=base,
+            traces_url=traces or f"{base.rstrip('/')}/v1/traces",
+            metrics_url=metrics or f"{base.rstrip('/')}/v1/metrics",
+            headers=_otlp_headers(
+                env.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or env.get("OTEL_EXPORTER_OTLP_HEADERS")
+            ),
+        )
+
+    def probe(self) -> str | None:
+        """Try an empty export (HTTP) or the HTTP/2 handshake (gRPC); None if it worked, else why, in one line."""
+        if self.protocol == "grpc":
+            return probe_grpc(self.endpoint)
+        return probe_http(self.traces_url, self.headers)
+
+
+def _otlp_headers(text: str | None) -> dict[str, str]:
+    if not text:
+        return {}
+    from opentelemetry.util.re import parse_env_headers
+
+    return parse_env_headers(text, liberal=True)
+
+
+def probe_http(url: str, headers: Mapping[str, str] | None = None) -> str | None:
+    """POST an empty OTLP/HTTP export request to ``url``; an OTLP receiver answers 200 with a protobuf/JSON body."""
+    try:
+        response = httpx.post(
+            url,
+            content=b"",  # an empty ExportTraceServiceRequest: valid, and carries no data
+            headers={"Content-Type": "application/x-protobuf", **(headers or {})},
+            timeout=_PROBE_TIMEOUT,
+        )
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL):
+        return f"{url!r} is not an http:// or https:// URL"
+    except httpx.ConnectError as exc:
+        return f"nothing accepts connections at {url} ({exc})"
+    except (httpx.RemoteProtocolError, httpx.ReadError):
+        return (
+            f"{url} did not answer HTTP/1.1: is that the collector's gRPC port? "
+            "OTLP/HTTP is usually port 4318, OTLP/gRPC 4317"
+        )
+    except httpx.TimeoutException:
+        return f"{url} did not answer within {_PROBE_TIMEOUT:.0f} s"
+    except httpx.HTTPError as exc:
+        return f"{url}: {exc.__class__.__name__}: {exc}"
+    kind = response.headers.get("content-type", "").split(";")[0].strip()
+    if response.status_code != 200:
+        return f"{url} answered HTTP {response.status_code} to an empty OTLP export: not an OTLP/HTTP receiver"
+    if kind not in ("application/x-protobuf", "application/json"):
+        return f"{url} answered 200 with {kind or 'no content type'}: not an OTLP/HTTP receiver"
+    return None
+
+
+def probe_grpc(endpoint: str) -> str | None:
+    """Open the HTTP/2 connection gRPC runs on: a gRPC server answers the client preface with a SETTINGS frame."""
+    parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+    if parts.scheme == "https":
+        return None  # TLS: the handshake cannot be tried without a gRPC client; nothing to say against it
+    try:
+        host, port = parts.hostname or "localhost", parts.port or 4317
+    except ValueError:
+        return f"{endpoint!r} is not a host:port or URL"
+    try:
+        with socket.create_connection((host, port), timeout=_PROBE_TIMEOUT) as sock:
+            sock.sendall(_H2_PREFACE)
+            head = sock.recv(9)
+    except OSError as exc:
+        return f"nothing accepts connections at {host}:{port} ({exc})"
+    if head[:1].isalpha() or head[:1] == b"<":  # text: an HTTP/1 status line or error page, not an HTTP/2 frame
+        return (
+            f"{host}:{port} answered HTTP/1, not gRPC: is that the OTLP/HTTP port? "
+            "OTLP/gRPC is usually port 4317 (or set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)"
+        )
+    if len(head) < 9 or head[3] != 0x04:  # frame type 4: SETTINGS
+        return f"{host}:{port} did not answer the HTTP/2 handshake: not a gRPC endpoint"
+    return None

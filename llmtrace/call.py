@@ -21,6 +21,7 @@ from .config import Settings
 from .context import Attribution, current_attribution
 from .errors import ErrorInfo, ErrorTable, classify
 from .hashing import Hasher, canonical_json, template_text, text_length
+from .messages import input_messages, output_messages, redact_leaves, system_parts, to_plain
 from .metrics import Instruments, instruments_for
 from .pricing import Price, PriceBook, Tokens
 from .redaction import Redactor
@@ -119,7 +120,15 @@ class LLMRecord:
     finish_reasons: list[str] = field(default_factory=list)
     output_text: list[str] = field(default_factory=list)
     tool_calls: int = 0
+    # (id, name, arguments) of each tool call, kept only for opt-in content capture (see ``keep_tool_call``).
+    output_tool_calls: list[tuple[Any, Any, Any]] | None = None
     stream_incomplete: bool = False
+
+    def keep_tool_call(self, call_id: Any, name: Any, arguments: Any) -> None:
+        """Remember a tool call the model made, for ``gen_ai.output.messages`` (captured content only)."""
+        if self.output_tool_calls is None:
+            self.output_tool_calls = []
+        self.output_tool_calls.append((call_id, name, arguments))
 
 
 class Recorder:
@@ -265,7 +274,7 @@ class LLMCall:
                 attrs[Attr.SUCCESS] = True
             span.set_attributes(attrs)
             if recorder.settings.capture_content:
-                _content_event(span, recorder, record)
+                _content_event(span, recorder, record, attrs.get(Attr.STOP_REASON))
         ctx = self._ctx or trace.set_span_in_context(span)
         _record_metrics(recorder, record, self.attribution, latency_s, ttft_s, self.attempts, price, error_type, ctx)
         span.end()
@@ -538,19 +547,21 @@ def _price(prices: PriceBook, record: LLMRecord, started_at_ns: int) -> Price | 
     return price
 
 
-def _content_event(span: trace.Span, recorder: Recorder, record: LLMRecord) -> None:
-    redact = recorder.redactor
-    attrs: dict[str, Any] = {}
+def _content_event(span: trace.Span, recorder: Recorder, record: LLMRecord, stop: str | None) -> None:
+    """Opt-in content in the GenAI message schema; each string redacted and capped on its own, so the JSON
+    stays valid."""
+    content: dict[str, Any] = {}
     if record.messages is not None:
-        attrs[GenAI.INPUT_MESSAGES] = redact(canonical_json(record.messages))
+        content[GenAI.INPUT_MESSAGES] = input_messages(record.messages)
     if record.system is not None:
-        attrs[GenAI.SYSTEM_INSTRUCTIONS] = redact(canonical_json(record.system))
+        content[GenAI.SYSTEM_INSTRUCTIONS] = system_parts(record.system)
     if record.tools:
-        attrs[GenAI.TOOL_DEFINITIONS] = redact(canonical_json(list(record.tools)))
-    if record.output_text:
-        output = [{"role": "assistant", "parts": [{"type": "text", "content": _output_text(record)}]}]
-        attrs[GenAI.OUTPUT_MESSAGES] = redact(canonical_json(output))
-    if attrs:
+        content[GenAI.TOOL_DEFINITIONS] = list(record.tools)
+    if record.output_text or record.output_tool_calls or record.finish_reasons:
+        content[GenAI.OUTPUT_MESSAGES] = output_messages(_output_text(record), record.output_tool_calls, stop)
+    if content:
+        redact = recorder.redactor
+        attrs = {key: canonical_json(redact_leaves(to_plain(value), redact)) for key, value in content.items()}
         span.add_event(GenAI.EVENT_OPERATION_DETAILS, attrs)
 
 

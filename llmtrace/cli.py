@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -20,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .backends import BackendError, JaegerClient, LLMSpan, PrometheusClient, default_urls
+from .backends import BackendError, JaegerClient, LLMSpan, OTLPTarget, PrometheusClient, default_urls, probe_http
 from .queries import Filters, QueryBuilder
 from .semconv import Attr
 
@@ -426,13 +427,19 @@ def errors(
     _emit(as_json, rows, render)
 
 
+_TRACE_ID = re.compile(r"[0-9a-f]{1,32}")
+
+
 @app.command()
 @_backend_errors
 def trace(trace_id: str, jaeger_url: JaegerURL = _JAEGER_DEFAULT, as_json: AsJSON = False) -> None:
     """One trace's LLM span attributes (content only if the span carries it)."""
+    trace_id = trace_id.strip().lower()
+    if not _TRACE_ID.fullmatch(trace_id):
+        raise BackendError(f"{trace_id!r} is not a trace id (1 to 32 hex digits, as `llmtrace recent` shows them)")
     spans = JaegerClient(jaeger_url).trace(trace_id)
     if not spans:
-        raise BackendError(f"trace {trace_id} not found in Jaeger")
+        raise BackendError(f"no trace with id {trace_id} in Jaeger at {jaeger_url}")
     payload = {
         "trace_id": trace_id,
         "spans": [
@@ -508,18 +515,28 @@ def _self_tracing_checks(provider_module: Any) -> list[dict[str, Any]]:
     return checks
 
 
+def _otlp_check() -> dict[str, Any]:
+    """An empty OTLP export to where the exporter is configured to send (a gRPC handshake for grpc)."""
+    target = OTLPTarget.from_env()
+    if target is None:
+        return {
+            "check": "OTLP exporter",
+            "ok": False,
+            "detail": "OTEL_EXPORTER_OTLP_ENDPOINT is not set: nothing is exported",
+        }
+    problem = target.probe()
+    where = target.endpoint if target.protocol == "grpc" else target.traces_url
+    return {
+        "check": "OTLP exporter",
+        "ok": problem is None,
+        "detail": problem or f"{target.protocol} to {where}: accepted",
+    }
+
+
 def _doctor_checks(prometheus_url: str, jaeger_url: str) -> list[dict[str, Any]]:
     import httpx
 
-    checks = _sdk_checks()
-    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    checks.append(
-        {
-            "check": "OTLP exporter",
-            "ok": bool(endpoint),
-            "detail": endpoint or "OTEL_EXPORTER_OTLP_ENDPOINT is not set: nothing is exported",
-        }
-    )
+    checks = [*_sdk_checks(), _otlp_check()]
     health = os.environ.get("LLMTRACE_COLLECTOR_HEALTH_URL", "http://localhost:13133/")
     try:
         ok = httpx.get(health, timeout=3.0).status_code == 200
@@ -552,27 +569,6 @@ def doctor(
 
 
 # -- demo ------------------------------------------------------------------------------------------------------------
-
-
-def _telemetry(service_name: str) -> tuple[Any, Any, Any]:
-    """Tracer and meter providers: in-memory reader for the summary, plus OTLP export when an endpoint is set."""
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader, PeriodicExportingMetricReader
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-    resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
-    reader = InMemoryMetricReader()
-    readers: list[Any] = [reader]
-    tracer_provider = TracerProvider(resource=resource)
-    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-        readers.append(PeriodicExportingMetricReader(OTLPMetricExporter(), export_interval_millis=5000))
-    return tracer_provider, MeterProvider(resource=resource, metric_readers=readers), reader
 
 
 def _summary_table(rows: list[Any]) -> Table:
@@ -638,6 +634,7 @@ def demo(
 
     from .demo.fake_server import FakeProviderServer
     from .demo.summary import summarize
+    from .demo.telemetry import DemoTelemetry
     from .demo.workload import WorkloadConfig, available_models, installed_providers, run_workload, truth_json
 
     names = installed_providers() if providers == "all" else _csv(providers)
@@ -645,7 +642,9 @@ def demo(
     unknown = [p for p in names if p not in models]
     if unknown:
         raise typer.BadParameter(f"--providers: unknown {', '.join(unknown)}; available: {', '.join(models)}")
-    tracer_provider, meter_provider, reader = _telemetry("llmtrace-demo")
+    target = _demo_export_target()
+    telemetry = DemoTelemetry.start("llmtrace-demo", target)
+    tracer_provider, meter_provider, reader = telemetry.tracer_provider, telemetry.meter_provider, telemetry.reader
     llmtrace.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
     config = WorkloadConfig(
         calls=calls,
@@ -664,17 +663,43 @@ def demo(
     finally:
         llmtrace.uninstrument()
     rows = summarize(reader.get_metrics_data())
-    tracer_provider.shutdown()
-    meter_provider.shutdown()
+    export_problem = telemetry.shutdown()
     console.print(_summary_table(rows))
     totals = result.to_json()["totals"]
     console.print(
         f"{totals['calls']:,} calls, {totals['errors']:,} failed, {totals['retries']:,} SDK retries; recorded cost "
         f"{fmt_usd(sum(r.cost_usd for r in rows))}, ground truth {fmt_usd(totals['cost_usd'])}."
-        + (" Exported over OTLP." if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") else "")
     )
     if truth is not None:
         truth.write_text(truth_json(result))
+    if export_problem:
+        _fail(export_problem)
+    if target is not None:
+        console.print(telemetry.where())
+
+
+def _fail(message: str) -> None:
+    """One line on stderr and exit code 2, like the backend errors of the query commands."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _demo_export_target() -> OTLPTarget | None:
+    """Check the settings and the OTLP endpoint before any call: a bad one is one line and exit 2, not pages."""
+    from .config import ConfigError, load_settings
+
+    try:
+        load_settings()
+    except ConfigError as exc:
+        _fail(str(exc))
+    target = OTLPTarget.from_env()
+    problem = target and probe_http(target.traces_url, target.headers)
+    if target is not None and problem:
+        grpc = " (the demo exports OTLP/HTTP; OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not used)" * (
+            target.protocol == "grpc"
+        )
+        _fail(f"cannot export over OTLP: {problem}{grpc}; nothing was run or sent")
+    return target
 
 
 @app.command()

@@ -198,6 +198,7 @@ class PriceBook:
     def __init__(self, rate_card: RateCard | None = None) -> None:
         import genai_prices
 
+        _warm_genai_prices()
         self.rate_card = rate_card
         self._genai_source = f"genai-prices {genai_prices.__version__}"
         self._models: dict[tuple[str, str], Any] = {}
@@ -302,6 +303,27 @@ def _usage(usage_cls: Any, tokens: Tokens) -> Any:
         cache_read_tokens=tokens.cache_read or None,
         cache_write_tokens=tokens.cache_write or None,
     )
+
+
+_warmed = False
+
+
+def _warm_genai_prices() -> None:
+    """genai-prices builds its price tables on first use (~50-80 ms) and compiles each model-matching regex on the
+    first lookup that meets it (~1-10 ms per provider): both happen here, once per process, at instrument() time,
+    instead of inside the first call's span. A lookup of a model no provider has walks every provider's rules."""
+    global _warmed
+    if _warmed:
+        return
+    from genai_prices import data_snapshot
+
+    snapshot = data_snapshot.get_snapshot()
+    for provider_id in sorted(set(GENAI_PRICES_PROVIDER_IDS.values())):
+        try:
+            snapshot.find_provider_model("llmtrace-warm-up", None, provider_id, None)
+        except LookupError:
+            pass
+    _warmed = True
 
 
 def _lookup_genai_model(provider: str, model: str) -> Any:

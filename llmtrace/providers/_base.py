@@ -24,7 +24,7 @@ from .. import _state
 from .._guard import report_internal_error
 from .._imports import when_imported
 from ..call import LLMCall, LLMRecord, Recorder
-from ..config import load_settings
+from ..config import ConfigError, load_settings
 from ..errors import ErrorTable
 from ..retries import ACTIVE_CALL, install_transport_hooks, uninstall_transport_hooks
 from ..sdk_spans import SelfTracing, install_suppression, uninstall_suppression
@@ -45,6 +45,7 @@ __all__ = [
     "as_tools",
     "get_path",
     "is_raw_response",
+    "keep_function_calls",
     "server_of",
 ]
 
@@ -108,12 +109,10 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return self.dependencies
 
     def _instrument(self, **kwargs: Any) -> None:
-        recorder = kwargs.get("_recorder")
-        if recorder is None:
-            settings = load_settings({k: v for k, v in kwargs.items() if k not in _OTEL_KEYS})
-            recorder = Recorder(settings, **{k: kwargs[k] for k in _RECORDER_KEYS if kwargs.get(k) is not None})
-            _state.set_recorder(recorder)
+        recorder = kwargs.get("_recorder") or self._own_recorder(kwargs)
         self._recorder = recorder
+        if recorder is None:
+            return  # llmtrace is off in this process (a bad setting under auto-instrumentation, logged once)
         self._error_table: ErrorTable = ()
         self._patched = False
         install_transport_hooks()
@@ -123,6 +122,26 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         # patched now if the app already imported the SDK, else when it does: never imported on our account
         self._generation = generation = object()
         when_imported(self.sdk_module(), lambda: self._patch(generation))
+
+    def _own_recorder(self, kwargs: dict[str, Any]) -> Recorder | None:
+        """A recorder from env + kwargs for an instrumentor used on its own; None when llmtrace is switched off.
+
+        A bad setting raises ``ConfigError``, except under OTel's auto-instrumentation, where raising would abort
+        every instrumentor loaded after ours (and print two tracebacks): there llmtrace switches itself off with
+        one log line naming the setting, and the app's other telemetry carries on.
+        """
+        if _state.is_off():
+            return None
+        try:
+            settings = load_settings({k: v for k, v in kwargs.items() if k not in _OTEL_KEYS})
+        except ConfigError as exc:
+            if not _under_auto_instrumentation():
+                raise
+            _state.switch_off(str(exc))
+            return None
+        recorder = Recorder(settings, **{k: kwargs[k] for k in _RECORDER_KEYS if kwargs.get(k) is not None})
+        _state.set_recorder(recorder)
+        return recorder
 
     def sdk_module(self) -> str:
         """The SDK module whose import triggers patching (``PROVIDER_MODULES``' import name)."""
@@ -142,6 +161,8 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._patched = True
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        if self._recorder is None:
+            return  # instrument() found llmtrace switched off: nothing was patched or hooked
         self._generation = None  # a patch still waiting for its SDK's import will not happen
         if self._patched:
             self._unpatch()
@@ -263,6 +284,17 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return result
 
 
+def _under_auto_instrumentation() -> bool:
+    """Whether OTel's auto-instrumentation loader (``opentelemetry-instrument``, or its ``initialize()``) is
+    instrumenting us: it calls ``instrument()`` exactly as a user would, so only the call stack tells."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals.get("__name__", "").startswith("opentelemetry.instrumentation.auto_instrumentation"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _arguments(wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
     """The call's arguments by name; SDKs are keyword-only almost everywhere, so binding is the rare path."""
     if not args:
@@ -272,6 +304,14 @@ def _arguments(wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
         return dict(inspect.signature(wrapped).bind_partial(*args, **kwargs).arguments)
     except (TypeError, ValueError):
         return kwargs
+
+
+def keep_function_calls(record: LLMRecord, calls: Sequence[Any]) -> None:
+    """Tool calls in the ``{"id", "function": {"name", "arguments"}}`` shape most chat APIs share, kept for
+    captured content (``gen_ai.output.messages``)."""
+    for call in calls:
+        function = get_path(call, "function")
+        record.keep_tool_call(get_path(call, "id"), get_path(function, "name"), get_path(function, "arguments"))
 
 
 def get_path(obj: Any, *names: str) -> Any:

@@ -107,6 +107,7 @@ def _read_block(record: LLMRecord, block: Any) -> None:
             record.output_text.append(text)
     elif kind in ("tool_use", "server_tool_use"):
         record.tool_calls += 1
+        record.keep_tool_call(get_path(block, "id"), get_path(block, "name"), get_path(block, "input"))
 
 
 def _read_usage(record: LLMRecord, usage: Any) -> None:

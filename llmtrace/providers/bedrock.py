@@ -186,8 +186,10 @@ def _read_message(record: LLMRecord, message: Any) -> None:
         text = get_path(block, "text")
         if isinstance(text, str) and text:
             record.output_text.append(text)
-        if get_path(block, "toolUse") is not None:
+        use = get_path(block, "toolUse")
+        if use is not None:
             record.tool_calls += 1
+            record.keep_tool_call(get_path(use, "toolUseId"), get_path(use, "name"), get_path(use, "input"))
 
 
 def _add_usage(record: LLMRecord, uncached: Any, output: Any, cache_read: Any, cache_write: Any) -> None:
@@ -263,6 +265,7 @@ def _read_text_fields(record: LLMRecord, body: dict[str, Any]) -> bool:
     for block in body.get("content") or ():  # Anthropic message
         if get_path(block, "type") in ("tool_use", "server_tool_use"):
             record.tool_calls += 1
+            record.keep_tool_call(get_path(block, "id"), get_path(block, "name"), get_path(block, "input"))
         _text(record, get_path(block, "text"))
     _read_message(record, get_path(body, "output", "message"))  # Nova
     _text(record, body.get("generation"))  # Llama

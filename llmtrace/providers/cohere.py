@@ -28,6 +28,7 @@ from ._base import (
     as_items,
     as_tools,
     get_path,
+    keep_function_calls,
     server_of,
 )
 
@@ -99,7 +100,9 @@ def extract_response(record: LLMRecord, response: Any) -> None:
         text = get_path(item, "text")
         if get_path(item, "type") == "text" and isinstance(text, str):
             record.output_text.append(text)
-    record.tool_calls += len(as_items(get_path(message, "tool_calls")))
+    calls = as_items(get_path(message, "tool_calls"))
+    record.tool_calls += len(calls)
+    keep_function_calls(record, calls)
     _read_usage(record, get_path(response, "usage"))
 
 

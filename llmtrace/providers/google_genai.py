@@ -164,8 +164,10 @@ def _read_response(record: LLMRecord, response: Any) -> bool:
 def _read_parts(record: LLMRecord, parts: Any) -> bool:
     content = False
     for part in parts:
-        if get_path(part, "function_call") is not None:
+        call = get_path(part, "function_call")
+        if call is not None:
             record.tool_calls += 1
+            record.keep_tool_call(get_path(call, "id"), get_path(call, "name"), get_path(call, "args"))
             content = True
             continue
         text = get_path(part, "text")

@@ -29,6 +29,7 @@ from ._base import (
     as_items,
     as_tools,
     get_path,
+    keep_function_calls,
     server_of,
 )
 from .openai import detect_provider
@@ -152,7 +153,9 @@ def extract_response(record: LLMRecord, response: Any) -> None:
     record.response_id = get_path(response, "id") if record.operation == "chat" else None
     record.response_model = get_path(response, "model")
     for choice in as_items(get_path(response, "choices")):
-        _read_choice(record, choice, get_path(choice, "message"))
+        message = get_path(choice, "message")
+        _read_choice(record, choice, message)
+        keep_function_calls(record, as_items(get_path(message, "tool_calls")))
     _read_usage(record, get_path(response, "usage"))
     if record.operation == "embeddings" and record.input_tokens is not None:
         record.output_tokens = 0

@@ -26,6 +26,7 @@ from ._base import (
     as_items,
     as_tools,
     get_path,
+    keep_function_calls,
     server_of,
 )
 
@@ -160,7 +161,9 @@ def extract_response(record: LLMRecord, response: Any) -> None:
     for choice in as_items(get_path(response, "choices")):
         message = get_path(choice, "message")
         _read_content(record, get_path(message, "content"))
-        record.tool_calls += len(as_items(get_path(message, "tool_calls")))
+        calls = as_items(get_path(message, "tool_calls"))
+        record.tool_calls += len(calls)
+        keep_function_calls(record, calls)
         reason = get_path(choice, "finish_reason")
         if reason:
             record.finish_reasons.append(str(reason))

@@ -22,6 +22,7 @@ from ._base import (
     as_items,
     as_tools,
     get_path,
+    keep_function_calls,
     server_of,
 )
 
@@ -100,6 +101,7 @@ def _read_part(record: LLMRecord, part: Any) -> bool:
     calls = as_items(get_path(message, "tool_calls"))
     if calls:
         record.tool_calls += len(calls)
+        keep_function_calls(record, calls)
         content = True
     if get_path(message, "thinking") or get_path(part, "thinking"):
         content = True

@@ -23,6 +23,7 @@ from ._base import (
     as_items,
     get_path,
     is_raw_response,
+    keep_function_calls,
     server_of,
 )
 
@@ -152,7 +153,10 @@ def _read_choices(record: LLMRecord, choices: Any) -> None:
         text = get_path(message, "content") if message is not None else get_path(choice, "text")
         if isinstance(text, str) and text:
             record.output_text.append(text)
-        record.tool_calls += len(as_items(get_path(message, "tool_calls")))
+        calls = as_items(get_path(message, "tool_calls"))
+        if calls:
+            record.tool_calls += len(calls)
+            keep_function_calls(record, calls)
 
 
 def _read_usage(record: LLMRecord, usage: Any) -> None:
@@ -177,6 +181,8 @@ def _read_responses_object(record: LLMRecord, response: Any) -> None:
                     record.output_text.append(text)
         elif kind in ("function_call", "custom_tool_call"):
             record.tool_calls += 1
+            arguments = get_path(item, "arguments") if kind == "function_call" else get_path(item, "input")
+            record.keep_tool_call(get_path(item, "call_id"), get_path(item, "name"), arguments)
     status = get_path(response, "status")
     reason = get_path(response, "incomplete_details", "reason")
     if record.tool_calls:
@@ -194,11 +200,11 @@ def _read_responses_object(record: LLMRecord, response: Any) -> None:
 class ChatStreamState(StreamState):
     """Accumulates ``chat.completion.chunk`` events (and legacy completion chunks)."""
 
-    __slots__ = ("record", "tool_indices", "usage")
+    __slots__ = ("record", "tools", "usage")
 
     def __init__(self, record: LLMRecord) -> None:
         self.record = record
-        self.tool_indices: set[int] = set()
+        self.tools: dict[int, list[Any]] = {}  # index -> [id, name, argument fragments...]
         self.usage: Any = None
 
     def process_chunk(self, chunk: Any) -> bool:
@@ -250,7 +256,7 @@ class ChatStreamState(StreamState):
             return True
         calls = getattr(delta, "tool_calls", None)
         if calls:
-            self.tool_indices.update(as_int(get_path(call, "index")) or 0 for call in as_items(calls))
+            self._tool_deltas(as_items(calls))
             return True
         return bool(getattr(delta, "refusal", None) or getattr(delta, "reasoning_content", None))
 
@@ -265,12 +271,24 @@ class ChatStreamState(StreamState):
         if isinstance(text, str) and text:
             self.record.output_text.append(text)
             return True
-        for call in as_items(delta.get("tool_calls")):
-            self.tool_indices.add(as_int(get_path(call, "index")) or 0)
+        self._tool_deltas(as_items(delta.get("tool_calls")))
         return bool(delta.get("tool_calls") or delta.get("refusal") or delta.get("reasoning_content"))
 
+    def _tool_deltas(self, calls: Any) -> None:
+        """A tool call streams as deltas: the first has its id and name, each one a piece of the arguments."""
+        for call in calls:
+            entry = self.tools.setdefault(as_int(get_path(call, "index")) or 0, [None, None])
+            entry[0] = entry[0] or get_path(call, "id")
+            entry[1] = entry[1] or get_path(call, "function", "name")
+            piece = get_path(call, "function", "arguments")
+            if isinstance(piece, str):
+                entry.append(piece)
+
     def finish(self, record: LLMRecord) -> None:
-        record.tool_calls = len(self.tool_indices)
+        record.tool_calls = len(self.tools)
+        for index in sorted(self.tools):
+            call_id, name, *pieces = self.tools[index]
+            record.keep_tool_call(call_id, name, "".join(pieces))
         _read_usage(record, self.usage)
 
     @property

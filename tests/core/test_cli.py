@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from llmtrace.cli import app, fmt_ms, fmt_usd, parse_time
 from llmtrace.queries import Filters, QueryBuilder
+from tests._fake_backends import FakeJaeger, GrpcOnlyPort, OTLPReceiver, closed_port
 
 runner = CliRunner()
 
@@ -87,3 +88,82 @@ def test_doctor_says_which_sdks_trace_themselves(mode, action, monkeypatch):
     assert "on by default" in anthropic_spans["detail"] and action in anthropic_spans["detail"]
     assert "opt-in" in checks["mistralai own spans"]["detail"]
     assert "left alone" in checks["litellm own spans"]["detail"]  # logs from a worker thread: not foldable
+
+
+_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+_JAEGER_TRACE = {
+    "traceID": _TRACE_ID,
+    "processes": {"p1": {"serviceName": "app"}},
+    "spans": [
+        {
+            "traceID": _TRACE_ID,
+            "spanID": "00f067aa0ba902b7",
+            "startTime": 1_700_000_000_000_000,
+            "duration": 35_000,
+            "operationName": "chat gpt-4o-mini",
+            "processID": "p1",
+            "tags": [{"key": "llm.provider", "type": "string", "value": "openai"}],
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("trace_id", "message"),
+    [
+        ("", "error: '' is not a trace id (1 to 32 hex digits"),
+        ("not-hex!", "error: 'not-hex!' is not a trace id (1 to 32 hex digits"),
+        ("ab" * 17, f"error: '{'ab' * 17}' is not a trace id"),
+        ("0123456789abcdef", "error: no trace with id 0123456789abcdef in Jaeger at {url}"),
+    ],
+)
+def test_trace_without_such_trace_says_so_in_one_line(trace_id, message):
+    with FakeJaeger({_TRACE_ID: _JAEGER_TRACE}) as jaeger:
+        result = runner.invoke(app, ["trace", trace_id, "--jaeger-url", jaeger.url])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(message.format(url=jaeger.url)), result.stderr
+    assert "{" not in result.stderr  # never Jaeger's raw JSON
+
+
+def test_trace_shows_a_known_trace():
+    with FakeJaeger({_TRACE_ID: _JAEGER_TRACE}) as jaeger:
+        result = runner.invoke(app, ["trace", _TRACE_ID.upper(), "--jaeger-url", jaeger.url, "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["trace_id"] == _TRACE_ID and payload["spans"][0]["attributes"] == {"llm.provider": "openai"}
+
+
+def _doctor_otlp(monkeypatch, env: dict[str, str]) -> dict[str, object]:
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LLMTRACE_COLLECTOR_HEALTH_URL", closed_port())
+    down = closed_port()
+    result = runner.invoke(app, ["doctor", "--json", "--prometheus-url", down, "--jaeger-url", down])
+    assert result.exit_code == 1  # Prometheus and Jaeger are down here
+    return {c["check"]: c for c in json.loads(result.stdout)}["OTLP exporter"]
+
+
+def test_doctor_tries_a_real_otlp_export(monkeypatch):
+    """An empty export over the configured protocol: only an OTLP receiver speaking that protocol passes."""
+    with OTLPReceiver() as receiver, GrpcOnlyPort() as grpc_port:
+        good = _doctor_otlp(monkeypatch, {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url})
+        assert good == {
+            "check": "OTLP exporter",
+            "ok": True,
+            "detail": f"http/protobuf to {receiver.url}/v1/traces: accepted",
+        }
+        closed = _doctor_otlp(monkeypatch, {"OTEL_EXPORTER_OTLP_ENDPOINT": closed_port()})
+        assert not closed["ok"] and "nothing accepts connections at" in closed["detail"]
+        wrong = _doctor_otlp(monkeypatch, {"OTEL_EXPORTER_OTLP_ENDPOINT": grpc_port.url})
+        assert not wrong["ok"] and "is that the collector's gRPC port?" in wrong["detail"]
+        grpc = {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
+        assert _doctor_otlp(monkeypatch, {**grpc, "OTEL_EXPORTER_OTLP_ENDPOINT": grpc_port.url})["ok"]
+        http_under_grpc = _doctor_otlp(monkeypatch, {**grpc, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url})
+        assert not http_under_grpc["ok"] and "answered HTTP/1, not gRPC" in http_under_grpc["detail"]
+    with FakeJaeger({}) as not_otlp:  # a web server that is not an OTLP receiver
+        other = _doctor_otlp(monkeypatch, {"OTEL_EXPORTER_OTLP_ENDPOINT": not_otlp.url})
+    assert not other["ok"] and "not an OTLP/HTTP receiver" in other["detail"]
+    unset = _doctor_otlp(monkeypatch, {})
+    assert not unset["ok"] and "not set" in unset["detail"]

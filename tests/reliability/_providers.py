@@ -22,7 +22,7 @@ from typing import Any
 from llmtrace.demo.fake_server import ndjson_line, sse_event
 from llmtrace.demo.providers.bedrock import event_message
 
-__all__ = ["PROVIDERS", "Prompt", "ProviderCase", "available"]
+__all__ = ["PROVIDERS", "TOOL_ARGUMENTS", "TOOL_CALL_ID", "Prompt", "ProviderCase", "available"]
 
 # SDKs that keep the HTTP response headers (on results or errors) show its Date, which changes each second.
 _SDK_DATE = r"'date': '[^']*'"
@@ -37,6 +37,13 @@ class Prompt:
     user: str
     tool_name: str = "lookup"
     tool_description: str = "Look something up"
+    # When set, the conversation goes on after the user message: the model's earlier call of the tool (id
+    # ``TOOL_CALL_ID``, arguments ``TOOL_ARGUMENTS``) and this result of it, each in its SDK's shape.
+    tool_result: str | None = None
+
+
+TOOL_CALL_ID = "call_7"
+TOOL_ARGUMENTS = {"q": "tide tables"}
 
 
 @dataclass(frozen=True)
@@ -126,8 +133,9 @@ def _openai_async_client(server: Any, headers: dict[str, str], retries: int = 0)
     )
 
 
-def _function_chat(model: str, prompt: Prompt, stream: bool) -> dict[str, Any]:
-    """Chat kwargs in the OpenAI shape (system + user message, one function tool), which Ollama's SDK takes too."""
+def _function_chat(model: str, prompt: Prompt, stream: bool, json_arguments: bool = True) -> dict[str, Any]:
+    """Chat kwargs in the OpenAI shape (system + user message, one function tool), which Ollama's SDK takes too
+    (its tool calls carry no id and take the arguments as an object: ``json_arguments=False``)."""
     tool = {
         "type": "function",
         "function": {
@@ -137,6 +145,13 @@ def _function_chat(model: str, prompt: Prompt, stream: bool) -> dict[str, Any]:
         },
     }
     messages = [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}]
+    if prompt.tool_result is not None:
+        arguments = json.dumps(TOOL_ARGUMENTS) if json_arguments else TOOL_ARGUMENTS
+        call = {"type": "function", "function": {"name": prompt.tool_name, "arguments": arguments}}
+        messages.append({"role": "assistant", "content": "", "tool_calls": [{"id": TOOL_CALL_ID, **call}]})
+        messages.append({"role": "tool", "tool_call_id": TOOL_CALL_ID, "content": prompt.tool_result})
+        if not json_arguments:
+            del messages[-2]["tool_calls"][0]["id"]
     return {"model": model, "messages": messages, "tools": [tool], "stream": stream}
 
 
@@ -219,11 +234,16 @@ def _anthropic_async_client(server: Any, headers: dict[str, str], retries: int =
 
 def _anthropic_kwargs(prompt: Prompt, stream: bool) -> dict[str, Any]:
     tool = {"name": prompt.tool_name, "description": prompt.tool_description, "input_schema": {"type": "object"}}
+    messages: list[dict[str, Any]] = [{"role": "user", "content": prompt.user}]
+    if prompt.tool_result is not None:
+        use = {"type": "tool_use", "id": TOOL_CALL_ID, "name": prompt.tool_name, "input": TOOL_ARGUMENTS}
+        result = {"type": "tool_result", "tool_use_id": TOOL_CALL_ID, "content": prompt.tool_result}
+        messages += [{"role": "assistant", "content": [use]}, {"role": "user", "content": [result]}]
     return {
         "model": "claude-sonnet-4-6",
         "max_tokens": 64,
         "system": prompt.system,
-        "messages": [{"role": "user", "content": prompt.user}],
+        "messages": messages,
         "tools": [tool],
         "stream": stream,
     }
@@ -299,7 +319,7 @@ def _ollama_async_client(server: Any, headers: dict[str, str], retries: int = 0)
 
 
 def _ollama_kwargs(prompt: Prompt, stream: bool) -> dict[str, Any]:
-    return _function_chat("llama3.2", prompt, stream)
+    return _function_chat("llama3.2", prompt, stream, json_arguments=False)
 
 
 def _ollama_chat(client: Any, prompt: Prompt, stream: bool) -> Any:
@@ -398,6 +418,13 @@ def _google_kwargs(prompt: Prompt) -> dict[str, Any]:
         automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
     )
     contents = [{"role": "user", "parts": [{"text": prompt.user}]}]
+    if prompt.tool_result is not None:
+        call = {"id": TOOL_CALL_ID, "name": prompt.tool_name, "args": TOOL_ARGUMENTS}
+        response = {"id": TOOL_CALL_ID, "name": prompt.tool_name, "response": {"result": prompt.tool_result}}
+        contents += [
+            {"role": "model", "parts": [{"function_call": call}]},
+            {"role": "user", "parts": [{"function_response": response}]},
+        ]
     return {"model": "gemini-2.5-flash", "contents": contents, "config": config}
 
 
@@ -489,10 +516,18 @@ def _bedrock_kwargs(prompt: Prompt) -> dict[str, Any]:
         "description": prompt.tool_description,
         "inputSchema": {"json": {"type": "object"}},
     }
+    messages: list[dict[str, Any]] = [{"role": "user", "content": [{"text": prompt.user}]}]
+    if prompt.tool_result is not None:
+        use = {"toolUseId": TOOL_CALL_ID, "name": prompt.tool_name, "input": TOOL_ARGUMENTS}
+        result = {"toolUseId": TOOL_CALL_ID, "content": [{"text": prompt.tool_result}]}
+        messages += [
+            {"role": "assistant", "content": [{"toolUse": use}]},
+            {"role": "user", "content": [{"toolResult": result}]},
+        ]
     return {
         "modelId": "us.anthropic.claude-haiku-4-5-20251001-v1:0",
         "system": [{"text": prompt.system}],
-        "messages": [{"role": "user", "content": [{"text": prompt.user}]}],
+        "messages": messages,
         "toolConfig": {"tools": [{"toolSpec": spec}]},
         "inferenceConfig": {"maxTokens": 64},
     }

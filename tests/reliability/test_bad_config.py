@@ -103,3 +103,14 @@ def test_broken_rate_card_names_file_and_line(name, tmp_path: Path):
         load_settings(env={"LLMTRACE_PRICING_FILE": str(card)})
     with pytest.raises(ConfigError, match=r"pricing_file: .*" + pattern):
         llmtrace.instrument(pricing_file=str(card))
+
+
+def test_instrumentor_used_in_code_raises(monkeypatch):
+    """Only OTel's auto-instrumentation loader gets the log-and-switch-off treatment; code gets the exception."""
+    from llmtrace.providers.openai import OpenAIInstrumentor
+
+    monkeypatch.setenv("LLMTRACE_CAPTURE_CONTENT", "maybe")
+    instrumentor = OpenAIInstrumentor()
+    with pytest.raises(ConfigError, match="LLMTRACE_CAPTURE_CONTENT"):
+        instrumentor.instrument()
+    assert not instrumentor.is_instrumented_by_opentelemetry
