@@ -5,13 +5,11 @@ group) or ``llmtrace.instrument()`` in code. Prompts and completions are hashed,
 content capture is explicitly enabled.
 """
 
-from __future__ import annotations
-
 from ._instrument import instrument, uninstrument
 from ._manual import log_call
-from .config import ConfigError, Settings
+from ._version import __version__
+from .config import Settings
 from .context import attributes
-
-__version__ = "0.1.0"
+from .exceptions import ConfigError
 
 __all__ = ["ConfigError", "Settings", "__version__", "attributes", "instrument", "log_call", "uninstrument"]

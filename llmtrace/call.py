@@ -17,6 +17,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from ._guard import report_internal_error
+from ._version import __version__
 from .config import Settings
 from .context import Attribution, current_attribution
 from .errors import ErrorInfo, ErrorTable, classify
@@ -141,8 +142,6 @@ class Recorder:
         meter_provider: Any = None,
         price_book: PriceBook | None = None,
     ) -> None:
-        from . import __version__
-
         self.settings = settings
         self.tracer = trace.get_tracer("llmtrace", __version__, tracer_provider=tracer_provider)
         self.instruments: Instruments = instruments_for(meter_provider, settings.genai_metrics)
@@ -358,6 +357,7 @@ def _attribution_attributes(attrs: dict[str, Any], who: Attribution, genai: bool
     _put(attrs, Attr.USER, who.user)
     if genai:
         _put(attrs, GenAI.CONVERSATION_ID, who.session)
+        _put(attrs, GenAI.SESSION_ID, who.session)
         _put(attrs, GenAI.USER_ID, who.user)
 
 
@@ -579,7 +579,7 @@ class _MetricLabels:
             (Metric.L_MODEL, record.model or "unknown"),
         )
         for key in recorder.settings.metric_labels:  # provider, model, then the configured attribution labels
-            value = who.agent if key == Metric.L_AGENT else who.tenant
+            value = who.agent if key == Metric.L_AGENT else who.tenant  # the other allowed label is tenant
             if value is not None:
                 base += ((key, value),)
         model = base[:2]

@@ -686,7 +686,8 @@ def _fail(message: str) -> None:
 
 def _demo_export_target() -> OTLPTarget | None:
     """Check the settings and the OTLP endpoint before any call: a bad one is one line and exit 2, not pages."""
-    from .config import ConfigError, load_settings
+    from .config import load_settings
+    from .exceptions import ConfigError
 
     try:
         load_settings()
@@ -705,7 +706,7 @@ def _demo_export_target() -> OTLPTarget | None:
 @app.command()
 def version() -> None:
     """Print the llmtrace version."""
-    from . import __version__
+    from ._version import __version__
 
     console.print(__version__)
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ALLOWED_METRIC_LABELS", "KNOWN_PROVIDERS", "SDK_SPAN_MODES", "ConfigError", "Settings", "load_settings"]
+from .exceptions import ConfigError
+
+__all__ = ["ALLOWED_METRIC_LABELS", "KNOWN_PROVIDERS", "SDK_SPAN_MODES", "Settings", "load_settings"]
 
 ALLOWED_METRIC_LABELS = ("agent", "tenant")
 KNOWN_PROVIDERS = ("openai", "anthropic", "google", "bedrock", "mistral", "cohere", "ollama", "litellm")
@@ -21,10 +23,6 @@ KNOWN_PROVIDERS = ("openai", "anthropic", "google", "bedrock", "mistral", "coher
 SDK_SPAN_MODES = ("suppress", "keep")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
-
-
-class ConfigError(ValueError):
-    """A setting has a value llmtrace cannot use; the message names the setting and what it accepts."""
 
 
 @dataclass(frozen=True, slots=True)

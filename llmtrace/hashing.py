@@ -103,11 +103,6 @@ class Hasher:
         self._text_memo: dict[str, str] = {}
         self._tools_memo: dict[int, tuple[Any, int, str]] = {}
 
-    @property
-    def key_id(self) -> str | None:
-        """First 8 hex of sha256(key): names the key in every hash without revealing it."""
-        return self._prefix.split(":")[1] if self._key else None
-
     def hash_text(self, text: str) -> str:
         data = text.encode("utf-8", "surrogatepass")
         if self._key is None:

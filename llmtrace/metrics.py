@@ -11,6 +11,7 @@ from typing import Any
 
 from opentelemetry import metrics
 
+from ._version import __version__
 from .semconv import (
     GENAI_DURATION_BUCKETS_S,
     GENAI_TOKEN_BUCKETS,
@@ -40,12 +41,8 @@ class CumulativeSums:
         self._values: dict[Labels, float] = {}
         self._lock = lock or threading.Lock()
 
-    def add(self, amount: float, labels: Labels) -> None:
-        with self._lock:
-            self._values[labels] = self._values.get(labels, 0) + amount
-
     def add_locked(self, amount: float, labels: Labels) -> None:
-        """``add`` for a caller already holding the shared lock (one acquisition for all of a call's counts)."""
+        """Add ``amount``; the caller holds the shared lock (one acquisition for all of a call's counts)."""
         values = self._values
         values[labels] = values.get(labels, 0) + amount
 
@@ -137,8 +134,6 @@ _lock = threading.Lock()
 
 def instruments_for(meter_provider: metrics.MeterProvider | None, genai_metrics: bool) -> Instruments:
     """Instruments for ``meter_provider`` (the global one when None), created on first use and reused."""
-    from . import __version__
-
     provider = meter_provider or metrics.get_meter_provider()
     key = (id(provider), genai_metrics)
     with _lock:

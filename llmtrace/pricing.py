@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .config import ConfigError
+from .exceptions import ConfigError
 
 __all__ = ["GENAI_PRICES_PROVIDER_IDS", "Price", "PriceBook", "RateCard", "Tokens"]
 

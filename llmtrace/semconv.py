@@ -146,7 +146,6 @@ class Metric:
     L_STREAMING = "streaming"
     L_TYPE = "type"
     L_AGENT = "agent"
-    L_TENANT = "tenant"
     STATUS_OK = "ok"
     STATUS_ERROR = "error"
 

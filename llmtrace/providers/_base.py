@@ -24,8 +24,9 @@ from .. import _state
 from .._guard import report_internal_error
 from .._imports import when_imported
 from ..call import LLMCall, LLMRecord, Recorder
-from ..config import ConfigError, load_settings
+from ..config import load_settings
 from ..errors import ErrorTable
+from ..exceptions import ConfigError
 from ..retries import ACTIVE_CALL, install_transport_hooks, uninstall_transport_hooks
 from ..sdk_spans import SelfTracing, install_suppression, uninstall_suppression
 from ..streams import AsyncStreamProxy, StreamState, SyncStreamProxy
@@ -61,7 +62,6 @@ _OTEL_KEYS = frozenset(
         "event_logger_provider",
     }
 )
-_MARK = "_llmtrace_wrapped"
 
 
 @dataclass(frozen=True, slots=True)

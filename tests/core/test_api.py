@@ -43,7 +43,7 @@ def test_attributes_context_and_labels(server, instrumented):
         "s-1",
         "u-9",
     )
-    assert attrs["gen_ai.conversation.id"] == "s-1"
+    assert attrs["gen_ai.conversation.id"] == attrs["session.id"] == "s-1"
     ((labels, _),) = instrumented.points("llm.calls")
     assert labels["agent"] == "planner" and labels["tenant"] == "acme"
     assert "session" not in labels and "user" not in labels

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from llmtrace.config import ConfigError, load_settings
+from llmtrace.config import load_settings
+from llmtrace.exceptions import ConfigError
 
 
 def test_defaults_without_env():

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from genai_prices import Usage, __version__, calc_price
 
-from llmtrace.config import ConfigError
+from llmtrace.exceptions import ConfigError
 from llmtrace.pricing import PriceBook, RateCard, Tokens
 
 

@@ -8,7 +8,8 @@ import pytest
 from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 
 import llmtrace
-from llmtrace.config import ConfigError, load_settings
+from llmtrace.config import load_settings
+from llmtrace.exceptions import ConfigError
 
 anthropic = pytest.importorskip("anthropic")
 mistralai = pytest.importorskip("mistralai")

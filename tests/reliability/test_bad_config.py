@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import llmtrace
-from llmtrace.config import _ENV, ConfigError, load_settings
+from llmtrace.config import _ENV, load_settings
+from llmtrace.exceptions import ConfigError
 
 # variable -> bad values (env strings)
 BAD_ENV: dict[str, tuple[str, ...]] = {

@@ -24,7 +24,7 @@ from llmtrace.demo.fake_server import FakeProviderServer
 from .conftest import ROOT, Stack, wait_until
 
 SERVICE = "llmtrace-genai-mirror-test"  # its own service: the workload tests count their traces exactly
-MIRRORED = ("gen_ai.", "error.type", "user.id", "http.request.resend_count")
+MIRRORED = ("gen_ai.", "error.type", "session.id", "user.id", "http.request.resend_count")
 # Values that differ from call to call: checked against the same span's llm.* twin instead of across the sides.
 PER_CALL = {"gen_ai.response.id": "llm.response.id", "gen_ai.response.time_to_first_chunk": "llm.ttft_ms"}
 CASES = (
@@ -185,7 +185,7 @@ def test_collector_mirror_values(mirrored: dict[str, dict[str, dict[str, Any]]])
     assert params["gen_ai.provider.name"] == "openai" and params["gen_ai.operation.name"] == "chat"
     assert (params["gen_ai.request.temperature"], params["gen_ai.request.max_tokens"]) == (0.3, 64)
     assert params["gen_ai.request.top_p"] == 0.9 and params["gen_ai.request.stream"] is False
-    assert (params["gen_ai.conversation.id"], params["user.id"]) == ("s-1", "u-7")
+    assert (params["gen_ai.conversation.id"], params["session.id"], params["user.id"]) == ("s-1", "s-1", "u-7")
     stream = mirrored["openai-stream-429"]["collector"]
     assert stream["http.request.resend_count"] == 1 and stream["gen_ai.request.stream"] is True
     assert (stream["gen_ai.usage.input_tokens"], stream["gen_ai.usage.cache_read.input_tokens"]) == (50, 32)
