@@ -21,6 +21,7 @@ BAD_ENV: dict[str, tuple[str, ...]] = {
     "LLMTRACE_METRIC_LABELS": ("session", "agent,user", "model"),
     "LLMTRACE_DISABLED_PROVIDERS": ("openai,foo", "gpt"),
     "LLMTRACE_CONTENT_MAX_LENGTH": ("0", "-5", "lots", "1.5"),
+    "LLMTRACE_SDK_SPANS": ("maybe", "drop", "on"),
 }
 # kwarg -> bad values of the wrong type
 BAD_KWARGS: dict[str, tuple[object, ...]] = {
@@ -33,6 +34,7 @@ BAD_KWARGS: dict[str, tuple[object, ...]] = {
     "disabled_providers": (5, ["nope"]),
     "content_max_length": (0, 2.5, True, "x"),
     "redact": ("not callable",),
+    "sdk_spans": ("drop", 1, None),
 }
 
 
