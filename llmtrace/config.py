@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from .exceptions import ConfigError
+from .providers._registry import PROVIDERS
 
 __all__ = ["ALLOWED_METRIC_LABELS", "KNOWN_PROVIDERS", "SDK_SPAN_MODES", "Settings", "load_settings"]
 
 ALLOWED_METRIC_LABELS = ("agent", "tenant")
-KNOWN_PROVIDERS = ("openai", "anthropic", "google", "bedrock", "mistral", "cohere", "ollama", "litellm")
+KNOWN_PROVIDERS = tuple(spec.name for spec in PROVIDERS)
 # What to do with the spans an SDK makes of its own calls (anthropic 2.14+ by default; mistralai, litellm opt-in):
 # "suppress" keeps one CLIENT span per call, llmtrace's; "keep" nests the SDK's span under it.
 SDK_SPAN_MODES = ("suppress", "keep")

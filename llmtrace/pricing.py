@@ -16,28 +16,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .exceptions import ConfigError
+from .providers._registry import prices_provider_ids
 
 __all__ = ["GENAI_PRICES_PROVIDER_IDS", "Price", "PriceBook", "RateCard", "Tokens"]
 
 # llm.provider -> genai-prices provider id. Providers absent here are matched by model name only.
-GENAI_PRICES_PROVIDER_IDS: dict[str, str] = {
-    "openai": "openai",
-    "azure": "azure",
-    "anthropic": "anthropic",
-    "google": "google",
-    "vertex": "google",  # genai-prices' google provider covers Vertex AI's Gemini models
-    "bedrock": "aws",
-    "mistral": "mistral",
-    "cohere": "cohere",
-    "groq": "groq",
-    "deepseek": "deepseek",
-    "together": "together",
-    "xai": "x-ai",
-    "openrouter": "openrouter",
-    "fireworks": "fireworks",
-    "cerebras": "cerebras",
-    "perplexity": "perplexity",
-}
+GENAI_PRICES_PROVIDER_IDS: dict[str, str] = prices_provider_ids()
 # Local/self-hosted engines have no list price: their calls are unpriced unless a rate card says otherwise.
 _NEVER_LIST_PRICED = frozenset({"ollama", "vllm", "localhost"})
 

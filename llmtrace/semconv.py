@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from .providers._registry import genai_provider_names
+
 __all__ = [
     "GENAI_DURATION_BUCKETS_S",
     "GENAI_PROVIDER_NAMES",
@@ -189,20 +191,8 @@ class TokenType(str, Enum):
     REASONING = "reasoning"
 
 
-# llm.provider (friendly) -> gen_ai.provider.name (spec value where the spec has one).
-GENAI_PROVIDER_NAMES: dict[str, str] = {
-    "openai": "openai",
-    "anthropic": "anthropic",
-    "google": "gcp.gemini",
-    "vertex": "gcp.vertex_ai",
-    "bedrock": "aws.bedrock",
-    "mistral": "mistral_ai",
-    "cohere": "cohere",
-    "groq": "groq",
-    "deepseek": "deepseek",
-    "azure": "azure.ai.openai",
-    "xai": "x_ai",
-}
+# llm.provider (friendly) -> gen_ai.provider.name (spec value where the spec has one), from the provider registry.
+GENAI_PROVIDER_NAMES: dict[str, str] = genai_provider_names()
 
 LATENCY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 30.0, 60.0, 120.0)
 TTFT_BUCKETS_S = (0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
