@@ -23,11 +23,11 @@ from .context import Attribution, current_attribution
 from .errors import ErrorInfo, ErrorTable, classify
 from .hashing import Hasher, canonical_json, template_text, text_length
 from .messages import input_messages, output_messages, redact_leaves, system_parts, to_plain
-from .metrics import Instruments, instruments_for
+from .metrics import Instruments, MetricLabels, instruments_for, record_call
 from .pricing import Price, PriceBook, Tokens
 from .redaction import Redactor
 from .retries import ACTIVE_CALL
-from .semconv import GENAI_PROVIDER_NAMES, Attr, FinishReason, GenAI, Metric, TokenType
+from .semconv import GENAI_OPERATION_NAMES, GENAI_PROVIDER_NAMES, Attr, FinishReason, GenAI
 
 __all__ = ["LLMCall", "LLMRecord", "Recorder", "normalize_finish_reason"]
 
@@ -150,7 +150,7 @@ class Recorder:
         self.redactor = Redactor(settings.redact, settings.content_max_length)
         # Attributes that depend only on (provider, operation, model, streaming, via, server): built once.
         self.static_attributes: dict[tuple[Any, ...], dict[str, Any]] = {}
-        self.label_sets: dict[tuple[Any, ...], _MetricLabels] = {}
+        self.label_sets: dict[tuple[Any, ...], MetricLabels] = {}
 
     def start(self, record: LLMRecord, started_ago_ns: int = 0) -> LLMCall:
         """Open the CLIENT span for ``record`` (backdated by ``started_ago_ns`` for calls logged afterwards)."""
@@ -275,7 +275,7 @@ class LLMCall:
             if recorder.settings.capture_content:
                 _content_event(span, recorder, record, attrs.get(Attr.STOP_REASON))
         ctx = self._ctx or trace.set_span_in_context(span)
-        _record_metrics(recorder, record, self.attribution, latency_s, ttft_s, self.attempts, price, error_type, ctx)
+        record_call(recorder, record, self.attribution, latency_s, ttft_s, self.attempts, price, error_type, ctx)
         span.end()
 
 
@@ -343,7 +343,7 @@ def _static_request_attributes(genai: bool, record: LLMRecord) -> dict[str, Any]
     _put(attrs, Attr.SERVER_PORT, record.server_port)
     _put(attrs, Attr.CLOUD_REGION, record.region)
     if genai:
-        attrs[GenAI.OPERATION_NAME] = _GENAI_OPERATION.get(record.operation, record.operation)
+        attrs[GenAI.OPERATION_NAME] = GENAI_OPERATION_NAMES.get(record.operation, record.operation)
         attrs[GenAI.PROVIDER_NAME] = GENAI_PROVIDER_NAMES.get(record.provider, record.provider)
         attrs[GenAI.REQUEST_STREAM] = record.streaming
         _put(attrs, GenAI.REQUEST_MODEL, record.model)
@@ -359,9 +359,6 @@ def _attribution_attributes(attrs: dict[str, Any], who: Attribution, genai: bool
         _put(attrs, GenAI.CONVERSATION_ID, who.session)
         _put(attrs, GenAI.SESSION_ID, who.session)
         _put(attrs, GenAI.USER_ID, who.user)
-
-
-_GENAI_OPERATION = {"chat": "chat", "completion": "text_completion", "embeddings": "embeddings", "responses": "chat"}
 
 
 def _prompt_attributes(attrs: dict[str, Any], hasher: Hasher, record: LLMRecord) -> None:
@@ -563,117 +560,3 @@ def _content_event(span: trace.Span, recorder: Recorder, record: LLMRecord, stop
         redact = recorder.redactor
         attrs = {key: canonical_json(redact_leaves(to_plain(value), redact)) for key, value in content.items()}
         span.add_event(GenAI.EVENT_OPERATION_DETAILS, attrs)
-
-
-# -- metrics --------------------------------------------------------------------------------------------------
-
-
-class _MetricLabels:
-    """Every label set one kind of call records under, built once per (provider, model, attribution, outcome)."""
-
-    __slots__ = ("base", "calls", "latency", "model", "tokens", "ttft")
-
-    def __init__(self, recorder: Recorder, record: LLMRecord, who: Attribution, error_type: str | None) -> None:
-        base: tuple[tuple[str, Any], ...] = (
-            (Metric.L_PROVIDER, record.provider),
-            (Metric.L_MODEL, record.model or "unknown"),
-        )
-        for key in recorder.settings.metric_labels:  # provider, model, then the configured attribution labels
-            value = who.agent if key == Metric.L_AGENT else who.tenant  # the other allowed label is tenant
-            if value is not None:
-                base += ((key, value),)
-        model = base[:2]
-        outcome = (
-            (Metric.L_OPERATION, record.operation),
-            (Metric.L_STATUS, Metric.STATUS_ERROR if error_type else Metric.STATUS_OK),
-            (Metric.L_STREAMING, record.streaming),
-        )
-        self.base = base
-        self.model = model
-        self.calls = base + outcome + (((Metric.L_ERROR_TYPE, error_type),) if error_type else ())
-        self.latency = dict(model + outcome)  # handed to the OTel SDK, which never mutates it
-        self.ttft = dict(model)
-        self.tokens = {kind.value: (*base, (Metric.L_TYPE, kind.value)) for kind in TokenType}
-
-
-_LABELS_MAX = 4096
-
-
-def _metric_labels(recorder: Recorder, record: LLMRecord, who: Attribution, error_type: str | None) -> _MetricLabels:
-    key = (record.provider, record.model, record.operation, record.streaming, error_type, who.agent, who.tenant)
-    cache = recorder.label_sets
-    labels = cache.get(key)
-    if labels is None:
-        labels = _MetricLabels(recorder, record, who, error_type)
-        if len(cache) >= _LABELS_MAX:
-            cache.clear()
-        cache[key] = labels
-    return labels
-
-
-def _record_metrics(
-    recorder: Recorder,
-    record: LLMRecord,
-    who: Attribution,
-    latency_s: float,
-    ttft_s: float | None,
-    attempts: int,
-    price: Price | None,
-    error_type: str | None,
-    ctx: Any,
-) -> None:
-    inst = recorder.instruments
-    labels = _metric_labels(recorder, record, who, error_type)
-    # Histograms are synchronous and carry exemplars (trace links); counters are cumulative sums.
-    inst.latency.record(latency_s, labels.latency, context=ctx)
-    if ttft_s is not None:
-        inst.ttft.record(ttft_s, labels.ttft, context=ctx)
-    with inst.lock:
-        inst.calls.add_locked(1, labels.calls)
-        if attempts > 1:
-            inst.retries.add_locked(attempts - 1, labels.model)
-        if error_type is None:  # failed calls add no tokens or cost: providers do not bill them
-            # Reported usage and local estimates never share a series: llm_tokens_total stays what providers said.
-            estimated = record.tokens_estimated
-            token_labels = labels.tokens
-            tokens = inst.tokens_estimated if estimated else inst.tokens
-            for kind, count in (
-                (_INPUT, record.input_tokens),
-                (_OUTPUT, record.output_tokens),
-                (_CACHE_READ, record.cache_read_tokens),
-                (_CACHE_WRITE, record.cache_write_tokens),
-                (_REASONING, record.reasoning_tokens),
-            ):
-                if count:
-                    tokens.add_locked(count, token_labels[kind])
-            if price is not None:
-                (inst.cost_estimated if estimated else inst.cost).add_locked(price.total, labels.base)
-            elif record.model and (record.input_tokens or record.output_tokens):
-                inst.unpriced.add_locked(1, labels.model)
-    if inst.genai is not None:
-        _record_genai_metrics(inst, record, latency_s, ttft_s, error_type, ctx)
-
-
-_INPUT, _OUTPUT, _REASONING = TokenType.INPUT.value, TokenType.OUTPUT.value, TokenType.REASONING.value
-_CACHE_READ, _CACHE_WRITE = TokenType.CACHE_READ.value, TokenType.CACHE_WRITE.value
-
-
-def _record_genai_metrics(
-    inst: Instruments, record: LLMRecord, latency_s: float, ttft_s: float | None, error_type: str | None, ctx: Any
-) -> None:
-    genai = inst.genai
-    assert genai is not None
-    labels: dict[str, Any] = {
-        GenAI.OPERATION_NAME: _GENAI_OPERATION.get(record.operation, record.operation),
-        GenAI.PROVIDER_NAME: GENAI_PROVIDER_NAMES.get(record.provider, record.provider),
-    }
-    _put(labels, GenAI.REQUEST_MODEL, record.model)
-    _put(labels, GenAI.RESPONSE_MODEL, record.response_model)
-    if error_type:
-        labels[GenAI.ERROR_TYPE] = error_type
-    genai.duration.record(latency_s, labels, context=ctx)
-    if ttft_s is not None:
-        genai.ttfc.record(ttft_s, labels, context=ctx)
-    for kind, count in ((TokenType.INPUT.value, record.input_tokens), (TokenType.OUTPUT.value, record.output_tokens)):
-        if count is not None:
-            genai.token_usage.record(count, {**labels, GenAI.TOKEN_TYPE: kind}, context=ctx)

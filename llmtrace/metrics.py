@@ -7,21 +7,29 @@ is sampled. Histograms declare their bucket boundaries as advisory so the SDK de
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics
 
 from ._version import __version__
 from .semconv import (
     GENAI_DURATION_BUCKETS_S,
+    GENAI_OPERATION_NAMES,
+    GENAI_PROVIDER_NAMES,
     GENAI_TOKEN_BUCKETS,
     LATENCY_BUCKETS_S,
     TTFT_BUCKETS_S,
     GenAI,
     Metric,
+    TokenType,
 )
 
-__all__ = ["CumulativeSums", "Instruments", "instruments_for"]
+if TYPE_CHECKING:
+    from .call import LLMRecord, Recorder
+    from .context import Attribution
+    from .pricing import Price
+
+__all__ = ["CumulativeSums", "Instruments", "MetricLabels", "instruments_for", "record_call"]
 
 
 Labels = tuple[tuple[str, Any], ...]
@@ -142,3 +150,120 @@ def instruments_for(meter_provider: metrics.MeterProvider | None, genai_metrics:
             meter = metrics.get_meter("llmtrace", __version__, meter_provider=provider)
             cached = _cache[key] = (provider, Instruments(meter, genai_metrics))
         return cached[1]
+
+
+# -- one call's metric points ----------------------------------------------------------------------------------
+
+
+class MetricLabels:
+    """Every label set one kind of call records under, built once per (provider, model, attribution, outcome)."""
+
+    __slots__ = ("base", "calls", "latency", "model", "tokens", "ttft")
+
+    def __init__(self, recorder: Recorder, record: LLMRecord, who: Attribution, error_type: str | None) -> None:
+        base: tuple[tuple[str, Any], ...] = (
+            (Metric.L_PROVIDER, record.provider),
+            (Metric.L_MODEL, record.model or "unknown"),
+        )
+        for key in recorder.settings.metric_labels:  # provider, model, then the configured attribution labels
+            value = who.agent if key == Metric.L_AGENT else who.tenant  # the other allowed label is tenant
+            if value is not None:
+                base += ((key, value),)
+        model = base[:2]
+        outcome = (
+            (Metric.L_OPERATION, record.operation),
+            (Metric.L_STATUS, Metric.STATUS_ERROR if error_type else Metric.STATUS_OK),
+            (Metric.L_STREAMING, record.streaming),
+        )
+        self.base = base
+        self.model = model
+        self.calls = base + outcome + (((Metric.L_ERROR_TYPE, error_type),) if error_type else ())
+        self.latency = dict(model + outcome)  # handed to the OTel SDK, which never mutates it
+        self.ttft = dict(model)
+        self.tokens = {kind.value: (*base, (Metric.L_TYPE, kind.value)) for kind in TokenType}
+
+
+_LABELS_MAX = 4096
+
+
+def _metric_labels(recorder: Recorder, record: LLMRecord, who: Attribution, error_type: str | None) -> MetricLabels:
+    key = (record.provider, record.model, record.operation, record.streaming, error_type, who.agent, who.tenant)
+    cache = recorder.label_sets
+    labels = cache.get(key)
+    if labels is None:
+        labels = MetricLabels(recorder, record, who, error_type)
+        if len(cache) >= _LABELS_MAX:
+            cache.clear()
+        cache[key] = labels
+    return labels
+
+
+def record_call(
+    recorder: Recorder,
+    record: LLMRecord,
+    who: Attribution,
+    latency_s: float,
+    ttft_s: float | None,
+    attempts: int,
+    price: Price | None,
+    error_type: str | None,
+    ctx: Any,
+) -> None:
+    """Add one call to the counters and histograms (every call, sampled or not: totals stay exact)."""
+    inst = recorder.instruments
+    labels = _metric_labels(recorder, record, who, error_type)
+    # Histograms are synchronous and carry exemplars (trace links); counters are cumulative sums.
+    inst.latency.record(latency_s, labels.latency, context=ctx)
+    if ttft_s is not None:
+        inst.ttft.record(ttft_s, labels.ttft, context=ctx)
+    with inst.lock:
+        inst.calls.add_locked(1, labels.calls)
+        if attempts > 1:
+            inst.retries.add_locked(attempts - 1, labels.model)
+        if error_type is None:  # failed calls add no tokens or cost: providers do not bill them
+            # Reported usage and local estimates never share a series: llm_tokens_total stays what providers said.
+            estimated = record.tokens_estimated
+            token_labels = labels.tokens
+            tokens = inst.tokens_estimated if estimated else inst.tokens
+            for kind, count in (
+                (_INPUT, record.input_tokens),
+                (_OUTPUT, record.output_tokens),
+                (_CACHE_READ, record.cache_read_tokens),
+                (_CACHE_WRITE, record.cache_write_tokens),
+                (_REASONING, record.reasoning_tokens),
+            ):
+                if count:
+                    tokens.add_locked(count, token_labels[kind])
+            if price is not None:
+                (inst.cost_estimated if estimated else inst.cost).add_locked(price.total, labels.base)
+            elif record.model and (record.input_tokens or record.output_tokens):
+                inst.unpriced.add_locked(1, labels.model)
+    if inst.genai is not None:
+        _record_genai_metrics(inst, record, latency_s, ttft_s, error_type, ctx)
+
+
+_INPUT, _OUTPUT, _REASONING = TokenType.INPUT.value, TokenType.OUTPUT.value, TokenType.REASONING.value
+_CACHE_READ, _CACHE_WRITE = TokenType.CACHE_READ.value, TokenType.CACHE_WRITE.value
+
+
+def _record_genai_metrics(
+    inst: Instruments, record: LLMRecord, latency_s: float, ttft_s: float | None, error_type: str | None, ctx: Any
+) -> None:
+    genai = inst.genai
+    assert genai is not None
+    labels: dict[str, Any] = {
+        GenAI.OPERATION_NAME: GENAI_OPERATION_NAMES.get(record.operation, record.operation),
+        GenAI.PROVIDER_NAME: GENAI_PROVIDER_NAMES.get(record.provider, record.provider),
+    }
+    if record.model is not None:
+        labels[GenAI.REQUEST_MODEL] = record.model
+    if record.response_model is not None:
+        labels[GenAI.RESPONSE_MODEL] = record.response_model
+    if error_type:
+        labels[GenAI.ERROR_TYPE] = error_type
+    genai.duration.record(latency_s, labels, context=ctx)
+    if ttft_s is not None:
+        genai.ttfc.record(ttft_s, labels, context=ctx)
+    for kind, count in ((TokenType.INPUT.value, record.input_tokens), (TokenType.OUTPUT.value, record.output_tokens)):
+        if count is not None:
+            genai.token_usage.record(count, {**labels, GenAI.TOKEN_TYPE: kind}, context=ctx)

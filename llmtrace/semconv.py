@@ -13,6 +13,7 @@ from .providers._registry import genai_provider_names
 
 __all__ = [
     "GENAI_DURATION_BUCKETS_S",
+    "GENAI_OPERATION_NAMES",
     "GENAI_PROVIDER_NAMES",
     "GENAI_TOKEN_BUCKETS",
     "LATENCY_BUCKETS_S",
@@ -190,6 +191,14 @@ class TokenType(str, Enum):
     CACHE_WRITE = "cache_write"
     REASONING = "reasoning"
 
+
+# llm.operation -> gen_ai.operation.name
+GENAI_OPERATION_NAMES: dict[str, str] = {
+    "chat": "chat",
+    "completion": "text_completion",
+    "embeddings": "embeddings",
+    "responses": "chat",
+}
 
 # llm.provider (friendly) -> gen_ai.provider.name (spec value where the spec has one), from the provider registry.
 GENAI_PROVIDER_NAMES: dict[str, str] = genai_provider_names()

@@ -202,8 +202,7 @@ def test_collector_mirror_values(mirrored: dict[str, dict[str, dict[str, Any]]])
 
 def test_collector_mapping_is_semconv_py():
     """Every provider and operation mapping of llmtrace/semconv.py and call.py is in the collector, and no other."""
-    from llmtrace.call import _GENAI_OPERATION
-    from llmtrace.semconv import GENAI_PROVIDER_NAMES
+    from llmtrace.semconv import GENAI_OPERATION_NAMES, GENAI_PROVIDER_NAMES
 
     config = yaml.safe_load((ROOT / "collector" / "otelcol.yaml").read_text())
     (group,) = config["processors"]["transform/genai_mirror"]["trace_statements"]
@@ -216,4 +215,4 @@ def test_collector_mapping_is_semconv_py():
             target, value, _, source = match.groups()
             mapped.setdefault(target, {})[source] = value
     assert mapped["gen_ai.provider.name"] == {k: v for k, v in GENAI_PROVIDER_NAMES.items() if k != v}
-    assert mapped["gen_ai.operation.name"] == {k: v for k, v in _GENAI_OPERATION.items() if k != v}
+    assert mapped["gen_ai.operation.name"] == {k: v for k, v in GENAI_OPERATION_NAMES.items() if k != v}
