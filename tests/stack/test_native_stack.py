@@ -3,8 +3,12 @@ stand-in for scripts/stack-binaries.sh, the native Prometheus config, ports, and
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,3 +108,38 @@ def test_up_refuses_busy_ports_and_status_reports_nothing_running(tmp_path: Path
     assert native_stack.main(["status", "--state", str(tmp_path / "state")]) == 3
     assert native_stack.main(["down", "--state", str(tmp_path / "state")]) == 0
     assert "nothing was running" in capsys.readouterr().out
+
+
+def test_stack_sh_up_status_down(tmp_path: Path, stack_binaries: dict[str, str]):
+    """The command users run: up starts detached processes that outlive it and prints their URLs, status sees them
+    ready, down stops every one of them."""
+    state = tmp_path / "state"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = ["bash", str(ROOT / "scripts" / "stack.sh"), *args, "--state", str(state)]
+        env = {**os.environ, "PYTHON": sys.executable}
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+
+    up = run("up", "--free-ports")
+    assert up.returncode == 0, up.stdout + up.stderr
+    record = json.loads((state / "stack.json").read_text())
+    ports, pids = record["ports"], record["pids"]
+    assert sorted(pids) == ["jaeger", "otelcol", "prometheus"]
+    assert f"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{ports['otlp_http']}" in up.stdout
+    assert f"LLMTRACE_PROMETHEUS_URL=http://127.0.0.1:{ports['prometheus']}" in up.stdout
+    assert "Not here: Grafana" in up.stdout
+    try:
+        status = run("status")
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert [line.split()[0] for line in status.stdout.splitlines() if " ready " in line] == [
+            "jaeger",
+            "prometheus",
+            "otelcol",
+        ]
+        again = run("up")
+        assert again.returncode == 0 and "already running" in again.stderr
+    finally:
+        down = run("down")
+    assert down.returncode == 0 and "stopped: jaeger, prometheus, otelcol" in down.stdout, down.stdout + down.stderr
+    assert not [pid for pid in pids.values() if Path(f"/proc/{pid}").exists()]
+    assert run("status").returncode == 3
