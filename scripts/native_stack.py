@@ -152,7 +152,8 @@ def _follow_build(
         elif line.strip():
             last_go = line.strip()
         if now - last_said >= heartbeat:
-            say(f"[stack-binaries] still building, {(now - started) / 60:.0f} min so far (last: {last_go[:100]})")
+            last = f" (last: {last_go[:100]})" if last_go else ""
+            say(f"[stack-binaries] still building, {(now - started) / 60:.0f} min so far{last}")
             last_said = now
         if now - started > limit:
             proc.kill()
