@@ -98,7 +98,8 @@ def binaries(
 
     The script's own lines go to ``progress`` as they come; while Go is quiet for ``heartbeat`` seconds a line says
     the build is still running. Go's full output is kept in ``<cache>/logs/stack-binaries.log``. ``timeout``
-    (default ``LLMTRACE_BUILD_TIMEOUT`` or 3 h) bounds the whole build.
+    (default ``LLMTRACE_BUILD_TIMEOUT`` or 3 h) bounds the whole build. ``LLMTRACE_STACK_BINARIES_SCRIPT`` replaces
+    the script (tests use a stand-in to exercise a slow or failing build).
     """
     say = progress or _stderr
     limit = timeout if timeout is not None else float(os.environ.get("LLMTRACE_BUILD_TIMEOUT") or 3 * 3600)
