@@ -445,8 +445,10 @@ def summarize(samples: dict[str, dict[str, list[float]]]) -> dict[str, Any]:
 
 
 def _versions() -> dict[str, str]:
+    from llmtrace._distribution import DISTRIBUTION  # here, not at the top: contender workers import no llmtrace
+
     names = (
-        "llmtrace",
+        DISTRIBUTION,
         "openai",
         "anthropic",
         "httpx2",

@@ -6,9 +6,10 @@ A base install (``[openai,anthropic]``) still installs the command; without this
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import sys
+
+from ._distribution import DISTRIBUTION
 
 __all__ = ["main"]
 
@@ -30,9 +31,9 @@ def missing_cli_modules() -> list[str]:
 
 
 def distribution_name() -> str:
-    """The name this package was installed under (the import name is ``llmtrace``)."""
-    names = importlib.metadata.packages_distributions().get("llmtrace") or ["llmtrace"]
-    return names[0]
+    """The name to install this package under (the import name is ``llmtrace``; ``llmtrace`` on the registry is
+    another project). A constant, not the installed metadata: a stale pre-rename install must not name the stranger."""
+    return DISTRIBUTION
 
 
 def main() -> None:

@@ -74,6 +74,12 @@ build_prometheus() {
 }
 
 mkdir -p "$BIN" "$CACHE/tmp-gobin"
+# One build per cache at a time (the tests, scripts/stack.sh and CI may all ask): later callers wait, then find the
+# binaries built.
+if command -v flock > /dev/null; then
+  exec 9> "$CACHE/build.lock"
+  flock -n 9 || { log "waiting for another build of the stack binaries ($CACHE/build.lock)"; flock 9; }
+fi
 build_otelcol
 build_jaeger
 build_prometheus

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["assert_rate_limited_after_retries"]
+__all__ = ["assert_rate_limited_after_retries", "assert_stream_timing"]
 
 
 def assert_rate_limited_after_retries(span: Any, error_class: str, retries: int = 2) -> dict[str, Any]:
@@ -22,3 +22,18 @@ def assert_rate_limited_after_retries(span: Any, error_class: str, retries: int 
         "llm.stop_reason": "error",
     }
     return attrs
+
+
+def assert_stream_timing(attrs: dict[str, Any], *, chunks: int, ttft_ms: float = 0.0, delay_ms: float = 0.0) -> None:
+    """A stream's timing attributes hold what the fake server guarantees, and nothing a loaded machine can break.
+
+    The server sleeps ``ttft_ms`` before the first content chunk and ``delay_ms`` before each later one, so the first
+    chunk cannot arrive sooner than ``ttft_ms`` after the request started, nor the last sooner than
+    ``ttft_ms + (chunks - 1) * delay_ms``. Gaps between chunks have no floor (a client that was not scheduled reads
+    several chunks at once), only an order: 0 < p50 <= p99 <= the time from the first chunk to the end."""
+    latency, ttft = attrs["llm.latency_ms"], attrs["llm.ttft_ms"]
+    p50, p99 = attrs["llm.stream.inter_chunk_p50_ms"], attrs["llm.stream.inter_chunk_p99_ms"]
+    assert attrs["llm.chunks"] == chunks
+    assert ttft >= ttft_ms, (ttft, ttft_ms)
+    assert latency >= ttft_ms + (chunks - 1) * delay_ms, (latency, ttft_ms, chunks, delay_ms)
+    assert 0 < p50 <= p99 <= latency - ttft + 1e-6, (p50, p99, latency, ttft)

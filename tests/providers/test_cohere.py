@@ -18,7 +18,7 @@ from llmtrace.errors import classify
 from llmtrace.providers import cohere as cohere_provider
 from llmtrace.providers.cohere import CohereInstrumentor
 
-from .._assertions import assert_rate_limited_after_retries
+from .._assertions import assert_rate_limited_after_retries, assert_stream_timing
 from .._instrumentors import instrumented_by
 from .._truth import metric_points as _points
 from .._truth import truth_rows as _rows
@@ -165,9 +165,10 @@ def test_chat_stream(client, instrumented_cohere, server):
     attrs = assert_call_recorded(instrumented_cohere, exchange, streaming=True)
     text = "".join(e.delta.message.content.text for e in events if e.type == "content-delta")
     assert text == exchange.text and events[-1].type == "message-end"
-    assert attrs["llm.chunks"] == exchange.chunks == 7 and attrs["llm.ttft_ms"] >= 20
+    assert exchange.chunks == 7
+    assert_stream_timing(attrs, chunks=7, ttft_ms=20)
     assert attrs["llm.response.id"] == exchange.response_id and attrs["llm.stop_reason"] == "stop"
-    assert attrs["llm.stream.inter_chunk_p50_ms"] > 0 and attrs["llm.retry_count"] == 0
+    assert attrs["llm.retry_count"] == 0
 
 
 async def test_async_chat(aclient, instrumented_cohere, server):

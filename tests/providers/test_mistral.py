@@ -21,7 +21,7 @@ from llmtrace.demo.workload import WorkloadConfig, reference_cost, run_workload
 from llmtrace.providers import mistral as mistral_provider
 from llmtrace.providers.mistral import MistralInstrumentor
 
-from .._assertions import assert_rate_limited_after_retries
+from .._assertions import assert_rate_limited_after_retries, assert_stream_timing
 from .._instrumentors import instrumented_by
 from .._truth import metric_points as _points
 from .._truth import truth_rows as _rows
@@ -182,9 +182,8 @@ def test_chat_stream(client, instrumented_mistral, server):
     assert_usage_matches(attrs, exchange)
     assert attrs["llm.streaming"] is True and attrs["gen_ai.request.stream"] is True
     assert attrs["llm.chunks"] == exchange.chunks == 6
-    assert attrs["llm.ttft_ms"] >= 30
+    assert_stream_timing(attrs, chunks=6, ttft_ms=30, delay_ms=5)
     assert attrs["gen_ai.response.time_to_first_chunk"] == pytest.approx(attrs["llm.ttft_ms"] / 1000)
-    assert 4 <= attrs["llm.stream.inter_chunk_p50_ms"] <= attrs["llm.stream.inter_chunk_p99_ms"]
     assert attrs["llm.response.id"] == exchange.response_id and attrs["llm.stop_reason"] == "stop"
     assert "llm.stream.incomplete" not in attrs and attrs["llm.success"] is True
     ((labels, ttft_point),) = instrumented_mistral.points("llm.ttft")
@@ -398,7 +397,7 @@ def test_timeout(server, instrumented_mistral):
         client.chat.complete(model="mistral-small-latest", messages=MESSAGES, http_headers=fault("timeout:2"))
     attrs = dict(instrumented_mistral.span().attributes)
     assert attrs["llm.error.type"] == "timeout" and attrs["error.type"] == "ReadTimeout"
-    assert 250 <= attrs["llm.latency_ms"] < 2000
+    assert attrs["llm.latency_ms"] >= 250  # the client's 300 ms timeout is the floor; the raise proves no 2 s wait
 
 
 def test_stream_cut_ends_span_with_error(client, instrumented_mistral, server):

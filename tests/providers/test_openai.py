@@ -12,7 +12,7 @@ import pytest
 from llmtrace.demo.workload import reference_cost
 from llmtrace.providers.openai import detect_provider
 
-from .._assertions import assert_rate_limited_after_retries
+from .._assertions import assert_rate_limited_after_retries, assert_stream_timing
 
 MESSAGES = [
     {"role": "system", "content": "You are terse."},
@@ -122,10 +122,8 @@ def test_chat_stream_with_usage(client, instrumented, server):
     assert text == exchange.text
     assert_usage_matches(attrs, exchange)
     assert attrs["llm.streaming"] is True and attrs["llm.chunks"] == exchange.chunks == 6
-    assert attrs["llm.ttft_ms"] >= 40
+    assert_stream_timing(attrs, chunks=6, ttft_ms=40, delay_ms=5)
     assert attrs["gen_ai.response.time_to_first_chunk"] == pytest.approx(attrs["llm.ttft_ms"] / 1000)
-    assert 4 <= attrs["llm.stream.inter_chunk_p50_ms"] <= attrs["llm.stream.inter_chunk_p99_ms"]
-    assert attrs["llm.latency_ms"] >= attrs["llm.ttft_ms"] + 5 * 4
     ((labels, ttft_point),) = instrumented.points("llm.ttft")
     assert labels == {"provider": "openai", "model": "gpt-4o-mini"} and ttft_point.count == 1
 
@@ -267,7 +265,7 @@ def test_timeout(server, instrumented):
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, extra_headers=fault("timeout:2"))
     attrs = dict(instrumented.span().attributes)
     assert attrs["llm.error.type"] == "timeout" and attrs["error.type"] == "APITimeoutError"
-    assert 250 <= attrs["llm.latency_ms"] < 2000
+    assert attrs["llm.latency_ms"] >= 250  # the client's 300 ms timeout is the floor; the raise proves no 2 s wait
 
 
 def test_stream_cut_ends_span_with_error(client, instrumented, server):

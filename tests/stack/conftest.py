@@ -1,51 +1,91 @@
 """The real stack as native processes: otelcol (ocb build), Jaeger v2 and Prometheus 3, started on free loopback
-ports from the repository's own config files (the ones docker-compose mounts), then a seeded demo workload
-through the real SDKs with its ground truth."""
+ports from the repository's own config files (the ones docker-compose mounts) by scripts/native_stack.py, the module
+behind ``scripts/stack.sh``; then a seeded demo workload through the real SDKs with its ground truth.
+
+The binaries are built (or found in ~/.cache/llmtrace) once per session, before the first test runs, by a hook with
+its own time limit: a cold build (15-25 min on 2 cores) never counts against a test's timeout."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import json
-import os
-import socket
-import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE = "llmtrace-stack-test"
-STACK_DIR = Path(__file__).resolve().parent
+STACK_TIMEOUT_S = 600  # per stack test: starting the stack and the workload land in the first one (never a build)
+
+
+def _load_native_stack() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("llmtrace_native_stack", ROOT / "scripts" / "native_stack.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+native_stack = _load_native_stack()
+_BINARIES = pytest.StashKey[Any]()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The first stack test may build the binaries (~15 min cold): lift the per-test timeout for this folder."""
+    """Stack tests get STACK_TIMEOUT_S unless they set their own: the session's stack and workload start inside them."""
+    here = Path(__file__).resolve().parent
     for item in items:
-        if STACK_DIR in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.timeout(3600))
+        if here in Path(str(item.fspath)).parents and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(STACK_TIMEOUT_S))
 
 
-def binaries() -> dict[str, str]:
-    """Paths of the stack binaries, building whatever is missing (cached under ~/.cache/llmtrace)."""
-    out = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "stack-binaries.sh"), "--print-env"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-    ).stdout
-    return dict(line.split("=", 1) for line in out.strip().splitlines() if "=" in line)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Build (or find) the stack binaries before any test runs, when a selected test needs them; progress is printed
+    even under ``-q``. A failed build is kept and reported by the tests that need the binaries."""
+    config = session.config
+    if config.option.collectonly or not any("stack_binaries" in getattr(i, "fixturenames", ()) for i in session.items):
+        return
+    say = _printer(config)
+    try:
+        config.stash[_BINARIES] = native_stack.binaries(progress=say)
+    except Exception as exc:  # reported by every test that needs them, the build log's tail included
+        say(f"[stack-binaries] failed: {exc}")
+        config.stash[_BINARIES] = exc
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _printer(config: pytest.Config) -> Any:
+    """A line printer that reaches the terminal whatever the verbosity and capture settings."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+
+    def say(line: str) -> None:
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            if reporter:
+                reporter.write_line(line)
+            else:
+                print(line, file=sys.stderr, flush=True)
+
+    return say
+
+
+@pytest.fixture(scope="session")
+def stack_binaries(pytestconfig: pytest.Config) -> dict[str, str]:
+    """NAME_BIN -> path of the stack binaries, as the session hook found or built them."""
+    found = pytestconfig.stash.get(_BINARIES, None)
+    if found is None:  # the hook did not run (a plugin re-ordered collection): build here
+        found = native_stack.binaries()
+    if isinstance(found, BaseException):
+        pytest.fail(f"stack binaries unavailable: {found}", pytrace=False)
+    return found
 
 
 def http_get(url: str, timeout: float = 10.0) -> Any:
@@ -69,12 +109,29 @@ def wait_until(check: Any, timeout: float, what: str) -> Any:
 
 @dataclass
 class Stack:
-    bins: dict[str, str]
-    otlp_http: str
-    prometheus: str
-    jaeger: str
-    logs: dict[str, Path]
-    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    """A running native stack and the queries the tests make of it."""
+
+    native: Any  # native_stack.NativeStack
+
+    @property
+    def bins(self) -> dict[str, str]:
+        return self.native.bins
+
+    @property
+    def otlp_http(self) -> str:
+        return self.native.urls["otlp_http"]
+
+    @property
+    def prometheus(self) -> str:
+        return self.native.urls["prometheus"]
+
+    @property
+    def jaeger(self) -> str:
+        return self.native.urls["jaeger"]
+
+    @property
+    def logs(self) -> dict[str, Path]:
+        return {name: self.native.log(name) for name in self.native.services}
 
     def promql(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
         params = {"query": expr, **({"time": str(at)} if at else {})}
@@ -91,97 +148,25 @@ class Stack:
         return http_get(f"{self.jaeger}/api/traces?{query}")["data"]
 
 
-def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    handle = log.open("wb")
-    return subprocess.Popen(cmd, env={**os.environ, **env}, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT)
+def start_native_stack(state: Path, bins: dict[str, str], services: tuple[str, ...] | None = None) -> Any:
+    """A native stack on free ports with its state in ``state``, ready; the caller stops it."""
+    native = native_stack.NativeStack(state, native_stack.Ports.free(), bins, services or native_stack.SERVICES)
+    try:
+        native.start()
+        native.wait_ready(60)
+    except BaseException:
+        native.stop()
+        raise
+    return native
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    bins = binaries()
-    tmp = tmp_path_factory.mktemp("stack")
-    p = {
-        name: free_port()
-        for name in (
-            "j_grpc",
-            "j_http",
-            "j_query",
-            "j_qgrpc",
-            "j_health",
-            "prom",
-            "c_grpc",
-            "c_http",
-            "c_health",
-            "c_metrics",
-        )
-    }
-    logs = {name: tmp / f"{name}.log" for name in ("jaeger", "prometheus", "otelcol")}
-    stack = Stack(
-        bins,
-        f"http://127.0.0.1:{p['c_http']}",
-        f"http://127.0.0.1:{p['prom']}",
-        f"http://127.0.0.1:{p['j_query']}",
-        logs,
-    )
+def stack(tmp_path_factory: pytest.TempPathFactory, stack_binaries: dict[str, str]) -> Iterator[Stack]:
+    native = start_native_stack(tmp_path_factory.mktemp("stack"), stack_binaries)
     try:
-        stack.procs.append(
-            _start(
-                [bins["JAEGER_BIN"], f"--config={ROOT / 'collector' / 'jaeger.yaml'}"],
-                {
-                    "JAEGER_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{p['j_grpc']}",
-                    "JAEGER_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{p['j_http']}",
-                    "JAEGER_QUERY_HTTP_ENDPOINT": f"127.0.0.1:{p['j_query']}",
-                    "JAEGER_QUERY_GRPC_ENDPOINT": f"127.0.0.1:{p['j_qgrpc']}",
-                    "JAEGER_HEALTH_ENDPOINT": f"127.0.0.1:{p['j_health']}",
-                    # Jaeger opens every configured backend (memstore is used, badger is still opened): its own
-                    # badger dir here, or it fights another Jaeger (compose, the burst test) for /badger's lock.
-                    "JAEGER_BADGER_DIR": str(tmp / "badger"),
-                },
-                logs["jaeger"],
-            )
-        )
-        stack.procs.append(
-            _start(
-                [
-                    bins["PROMETHEUS_BIN"],
-                    f"--config.file={ROOT / 'collector' / 'prometheus.yml'}",
-                    f"--storage.tsdb.path={tmp / 'prom-data'}",
-                    f"--web.listen-address=127.0.0.1:{p['prom']}",
-                    "--web.enable-otlp-receiver",
-                    "--enable-feature=exemplar-storage",
-                    "--storage.tsdb.retention.time=1d",
-                ],
-                {},
-                logs["prometheus"],
-            )
-        )
-        stack.procs.append(
-            _start(
-                [bins["OTELCOL_BIN"], f"--config={ROOT / 'collector' / 'otelcol.yaml'}"],
-                {
-                    "LLMTRACE_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{p['c_grpc']}",
-                    "LLMTRACE_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{p['c_http']}",
-                    "LLMTRACE_COLLECTOR_HEALTH_ENDPOINT": f"127.0.0.1:{p['c_health']}",
-                    "LLMTRACE_COLLECTOR_METRICS_HOST": "127.0.0.1",
-                    "LLMTRACE_COLLECTOR_METRICS_PORT": str(p["c_metrics"]),
-                    "JAEGER_OTLP_ENDPOINT": f"127.0.0.1:{p['j_grpc']}",
-                    "PROMETHEUS_OTLP_ENDPOINT": f"{stack.prometheus}/api/v1/otlp/v1/metrics",
-                },
-                logs["otelcol"],
-            )
-        )
-        wait_until(lambda: http_get(f"{stack.jaeger}/api/services") is not None, 60, "jaeger")
-        wait_until(lambda: "Ready" in http_get(f"{stack.prometheus}/-/ready"), 60, "prometheus")
-        wait_until(lambda: http_get(f"http://127.0.0.1:{p['c_health']}/") is not None, 60, "otelcol")
-        yield stack
+        yield Stack(native)
     finally:
-        for proc in stack.procs:
-            proc.terminate()
-        for proc in stack.procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        native.stop()
 
 
 @dataclass

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, _start, binaries, free_port, http_get, wait_until
+from .conftest import http_get, start_native_stack, wait_until
 
 TRACES, SPANS_PER_TRACE = 50, 1000
 TOTAL = TRACES * (SPANS_PER_TRACE + 1)  # + one parent span per trace
@@ -32,56 +31,18 @@ class Pipeline:
     otlp_http: str
     jaeger: str
     collector_metrics: str
-    collector: subprocess.Popen[bytes]
+    collector_pid: int
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    bins = binaries()
-    tmp = tmp_path_factory.mktemp("burst")
-    p = {n: free_port() for n in ("j_grpc", "j_http", "j_query", "j_qgrpc", "j_health", "c_http", "c_grpc", "c_health")}
-    p["c_metrics"] = free_port()
-    jaeger = _start(
-        [bins["JAEGER_BIN"], f"--config={ROOT / 'collector' / 'jaeger.yaml'}"],
-        {
-            "JAEGER_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{p['j_grpc']}",
-            "JAEGER_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{p['j_http']}",
-            "JAEGER_QUERY_HTTP_ENDPOINT": f"127.0.0.1:{p['j_query']}",
-            "JAEGER_QUERY_GRPC_ENDPOINT": f"127.0.0.1:{p['j_qgrpc']}",
-            "JAEGER_HEALTH_ENDPOINT": f"127.0.0.1:{p['j_health']}",
-            # Jaeger opens every configured backend: its own badger dir, or it fights another Jaeger for the lock.
-            "JAEGER_BADGER_DIR": str(tmp / "badger"),
-        },
-        tmp / "jaeger.log",
-    )
-    collector = _start(
-        [bins["OTELCOL_BIN"], f"--config={ROOT / 'collector' / 'otelcol.yaml'}"],
-        {
-            "LLMTRACE_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{p['c_grpc']}",
-            "LLMTRACE_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{p['c_http']}",
-            "LLMTRACE_COLLECTOR_HEALTH_ENDPOINT": f"127.0.0.1:{p['c_health']}",
-            "LLMTRACE_COLLECTOR_METRICS_HOST": "127.0.0.1",
-            "LLMTRACE_COLLECTOR_METRICS_PORT": str(p["c_metrics"]),
-            "JAEGER_OTLP_ENDPOINT": f"127.0.0.1:{p['j_grpc']}",
-            "PROMETHEUS_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}/api/v1/otlp/v1/metrics",  # unused here
-        },
-        tmp / "otelcol.log",
-    )
+def pipeline(tmp_path_factory: pytest.TempPathFactory, stack_binaries: dict[str, str]) -> Iterator[Pipeline]:
+    """Collector and Jaeger of a native stack of this test's own (no Prometheus: its metrics export just fails)."""
+    native = start_native_stack(tmp_path_factory.mktemp("burst"), stack_binaries, ("jaeger", "otelcol"))
     try:
-        jaeger_url = f"http://127.0.0.1:{p['j_query']}"
-        wait_until(lambda: http_get(f"{jaeger_url}/api/services") is not None, 60, "jaeger")
-        wait_until(lambda: http_get(f"http://127.0.0.1:{p['c_health']}/") is not None, 60, "otelcol")
-        yield Pipeline(
-            f"http://127.0.0.1:{p['c_http']}", jaeger_url, f"http://127.0.0.1:{p['c_metrics']}/metrics", collector
-        )
+        urls = native.urls
+        yield Pipeline(urls["otlp_http"], urls["jaeger"], urls["collector_metrics"], native.procs["otelcol"].pid)
     finally:
-        for proc in (collector, jaeger):
-            proc.terminate()
-        for proc in (collector, jaeger):
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        native.stop()
 
 
 def _record_spans() -> tuple[list[object], list[str]]:
@@ -141,7 +102,7 @@ def test_burst_of_50k_spans_is_delivered_without_drops(pipeline: Pipeline):
 
     spans, trace_ids = _record_spans()
     assert len(spans) == TOTAL
-    rss_before = _peak_rss_mb(pipeline.collector.pid)
+    rss_before = _peak_rss_mb(pipeline.collector_pid)
     exporter = OTLPSpanExporter(endpoint=f"{pipeline.otlp_http}/v1/traces", timeout=30)
     batches = [spans[i : i + BATCH] for i in range(0, len(spans), BATCH)]
     started = time.monotonic()
@@ -161,7 +122,7 @@ def test_burst_of_50k_spans_is_delivered_without_drops(pipeline: Pipeline):
         "delivered_to_jaeger_s": round(delivered_s, 1),
         "spans_per_s": round(TOTAL / send_s),
         "collector_peak_rss_mb_before": round(rss_before, 1),
-        "collector_peak_rss_mb_after": round(_peak_rss_mb(pipeline.collector.pid), 1),
+        "collector_peak_rss_mb_after": round(_peak_rss_mb(pipeline.collector_pid), 1),
         "in_jaeger": in_jaeger,
     }
     print(json.dumps(figures))

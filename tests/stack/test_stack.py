@@ -14,7 +14,7 @@ import promql_parser
 import pytest
 import yaml
 
-from .conftest import ROOT, SERVICE, Stack, WorkloadResult, http_get, wait_until
+from .conftest import ROOT, SERVICE, Stack, WorkloadResult, http_get, native_stack, wait_until
 
 RULES = yaml.safe_load((ROOT / "collector" / "rules" / "llm.rules.yml").read_text())
 DASHBOARDS = {p.name: json.loads(p.read_text()) for p in (ROOT / "grafana" / "dashboards").glob("*.json")}
@@ -57,6 +57,14 @@ def test_promtool_checks_config_and_unit_tests_rules(stack: Stack):
         timeout=60,
     )
     assert check.returncode == 0, check.stdout + check.stderr
+    native = subprocess.run(
+        [promtool, "check", "config", str(stack.native.state / "prometheus.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert native.returncode == 0, native.stdout + native.stderr
+    assert "SUCCESS: 1 rule files found" in native.stdout + native.stderr  # the rules, found by absolute path
     rules = subprocess.run(
         [promtool, "test", "rules", str(ROOT / "collector" / "rules" / "llm_rules_test.yaml")],
         capture_output=True,
@@ -65,6 +73,21 @@ def test_promtool_checks_config_and_unit_tests_rules(stack: Stack):
     )
     assert rules.returncode == 0, rules.stdout + rules.stderr
     assert "SUCCESS" in rules.stdout
+
+
+def test_native_prometheus_scrapes_the_collector(stack: Stack):
+    """collector/prometheus.yml scrapes otelcol:8888 on the compose network; natively that target is rewritten to the
+    collector's metrics port, and the scrape must succeed (up == 1), not sit silently down."""
+    wait_until(lambda: stack.scalar('up{job="otelcol"}') == 1, 60, "collector scraped by prometheus")
+    targets = http_get(f"{stack.prometheus}/api/v1/targets")["data"]["activeTargets"]
+    assert [(t["scrapeUrl"], t["health"]) for t in targets] == [(stack.native.urls["collector_metrics"], "up")]
+
+
+def test_compose_runs_prometheus_with_the_native_flags():
+    """The Prometheus flags are spelled in scripts/native_stack.py; docker-compose.yml must use the same ones."""
+    command = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["prometheus"]["command"]
+    per_run = ("--config.file=", "--storage.tsdb.path=", "--storage.tsdb.retention.time=", "--web.listen-address=")
+    assert sorted(f for f in command if not f.startswith(per_run)) == sorted(native_stack.PROMETHEUS_FLAGS)
 
 
 # -- metrics equal ground truth ------------------------------------------------------------------------------------

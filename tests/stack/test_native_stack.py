@@ -1,0 +1,147 @@
+"""scripts/native_stack.py without the binaries: the build runner (progress, heartbeat, time limit, failure) against a
+stand-in for scripts/stack-binaries.sh, the native Prometheus config, ports, and the command's refusals."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, native_stack
+
+
+def _fake_script(tmp_path: Path, body: str) -> Path:
+    script = tmp_path / "fake-stack-binaries.sh"
+    script.write_text("#!/usr/bin/env bash\nset -euo pipefail\n" + body)
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return script
+
+
+@pytest.fixture
+def fake_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(native_stack, "CACHE", tmp_path / "cache")
+
+    def use(body: str) -> None:
+        monkeypatch.setenv("LLMTRACE_STACK_BINARIES_SCRIPT", str(_fake_script(tmp_path, body)))
+
+    return use
+
+
+def test_build_progress_is_relayed_with_a_heartbeat_while_go_is_quiet(fake_build):
+    fake_build(
+        'echo "[stack-binaries] building jaeger (cold ~4 min)" >&2\n'
+        'echo "go: downloading github.com/x/y v1.0.0" >&2\n'
+        "sleep 2.5\n"
+        'echo "[stack-binaries] building prometheus" >&2\n'
+        'printf "OTELCOL_BIN=/o\\nJAEGER_BIN=/j\\nPROMETHEUS_BIN=/p\\nPROMTOOL_BIN=/t\\n"\n'
+    )
+    said: list[str] = []
+    bins = native_stack.binaries(progress=said.append, heartbeat=1.0)
+    assert bins == {"OTELCOL_BIN": "/o", "JAEGER_BIN": "/j", "PROMETHEUS_BIN": "/p", "PROMTOOL_BIN": "/t"}
+    assert said[0] == "[stack-binaries] building jaeger (cold ~4 min)"
+    assert said[-1] == "[stack-binaries] building prometheus"
+    beats = said[1:-1]
+    assert beats and all(b.startswith("[stack-binaries] still building") for b in beats), said
+    assert "go: downloading github.com/x/y" in beats[0]
+    log = (native_stack.CACHE / "logs" / "stack-binaries.log").read_text()
+    assert "go: downloading github.com/x/y v1.0.0" in log  # Go's output is kept, not printed
+
+
+def test_warm_cache_prints_nothing(fake_build):
+    fake_build('printf "OTELCOL_BIN=/o\\n"\n')
+    said: list[str] = []
+    assert native_stack.binaries(progress=said.append) == {"OTELCOL_BIN": "/o"}
+    assert said == []
+
+
+def test_build_failure_raises_with_the_log_tail(fake_build):
+    fake_build('echo "go: module lookup disabled" >&2\nexit 7\n')
+    with pytest.raises(native_stack.BuildError, match=r"(?s)failed \(exit 7\).*go: module lookup disabled"):
+        native_stack.binaries(progress=lambda line: None)
+
+
+def test_build_time_limit_is_its_own(fake_build):
+    fake_build("sleep 30\n")
+    with pytest.raises(native_stack.BuildError, match="not built within 1 s"):
+        native_stack.binaries(progress=lambda line: None, timeout=1, heartbeat=0.5)
+
+
+def test_native_prometheus_config_maps_compose_targets_and_rule_paths():
+    ports = native_stack.Ports.free()
+    config = native_stack.prometheus_config(ports)
+    targets = [t for job in config["scrape_configs"] for g in job["static_configs"] for t in g["targets"]]
+    assert targets == [f"127.0.0.1:{ports.collector_metrics}"]
+    assert config["rule_files"] == [str(ROOT / "collector" / "rules" / "*.rules.yml")]
+
+
+def test_unmapped_compose_target_is_an_error(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(native_stack, "COMPOSE_TARGETS", {})
+    with pytest.raises(ValueError, match="scrapes otelcol:8888"):
+        native_stack.prometheus_config(native_stack.Ports())
+
+
+def test_default_ports_do_not_clash():
+    """The compose ports for what users reach, Jaeger's own OTLP/health ports moved off the collector's."""
+    ports = native_stack.Ports()
+    values = [getattr(ports, f) for f in native_stack.Ports.__dataclass_fields__]
+    assert len(set(values)) == len(values)
+    assert (ports.otlp_grpc, ports.otlp_http, ports.collector_health) == (4317, 4318, 13133)
+    assert (ports.prometheus, ports.jaeger_query) == (9090, 16686)
+    free = native_stack.Ports.free()
+    assert len({getattr(free, f) for f in native_stack.Ports.__dataclass_fields__}) == len(values)
+
+
+def test_up_refuses_busy_ports_and_status_reports_nothing_running(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        ports = native_stack.Ports(**{**native_stack.Ports.free().__dict__, "otlp_http": taken})
+        assert native_stack._up(tmp_path / "state", ports, timeout=5) == 2
+    assert f"otlp_http {taken}" in capsys.readouterr().err
+    assert native_stack.main(["status", "--state", str(tmp_path / "state")]) == 3
+    assert native_stack.main(["down", "--state", str(tmp_path / "state")]) == 0
+    assert "nothing was running" in capsys.readouterr().out
+
+
+def test_stack_sh_up_status_down(tmp_path: Path, stack_binaries: dict[str, str]):
+    """The command users run: up starts detached processes that outlive it and prints their URLs, status sees them
+    ready, down stops every one of them."""
+    state = tmp_path / "state"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = ["bash", str(ROOT / "scripts" / "stack.sh"), *args, "--state", str(state)]
+        # the real build script: the session hook has just built or found the binaries with it
+        env = {k: v for k, v in os.environ.items() if k != "LLMTRACE_STACK_BINARIES_SCRIPT"}
+        env["PYTHON"] = sys.executable
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+
+    up = run("up", "--free-ports")
+    assert up.returncode == 0, up.stdout + up.stderr
+    record = json.loads((state / "stack.json").read_text())
+    ports, pids = record["ports"], record["pids"]
+    assert sorted(pids) == ["jaeger", "otelcol", "prometheus"]
+    assert f"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{ports['otlp_http']}" in up.stdout
+    assert f"LLMTRACE_PROMETHEUS_URL=http://127.0.0.1:{ports['prometheus']}" in up.stdout
+    assert "Not here: Grafana" in up.stdout
+    try:
+        status = run("status")
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert [line.split()[0] for line in status.stdout.splitlines() if " ready " in line] == [
+            "jaeger",
+            "prometheus",
+            "otelcol",
+        ]
+        again = run("up")
+        assert again.returncode == 0 and "already running" in again.stderr
+    finally:
+        down = run("down")
+    assert down.returncode == 0 and "stopped: jaeger, prometheus, otelcol" in down.stdout, down.stdout + down.stderr
+    assert not [pid for pid in pids.values() if native_stack._alive(pid)]  # gone, or a zombie init has yet to reap
+    assert run("status").returncode == 3
