@@ -12,6 +12,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,12 @@ class Stack:
         assert data["status"] == "success", data
         return data["data"]["result"]
 
+    def promql_range(self, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
+        params = {"query": expr, "start": str(start), "end": str(end), "step": str(step)}
+        data = http_get(f"{self.prometheus}/api/v1/query_range?{urllib.parse.urlencode(params)}")
+        assert data["status"] == "success", data
+        return data["data"]["result"]
+
     def scalar(self, expr: str) -> float:
         result = self.promql(expr)
         return float(result[0]["value"][1]) if result else 0.0
@@ -96,10 +103,14 @@ def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
     return subprocess.Popen(cmd, env={**os.environ, **env}, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT)
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+# The Prometheus flags docker-compose.yml runs with too (a test compares them), apart from paths and retention.
+PROMETHEUS_FLAGS = ("--web.enable-otlp-receiver", "--enable-feature=exemplar-storage")
+
+
+@contextmanager
+def running_stack(tmp: Path) -> Iterator[Stack]:
+    """Jaeger, Prometheus and otelcol on free loopback ports from the repository's config files; stopped after."""
     bins = binaries()
-    tmp = tmp_path_factory.mktemp("stack")
     p = {
         name: free_port()
         for name in (
@@ -147,9 +158,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                     f"--config.file={ROOT / 'collector' / 'prometheus.yml'}",
                     f"--storage.tsdb.path={tmp / 'prom-data'}",
                     f"--web.listen-address=127.0.0.1:{p['prom']}",
-                    "--web.enable-otlp-receiver",
-                    "--enable-feature=exemplar-storage",
                     "--storage.tsdb.retention.time=1d",
+                    *PROMETHEUS_FLAGS,
                 ],
                 {},
                 logs["prometheus"],
@@ -182,6 +192,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("stack")) as running:
+        yield running
 
 
 @dataclass
