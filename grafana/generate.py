@@ -38,8 +38,8 @@ def _p99(histogram: str, by: str = "") -> str:
 
 
 def _pct(errors: str, calls: str, fallback: str) -> str:
-    """Error share in percent; ``fallback`` is what stands in for "no error series" (0, with the same labels)."""
-    return f"100 * ({errors} or {fallback}) / {calls}"
+    """Error share in percent; ``fallback`` stands in for "no error series" (0, same labels); no calls, no share."""
+    return f"100 * ({errors} or {fallback}) / ({calls} > 0)"
 
 
 def _target(expr: str, legend: str = "", ref: str = "A", **extra: Any) -> dict[str, Any]:
@@ -143,7 +143,7 @@ def overview() -> dict[str, Any]:
             4,
             "Avg latency",
             12,
-            f"{_total('llm_latency_seconds_sum', FM)} / {_total('llm_latency_seconds_count', FM)}",
+            f"{_total('llm_latency_seconds_sum', FM)} / ({_total('llm_latency_seconds_count', FM)} > 0)",
             "s",
             2,
         ),

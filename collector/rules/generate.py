@@ -49,7 +49,7 @@ def recording() -> list[dict[str, str]]:
         ("llm:tokens:rate5m", f"{window_total('llm_tokens_total', '5m', f'{MODEL}, type, agent, tenant')} / 300"),
         ("llm:cost_usd:per_hour", window_total("llm_cost_usd_total", "1h", ATTRIBUTION)),
         ("llm:calls:15m", calls_15m),
-        ("llm:error_ratio:15m", f"({errors_15m} or {calls_15m} * 0) / {calls_15m}"),
+        ("llm:error_ratio:15m", f"({errors_15m} or {calls_15m} * 0) / ({calls_15m} > 0)"),
     ]
     for histogram, name in (("llm_latency_seconds", "latency_seconds"), ("llm_ttft_seconds", "ttft_seconds")):
         rules += [(f"llm:{name}:p{q[2:]}_5m", _quantile(q, histogram, "5m")) for q in ("0.50", "0.90", "0.99")]
