@@ -1,8 +1,9 @@
 """Every PromQL query the CLI sends, built in one place, with label values escaped (no query injection).
 
 ``window_total`` is THE definition of "how much of a counter happened in a window", shared by the CLI, the Grafana
-dashboards (``grafana/generate.py`` imports it) and the recording rules (``collector/rules/llm.rules.yml``; a test
-checks the rules spell it the same way). It is exact, not ``increase()``'s extrapolation:
+dashboards and the recording rules and alerts (both generated from it: ``grafana/generate.py``,
+``collector/rules/generate.py``; tests check the committed files equal a fresh generation). It is exact, not
+``increase()``'s extrapolation:
 
 - a series that had a sample at the window start (looking back up to the lookback delta, 5 min by default):
   ``increase(x[w] anchored)``, i.e. its last value minus that sample, plus every counter reset inside the window;
