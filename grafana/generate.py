@@ -3,6 +3,11 @@
 Plain dictionaries in Grafana's dashboard schema (v39+); a test checks the committed JSON equals a fresh
 generation and runs every query against the real Prometheus and Jaeger. Metric names are the ones that
 actually arrive through collector -> Prometheus (docs/stack.md).
+
+Every amount (calls, cost, tokens, errors, retries, histogram bucket counts) is ``window_total`` from
+``llmtrace.queries``, the same exact definition the CLI and the recording rules use: stats and tables over the
+dashboard's range (``$__range``), time series per interval (``$__interval``, so the bars of a range add up to its
+total). Only quantiles are estimates (interpolated inside a bucket).
 """
 
 from __future__ import annotations
@@ -11,12 +16,30 @@ import json
 from pathlib import Path
 from typing import Any
 
+from llmtrace.queries import window_total
+
 HERE = Path(__file__).resolve().parent
 PROM = {"type": "prometheus", "uid": "prometheus"}
 JAEGER = {"type": "jaeger", "uid": "jaeger"}
 # Series filters: calls/tokens/cost carry agent and tenant; latency/ttft/retries carry provider and model only.
 F = 'provider=~"$provider", model=~"$model", agent=~"$agent", tenant=~"$tenant"'
 FM = 'provider=~"$provider", model=~"$model"'
+RANGE, STEP, SLIDING = "$__range", "$__interval", "$__rate_interval"
+SERVICES = "label_values(llm_calls_total, service_name)"
+
+
+def _total(metric: str, flt: str, window: str = RANGE, by: str = "") -> str:
+    return window_total(f"{metric}{{{flt}}}", window, by)
+
+
+def _p99(histogram: str, by: str = "") -> str:
+    """p99 over the dashboard's range from exact bucket counts (the quantile itself is interpolated)."""
+    return f"histogram_quantile(0.99, {_total(f'{histogram}_bucket', FM, by=f'{by}, le' if by else 'le')})"
+
+
+def _pct(errors: str, calls: str, fallback: str) -> str:
+    """Error share in percent; ``fallback`` stands in for "no error series" (0, same labels); no calls, no share."""
+    return f"100 * ({errors} or {fallback}) / ({calls} > 0)"
 
 
 def _target(expr: str, legend: str = "", ref: str = "A", **extra: Any) -> dict[str, Any]:
@@ -61,8 +84,9 @@ def _timeseries(
     targets: list[dict[str, Any]],
     unit: str,
     stacked: bool = False,
+    bars: bool = False,
 ) -> dict[str, Any]:
-    custom: dict[str, Any] = {"drawStyle": "line", "fillOpacity": 30 if stacked else 0}
+    custom: dict[str, Any] = {"drawStyle": "bars" if bars else "line", "fillOpacity": 30 if stacked or bars else 0}
     if stacked:
         custom["stacking"] = {"mode": "normal", "group": "A"}
     return _panel(
@@ -77,9 +101,11 @@ def _timeseries(
 
 
 def _quantiles(metric: str, flt: str) -> list[dict[str, Any]]:
+    """Quantiles over a sliding window: bucket counts exact, the quantile itself an estimate inside its bucket."""
+    buckets = _total(f"{metric}_bucket", flt, SLIDING, "model, le")
     return [
         _target(
-            f"histogram_quantile({q}, sum by (model, le) (rate({metric}_bucket{{{flt}}}[$__rate_interval])))",
+            f"histogram_quantile({q}, {buckets})",
             f"p{int(q * 100)} {{{{model}}}}",
             ref,
             exemplar=True,
@@ -106,59 +132,40 @@ def _variable(name: str, label: str) -> dict[str, Any]:
 
 
 def overview() -> dict[str, Any]:
-    """LLM overview: volume, cost, tokens, latency, TTFT, errors, retries, model comparison."""
-    calls = f"sum(increase(llm_calls_total{{{F}}}[$__range]))"
+    """LLM overview: volume, cost, tokens, latency, TTFT, errors, retries, model and agent comparison."""
+    calls = _total("llm_calls_total", F)
+    errors = _total("llm_calls_total", f'{F}, status="error"')
     panels = [
         _stat(1, "Calls", 0, calls, "short", 0),
-        _stat(2, "Cost", 4, f"sum(increase(llm_cost_usd_total{{{F}}}[$__range]))", "currencyUSD", 4),
-        _stat(
-            3,
-            "Tokens (in + out)",
-            8,
-            f'sum(increase(llm_tokens_total{{{F}, type=~"input|output"}}[$__range]))',
-            "short",
-            0,
-        ),
+        _stat(2, "Cost", 4, _total("llm_cost_usd_total", F), "currencyUSD", 4),
+        _stat(3, "Tokens (in + out)", 8, _total("llm_tokens_total", f'{F}, type=~"input|output"'), "short", 0),
         _stat(
             4,
             "Avg latency",
             12,
-            f"sum(increase(llm_latency_seconds_sum{{{FM}}}[$__range])) / "
-            f"sum(increase(llm_latency_seconds_count{{{FM}}}[$__range]))",
+            f"{_total('llm_latency_seconds_sum', FM)} / ({_total('llm_latency_seconds_count', FM)} > 0)",
             "s",
             2,
         ),
-        _stat(
-            5,
-            "p99 latency",
-            16,
-            f"histogram_quantile(0.99, sum by (le) (increase(llm_latency_seconds_bucket{{{FM}}}[$__range])))",
-            "s",
-            2,
-        ),
-        _stat(
-            6,
-            "Error %",
-            20,
-            f'100 * (sum(increase(llm_calls_total{{{F}, status="error"}}[$__range])) or vector(0)) / {calls}',
-            "percent",
-            1,
-        ),
+        _stat(5, "p99 latency", 16, _p99("llm_latency_seconds"), "s", 2),
+        _stat(6, "Error %", 20, _pct(errors, calls, "vector(0)"), "percent", 1),
         _timeseries(
             7,
-            "Cost by model",
+            "Cost by model (per interval)",
             (0, 4, 12, 8),
-            [_target(f"sum by (model) (increase(llm_cost_usd_total{{{F}}}[$__rate_interval]))", "{{model}}")],
+            [_target(_total("llm_cost_usd_total", F, STEP, "model"), "{{model}}")],
             "currencyUSD",
             stacked=True,
+            bars=True,
         ),
         _timeseries(
             8,
-            "Tokens by type",
+            "Tokens by type (per interval)",
             (12, 4, 12, 8),
-            [_target(f"sum by (type) (rate(llm_tokens_total{{{F}}}[$__rate_interval]))", "{{type}}")],
+            [_target(_total("llm_tokens_total", F, STEP, "type"), "{{type}}")],
             "short",
             stacked=True,
+            bars=True,
         ),
         _timeseries(9, "Latency p50 / p90 / p99", (0, 12, 12, 8), _quantiles("llm_latency_seconds", FM), "s"),
         _timeseries(
@@ -166,30 +173,23 @@ def overview() -> dict[str, Any]:
         ),
         _timeseries(
             11,
-            "Errors by type",
+            "Errors by type (per interval)",
             (0, 20, 12, 8),
-            [
-                _target(
-                    f'sum by (error_type) (increase(llm_calls_total{{{F}, status="error"}}[$__rate_interval]))',
-                    "{{error_type}}",
-                )
-            ],
+            [_target(_total("llm_calls_total", f'{F}, status="error"', STEP, "error_type"), "{{error_type}}")],
             "short",
             stacked=True,
+            bars=True,
         ),
         _timeseries(
             12,
-            "SDK retries",
+            "SDK retries (per interval)",
             (12, 20, 12, 8),
-            [
-                _target(
-                    f"sum by (provider, model) (increase(llm_retries_total{{{FM}}}[$__rate_interval]))",
-                    "{{provider}}/{{model}}",
-                )
-            ],
+            [_target(_total("llm_retries_total", FM, STEP, "provider, model"), "{{provider}}/{{model}}")],
             "short",
+            bars=True,
         ),
         _model_table(13, (0, 28, 24, 9)),
+        _agent_table(14, (0, 37, 24, 8)),
     ]
     return _dashboard(
         "llm-overview",
@@ -204,39 +204,17 @@ def overview() -> dict[str, Any]:
     )
 
 
-def _model_table(pid: int, grid: tuple[int, int, int, int]) -> dict[str, Any]:
-    by = "sum by (provider, model)"
-    by_le = "sum by (provider, model, le)"
-    queries = [
-        ("A", f"{by} (increase(llm_calls_total{{{F}}}[$__range]))"),
-        ("B", f"{by} (increase(llm_cost_usd_total{{{F}}}[$__range]))"),
-        ("C", f'{by} (increase(llm_tokens_total{{{F}, type=~"input|output"}}[$__range]))'),
-        (
-            "D",
-            f"histogram_quantile(0.99, {by_le} (increase(llm_latency_seconds_bucket{{{FM}}}[$__range])))",
-        ),
-        (
-            "E",
-            f"histogram_quantile(0.99, {by_le} (increase(llm_ttft_seconds_bucket{{{FM}}}[$__range])))",
-        ),
-        (
-            "F",
-            f'100 * ({by} (increase(llm_calls_total{{{F}, status="error"}}[$__range])) or {by} '
-            f"(increase(llm_calls_total{{{F}}}[$__range])) * 0) / {by} (increase(llm_calls_total{{{F}}}[$__range]))",
-        ),
+def _table(pid: int, title: str, grid: tuple[int, int, int, int], columns: list[tuple[str, str]]) -> dict[str, Any]:
+    """Instant queries over the dashboard's range, one column each, merged on their labels."""
+    refs = [chr(ord("A") + i) for i in range(len(columns))]
+    targets = [
+        _target(expr, ref=ref, instant=True, range=False, format="table")
+        for ref, (_, expr) in zip(refs, columns, strict=True)
     ]
-    targets = [_target(q, ref=ref, instant=True, range=False, format="table") for ref, q in queries]
-    names = {
-        "Value #A": "Calls",
-        "Value #B": "Cost (USD)",
-        "Value #C": "Tokens",
-        "Value #D": "p99 latency (s)",
-        "Value #E": "p99 TTFT (s)",
-        "Value #F": "Error %",
-    }
+    names = {f"Value #{ref}": name for ref, (name, _) in zip(refs, columns, strict=True)}
     return _panel(
         pid,
-        "Model comparison",
+        title,
         "table",
         grid,
         targets,
@@ -246,6 +224,43 @@ def _model_table(pid: int, grid: tuple[int, int, int, int]) -> dict[str, Any]:
         ],
         fieldConfig={"defaults": {}, "overrides": []},
         options={"showHeader": True},
+    )
+
+
+def _model_table(pid: int, grid: tuple[int, int, int, int]) -> dict[str, Any]:
+    by = "provider, model"
+    calls = _total("llm_calls_total", F, by=by)
+    errors = _total("llm_calls_total", f'{F}, status="error"', by=by)
+    return _table(
+        pid,
+        "Model comparison",
+        grid,
+        [
+            ("Calls", calls),
+            ("Cost (USD)", _total("llm_cost_usd_total", F, by=by)),
+            ("Tokens", _total("llm_tokens_total", f'{F}, type=~"input|output"', by=by)),
+            ("p99 latency (s)", _p99("llm_latency_seconds", by)),
+            ("p99 TTFT (s)", _p99("llm_ttft_seconds", by)),
+            ("Error %", _pct(errors, calls, f"{calls} * 0")),
+        ],
+    )
+
+
+def _agent_table(pid: int, grid: tuple[int, int, int, int]) -> dict[str, Any]:
+    """Per agent: what latency cannot say (latency series carry no agent label)."""
+    by = "agent"
+    calls = _total("llm_calls_total", F, by=by)
+    errors = _total("llm_calls_total", f'{F}, status="error"', by=by)
+    return _table(
+        pid,
+        "Agent comparison",
+        grid,
+        [
+            ("Calls", calls),
+            ("Cost (USD)", _total("llm_cost_usd_total", F, by=by)),
+            ("Tokens", _total("llm_tokens_total", f'{F}, type=~"input|output"', by=by)),
+            ("Error %", _pct(errors, calls, f"{calls} * 0")),
+        ],
     )
 
 
@@ -270,13 +285,19 @@ def _jaeger_panel(
 
 def traces() -> dict[str, Any]:
     """LLM traces: Jaeger searches for recent calls, errors, the slowest, and by model/agent."""
+    # The services that sent llmtrace metrics (Prometheus' OTLP receiver promotes service.name to service_name, see
+    # collector/prometheus.yml): a real app shows up without editing the dashboard. Jaeger searches one service.
     service = {
         "name": "service",
         "label": "Service",
-        "type": "custom",
-        "query": "llmtrace-demo",
-        "current": {"text": "llmtrace-demo", "value": "llmtrace-demo"},
-        "options": [{"text": "llmtrace-demo", "value": "llmtrace-demo", "selected": True}],
+        "type": "query",
+        "datasource": PROM,
+        "query": {"query": SERVICES, "refId": "service-values"},
+        "definition": SERVICES,
+        "refresh": 2,
+        "multi": False,
+        "includeAll": False,
+        "sort": 1,
     }
     text = {"type": "textbox", "query": ""}
     panels = [

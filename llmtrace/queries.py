@@ -1,8 +1,18 @@
 """Every PromQL query the CLI sends, built in one place, with label values escaped (no query injection).
 
-Window sums are exact, not ``increase()``'s extrapolation: the counter's last value in the window minus its
-value at the window start (or all of it for series that started inside the window). Prometheus' OTLP receiver
-gives every process its own ``instance`` series, so counters do not reset inside a series.
+``window_total`` is THE definition of "how much of a counter happened in a window", shared by the CLI, the Grafana
+dashboards and the recording rules and alerts (both generated from it: ``grafana/generate.py``,
+``collector/rules/generate.py``; tests check the committed files equal a fresh generation). It is exact, not
+``increase()``'s extrapolation:
+
+- a series that had a sample at the window start (looking back up to the lookback delta, 5 min by default):
+  ``increase(x[w] anchored)``, i.e. its last value minus that sample, plus every counter reset inside the window;
+- a series that first appears inside the window (a process that started, or a label set first seen, in it): all of
+  it. ``anchored`` alone would start from its first sample and drop that sample's value, which is the whole
+  count of a process that exports once, at exit; the ``first_over_time(...) unless ... offset w`` term adds it back.
+
+Without the second term a batch job, a serverless function or a restarted service is under-counted. Requires
+Prometheus >= 3.16 (``anchored`` always on); see docs/stack.md for what else a Prometheus must do.
 """
 
 from __future__ import annotations
@@ -11,12 +21,28 @@ from dataclasses import dataclass
 
 from .semconv import Attr
 
-__all__ = ["Filters", "QueryBuilder", "escape_label_value"]
+__all__ = ["Filters", "QueryBuilder", "escape_label_value", "increase_exact", "window_total"]
 
 
 def escape_label_value(value: str) -> str:
     """A PromQL double-quoted string literal body: backslash, quote and newlines escaped."""
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+
+
+def increase_exact(selector: str, window: str) -> str:
+    """Per series: exactly how much the counter ``selector`` grew in ``(t - window, t]``, counting a series born in
+    the window from zero. ``window`` is a PromQL duration or a Grafana variable such as ``$__range``."""
+    born = f"first_over_time({selector}[{window}]) unless {selector} offset {window}"
+    return f"increase({selector}[{window}] anchored) + (({born}) or last_over_time({selector}[{window}]) * 0)"
+
+
+def window_total(selector: str, window: str, by: str = "") -> str:
+    """The exact total of counter ``selector`` over ``window``, summed ``by`` the given labels (all if empty).
+
+    Example: ``window_total('llm_cost_usd_total{tenant="acme"}', "1h", "model")``.
+    """
+    grouping = f" by ({by})" if by else ""
+    return f"sum{grouping} ({increase_exact(selector, window)})"
 
 
 @dataclass(frozen=True)
@@ -56,9 +82,7 @@ class QueryBuilder:
     def window(self, metric: str, extra: str = "", by: str = "", attribution: bool = True) -> str:
         """Exact increase of a counter (or histogram component) over the window, summed ``by`` labels."""
         sel = f"{metric}{self.filters.matchers(attribution=attribution, extra=extra)}"
-        last = f"max_over_time({sel}[{self.seconds}s])"
-        grouping = f" by ({by})" if by else ""
-        return f"sum{grouping} (({last} - {sel} offset {self.seconds}s) or {last})"
+        return window_total(sel, f"{self.seconds}s", by)
 
     def calls(self, by: str = "", extra: str = "") -> str:
         return self.window("llm_calls_total", extra, by)

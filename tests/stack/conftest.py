@@ -139,6 +139,12 @@ class Stack:
         assert data["status"] == "success", data
         return data["data"]["result"]
 
+    def promql_range(self, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
+        params = {"query": expr, "start": str(start), "end": str(end), "step": str(step)}
+        data = http_get(f"{self.prometheus}/api/v1/query_range?{urllib.parse.urlencode(params)}")
+        assert data["status"] == "success", data
+        return data["data"]["result"]
+
     def scalar(self, expr: str) -> float:
         result = self.promql(expr)
         return float(result[0]["value"][1]) if result else 0.0
@@ -163,6 +169,20 @@ def start_native_stack(state: Path, bins: dict[str, str], services: tuple[str, .
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, stack_binaries: dict[str, str]) -> Iterator[Stack]:
     native = start_native_stack(tmp_path_factory.mktemp("stack"), stack_binaries)
+    try:
+        yield Stack(native)
+    finally:
+        native.stop()
+
+
+# The Prometheus flags (spelled once, in scripts/native_stack.py; docker-compose.yml runs the same ones).
+PROMETHEUS_FLAGS = native_stack.PROMETHEUS_FLAGS
+
+
+@contextlib.contextmanager
+def running_stack(tmp: Path, bins: dict[str, str] | None = None) -> Iterator[Stack]:
+    """A stack of the test's own (not the session's) on free loopback ports; stopped after."""
+    native = start_native_stack(tmp, bins or native_stack.binaries())
     try:
         yield Stack(native)
     finally:
