@@ -46,6 +46,7 @@ class SecureStack:
     jaeger_otlp: str
     otlp_http: dict[str, str]  # tenant -> https base URL of its receiver
     tokens: dict[str, str]  # tenant -> a token in its file
+    otlp_grpc_port: dict[str, int]
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
@@ -91,6 +92,7 @@ def secure_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureSta
         f"https://127.0.0.1:{p['j_http']}",
         {t: f"https://127.0.0.1:{p[f'{t}_http']}" for t in TENANTS},
         {t: env["LLMTRACE_TOKEN_" + t.upper().replace("-", "_")] for t in TENANTS},
+        {t: p[f"{t}_grpc"] for t in TENANTS},
     )
     common = {"LLMTRACE_SECURE_DIR": str(secrets)}
     try:
@@ -214,6 +216,23 @@ def send(
     return {kind: post(stack, f"{base}/v1/{kind}", body, token) for kind, body in payloads.items()}
 
 
+def grpc_export(stack: SecureStack, tenant: str, token: str | None) -> str | None:
+    """An OTLP/gRPC trace export (empty request) over HTTP/2; the grpc-status the server answered at once, if any.
+
+    A refusal is a trailers-only response, so its grpc-status is in the headers; an accepted export puts it in the
+    trailers (None here)."""
+    headers = {"content-type": "application/grpc", "te": "trailers"}
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
+    url = f"https://127.0.0.1:{stack.otlp_grpc_port[tenant]}"
+    with httpx.Client(http2=True, http1=False, verify=stack.ca, timeout=10) as client:
+        response = client.post(
+            f"{url}/opentelemetry.proto.collector.trace.v1.TraceService/Export", content=b"\0\0\0\0\0", headers=headers
+        )
+    assert response.status_code == 200 and response.http_version == "HTTP/2"
+    return response.headers.get("grpc-status")
+
+
 def arrived(stack: SecureStack, service: str) -> tuple[float, int]:
     """(llm_calls_total of ``service`` in Prometheus, spans of ``service`` in Jaeger)."""
     series = stack.promql(f'sum(llm_calls_total{{job="{service}"}})')
@@ -241,6 +260,10 @@ def test_writes_without_a_valid_token_are_refused_and_nothing_arrives(secure_sta
         "intruder-other-tenant": send(stack, "team-a", "intruder-other-tenant", stack.tokens["team-b"]),
     }
     assert attempts == {name: {"traces": 401, "metrics": 401} for name in attempts}
+    # gRPC: 16 = UNAUTHENTICATED for the same three; the tenant's own token is accepted
+    grpc = [grpc_export(stack, "team-a", token) for token in (None, "not-a-token", stack.tokens["team-b"])]
+    assert grpc == ["16", "16", "16"]
+    assert grpc_export(stack, "team-a", stack.tokens["team-a"]) is None
     # Plain HTTP to the TLS port, even with the right token: the server refuses before reading a request
     plain = send(stack, "team-a", "intruder-plain-http", stack.tokens["team-a"], base=base.replace("https:", "http:"))
     assert plain == {"traces": 400, "metrics": 400}
