@@ -12,6 +12,7 @@ import base64
 import importlib.util
 import json
 import os
+import ssl
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -58,7 +59,7 @@ class SecureStack:
         return (self.env["LLMTRACE_PROMETHEUS_USER"], self.env["LLMTRACE_PROMETHEUS_PASSWORD"])
 
     def get(self, url: str, auth: tuple[str, str] | None = None, **params: str) -> httpx.Response:
-        return httpx.get(url, params=params, auth=auth, verify=self.ca, timeout=10)
+        return httpx.get(url, params=params, auth=auth, verify=ssl.create_default_context(cafile=self.ca), timeout=10)
 
     def promql(self, expr: str) -> dict[tuple[tuple[str, str], ...], float]:
         response = self.get(f"{self.prometheus}/api/v1/query", self.reader, query=expr)
@@ -197,14 +198,20 @@ def otlp_payloads(service: str, tenant: str, calls: int = 1) -> dict[str, bytes]
     }
 
 
-def post(stack: SecureStack, url: str, payload: bytes, token: str | None, verify: Any = None) -> int:
+def post(stack: SecureStack, url: str, payload: bytes, token: str | None, verify: Any = None) -> int | str:
+    """The HTTP status, or "reset" when the server closed the connection before answering."""
     headers = {"Content-Type": "application/x-protobuf"}
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
-    response = httpx.post(
-        url, content=payload, headers=headers, verify=stack.ca if verify is None else verify, timeout=10
-    )
+    try:
+        response = httpx.post(url, content=payload, headers=headers, verify=verify or _ca(stack), timeout=10)
+    except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError):
+        return "reset"
     return response.status_code
+
+
+def _ca(stack: SecureStack) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=stack.ca)
 
 
 def send(
@@ -225,7 +232,7 @@ def grpc_export(stack: SecureStack, tenant: str, token: str | None) -> str | Non
     if token is not None:
         headers["authorization"] = f"Bearer {token}"
     url = f"https://127.0.0.1:{stack.otlp_grpc_port[tenant]}"
-    with httpx.Client(http2=True, http1=False, verify=stack.ca, timeout=10) as client:
+    with httpx.Client(http2=True, http1=False, verify=_ca(stack), timeout=10) as client:
         response = client.post(
             f"{url}/opentelemetry.proto.collector.trace.v1.TraceService/Export", content=b"\0\0\0\0\0", headers=headers
         )
@@ -264,9 +271,10 @@ def test_writes_without_a_valid_token_are_refused_and_nothing_arrives(secure_sta
     grpc = [grpc_export(stack, "team-a", token) for token in (None, "not-a-token", stack.tokens["team-b"])]
     assert grpc == ["16", "16", "16"]
     assert grpc_export(stack, "team-a", stack.tokens["team-a"]) is None
-    # Plain HTTP to the TLS port, even with the right token: the server refuses before reading a request
+    # Plain HTTP to the TLS port, even with the right token: Go's TLS server answers 400 to the request line and
+    # closes, so a client still sending its body may see the reset before the 400
     plain = send(stack, "team-a", "intruder-plain-http", stack.tokens["team-a"], base=base.replace("https:", "http:"))
-    assert plain == {"traces": 400, "metrics": 400}
+    assert set(plain.values()) <= {400, "reset"}, plain
     # A client that does not trust our CA never sends: the handshake fails on the server's certificate
     with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
         post(stack, f"{base}/v1/traces", b"", stack.tokens["team-a"], verify=True)
@@ -286,7 +294,7 @@ def test_backends_refuse_writes_that_bypass_the_collector(secure_stack: SecureSt
             content=payloads["traces"],
             headers={"Content-Type": "application/x-protobuf"},
             auth=auth,
-            verify=stack.ca,
+            verify=_ca(stack),
         )
         assert response.status_code == 401
     # Prometheus's OTLP endpoint without credentials
@@ -294,10 +302,10 @@ def test_backends_refuse_writes_that_bypass_the_collector(secure_stack: SecureSt
         f"{stack.prometheus}/api/v1/otlp/v1/metrics",
         content=payloads["metrics"],
         headers={"Content-Type": "application/x-protobuf"},
-        verify=stack.ca,
+        verify=_ca(stack),
     )
     assert response.status_code == 401
-    barrier(stack, "team-b", "barrier-direct")
+    barrier(stack, "team-a", "barrier-direct")  # team-b holds only the workload (CLI test)
     assert arrived(stack, "intruder-direct") == (0.0, 0)
 
 
@@ -321,6 +329,9 @@ def team_b_workload(secure_stack: SecureStack, monkeypatch_module: pytest.Monkey
     monkeypatch_module.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", stack.otlp_http["team-b"])
     monkeypatch_module.setenv("OTEL_EXPORTER_OTLP_HEADERS", f"authorization=Bearer {stack.tokens['team-b']}")
     monkeypatch_module.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", stack.ca)
+    # requests (under the SDK's HTTP exporter) lets these replace the exporter's CA: README says so too
+    monkeypatch_module.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch_module.delenv("CURL_CA_BUNDLE", raising=False)
     resource = Resource.create({"service.name": "app-b"})
     tracer_provider = TracerProvider(resource=resource)
     tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
@@ -422,7 +433,7 @@ def test_rotated_out_token_is_refused_without_restart(secure_stack: SecureStack)
 
 
 def _cli(stack: SecureStack, env: dict[str, str], *argv: str) -> Any:
-    urls = ["--prometheus-url", stack.prometheus, "--jaeger-url", stack.jaeger]
+    urls = ["--prometheus-url", stack.prometheus] + (["--jaeger-url", stack.jaeger] if argv[0] == "doctor" else [])
     return CliRunner().invoke(app, [*argv, *urls], env=env)
 
 
