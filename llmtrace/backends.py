@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,12 +67,22 @@ class Credentials:
 
     def request_kwargs(self) -> dict[str, Any]:
         """httpx keyword arguments: auth or an Authorization header, and certificate verification."""
-        kwargs: dict[str, Any] = {"verify": self.ca_file or True}
+        kwargs: dict[str, Any] = {"verify": _verify(self.ca_file)}
         if self.user is not None:
             kwargs["auth"] = (self.user, self.password or "")
         elif self.token is not None:
             kwargs["headers"] = {"Authorization": f"Bearer {self.token}"}
         return kwargs
+
+
+def _verify(ca_file: str | None) -> ssl.SSLContext | bool:
+    """Certificate verification for httpx: against ``ca_file`` when given, else the system's trust store."""
+    if not ca_file:
+        return True
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise BackendError(f"CA file {ca_file!r} cannot be used: {exc}") from None
 
 
 _CONFIGURED: dict[str, Credentials] = {}
@@ -145,6 +156,8 @@ class PrometheusClient:
             status = httpx.get(url, timeout=_TIMEOUT, **self.creds.request_kwargs()).status_code
         except httpx.HTTPError as exc:
             return f"{url}: {exc.__class__.__name__}: {exc}"
+        except BackendError as exc:
+            return str(exc)
         if status in (401, 403):
             return (
                 f"{url}: HTTP {status}, credentials missing or refused: {_AUTH_HINT.format('PROMETHEUS', 'prometheus')}"
@@ -295,7 +308,7 @@ def probe_http(url: str, headers: Mapping[str, str] | None = None, certificate: 
             content=b"",  # an empty ExportTraceServiceRequest: valid, and carries no data
             headers={"Content-Type": "application/x-protobuf", **(headers or {})},
             timeout=_PROBE_TIMEOUT,
-            verify=certificate or True,
+            verify=_verify(certificate),
         )
     except (httpx.UnsupportedProtocol, httpx.InvalidURL):
         return f"{url!r} is not an http:// or https:// URL"
@@ -310,6 +323,8 @@ def probe_http(url: str, headers: Mapping[str, str] | None = None, certificate: 
         )
     except httpx.TimeoutException:
         return f"{url} did not answer within {_PROBE_TIMEOUT:.0f} s"
+    except BackendError as exc:
+        return str(exc)
     except httpx.HTTPError as exc:
         return f"{url}: {exc.__class__.__name__}: {exc}"
     kind = response.headers.get("content-type", "").split(";")[0].strip()
