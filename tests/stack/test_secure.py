@@ -29,6 +29,7 @@ from .conftest import ROOT, _start, binaries, free_port, wait_until
 
 SECURE = ROOT / "collector" / "secure"
 TENANTS = ("team-a", "team-b")
+MAX_SERIES = 300  # LLMTRACE_MAX_SERIES_PER_TENANT for this stack (the default is 10,000)
 
 
 def _secure_setup() -> Any:
@@ -146,6 +147,7 @@ def secure_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureSta
                 }
                 | {
                     "LLMTRACE_COLLECTOR_BASIC_AUTH": env["LLMTRACE_COLLECTOR_BASIC_AUTH"],
+                    "LLMTRACE_MAX_SERIES_PER_TENANT": str(MAX_SERIES),
                     "LLMTRACE_COLLECTOR_HEALTH_ENDPOINT": f"127.0.0.1:{p['c_health']}",
                     "LLMTRACE_COLLECTOR_METRICS_HOST": "127.0.0.1",
                     "LLMTRACE_COLLECTOR_METRICS_PORT": str(free_port()),
@@ -485,3 +487,40 @@ def test_doctor_checks_the_credentials(secure_stack: SecureStack, team_b_workloa
     assert not bad["Jaeger ready"]["ok"] and "HTTP 401" in bad["Jaeger ready"]["detail"]
     assert not bad["OTLP exporter"]["ok"] and "HTTP 401" in bad["OTLP exporter"]["detail"]
     assert bad["Prometheus ready"]["ok"]
+
+
+# -- the series bound (last: it fills team-a's series budget) ------------------------------------------------------
+
+
+def flood_payload(service: str, values: int) -> bytes:
+    """One OTLP metrics request with an llm.calls point for each of ``values`` unique model names."""
+    from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.resources import Resource
+
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(resource=Resource.create({"service.name": service}), metric_readers=[reader])
+    counter = provider.get_meter("flood").create_counter("llm.calls", unit="{call}")
+    for i in range(values):
+        counter.add(1, {"provider": "openai", "model": f"flood-{i:05d}", "tenant": "team-a"})
+    return encode_metrics(reader.get_metrics_data()).SerializeToString()
+
+
+def test_a_tenant_flooding_unique_label_values_hits_its_own_bound(
+    secure_stack: SecureStack, team_b_workload: dict[str, Any]
+):
+    stack = secure_stack
+    team_b = '{tenant="team-b", job!="after-flood"}'
+    before_b = stack.promql(team_b)
+    tracked = stack.promql('count({tenant="team-a"})')[()]  # team-a's series so far: one stream each (counters)
+    assert 0 < tracked < MAX_SERIES
+    url = f"{stack.otlp_http['team-a']}/v1/metrics"
+    assert post(stack, url, flood_payload("flood", 2 * MAX_SERIES), stack.tokens["team-a"]) == 200
+    # team-b still writes a new series after the flood, and it arrives: the stack is up, the bound is per tenant
+    assert send(stack, "team-b", "after-flood", stack.tokens["team-b"]) == {"traces": 200, "metrics": 200}
+    wait_until(lambda: arrived(stack, "after-flood") == (1.0, 1), 60, "team-b's write after the flood")
+    wait_until(lambda: stack.promql('count({tenant="team-a"})')[()] == MAX_SERIES, 60, "team-a at its bound")
+    assert stack.promql('count(llm_calls_total{job="flood"})') == {(): MAX_SERIES - tracked}
+    assert stack.promql(team_b) == before_b  # every team-b series as it was
+    assert stack.get(f"{stack.prometheus}/-/ready", stack.reader).status_code == 200
