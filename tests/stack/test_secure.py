@@ -157,9 +157,15 @@ def secure_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureSta
                 tmp / "otelcol.log",
             )
         )
-        wait_until(lambda: stack.get(f"{stack.prometheus}/-/ready", stack.reader).status_code == 200, 60, "prometheus")
-        wait_until(lambda: stack.services() is not None, 60, "jaeger")
-        wait_until(lambda: httpx.get(f"http://127.0.0.1:{p['c_health']}/").status_code == 200, 60, "otelcol")
+        checks = {
+            "prometheus": lambda: stack.get(f"{stack.prometheus}/-/ready", stack.reader).status_code == 200,
+            "jaeger": lambda: stack.services() is not None,
+            "otelcol": lambda: httpx.get(f"http://127.0.0.1:{p['c_health']}/").status_code == 200,
+        }
+        procs = dict(zip(("jaeger", "prometheus", "otelcol"), stack.procs, strict=True))
+        for name, ready in checks.items():
+            proc, log = procs[name], tmp / f"{name}.log"
+            wait_until(lambda proc=proc, log=log, ready=ready: _alive(proc, log) and ready(), 60, name)
         yield stack
     finally:
         for proc in stack.procs:
@@ -169,6 +175,13 @@ def secure_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureSta
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _alive(proc: subprocess.Popen[bytes], log: Path) -> bool:
+    """True while the process runs; a process that exited (a config error) fails the fixture with its log's end."""
+    if proc.poll() is not None:
+        pytest.fail(f"{log.stem} exited with {proc.returncode}: {log.read_text()[-2000:]}")
+    return True
 
 
 # -- raw OTLP requests: what a client on the network can send ---------------------------------------------------------
