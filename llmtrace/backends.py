@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ import httpx
 
 __all__ = [
     "BackendError",
+    "Credentials",
     "JaegerClient",
     "LLMSpan",
     "OTLPTarget",
@@ -21,6 +23,7 @@ __all__ = [
     "default_urls",
     "probe_grpc",
     "probe_http",
+    "use_credentials",
 ]
 
 _TIMEOUT = httpx.Timeout(10.0, connect=3.0)
@@ -38,17 +41,82 @@ def default_urls() -> tuple[str, str]:
     )
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """How to authenticate to one backend of the secure profile: basic auth or a bearer token, and a CA file.
+
+    ``from_env("PROMETHEUS")`` reads ``LLMTRACE_PROMETHEUS_USER`` / ``_PASSWORD`` / ``_TOKEN`` and
+    ``LLMTRACE_CA_FILE`` (the CA that signed the backend's certificate; default: the system's trust store).
+    """
+
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
+
+    @classmethod
+    def from_env(cls, backend: str, env: Mapping[str, str] | None = None) -> Credentials:
+        env = os.environ if env is None else env
+        prefix = f"LLMTRACE_{backend.upper()}_"
+        return cls(
+            user=env.get(prefix + "USER") or None,
+            password=env.get(prefix + "PASSWORD") or None,
+            token=env.get(prefix + "TOKEN") or None,
+            ca_file=env.get("LLMTRACE_CA_FILE") or None,
+        )
+
+    def request_kwargs(self) -> dict[str, Any]:
+        """httpx keyword arguments: auth or an Authorization header, and certificate verification."""
+        kwargs: dict[str, Any] = {"verify": _verify(self.ca_file)}
+        if self.user is not None:
+            kwargs["auth"] = (self.user, self.password or "")
+        elif self.token is not None:
+            kwargs["headers"] = {"Authorization": f"Bearer {self.token}"}
+        return kwargs
+
+
+def _verify(ca_file: str | None) -> ssl.SSLContext | bool:
+    """Certificate verification for httpx: against ``ca_file`` when given, else the system's trust store."""
+    if not ca_file:
+        return True
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise BackendError(f"CA file {ca_file!r} cannot be used: {exc}") from None
+
+
+_CONFIGURED: dict[str, Credentials] = {}
+
+
+def use_credentials(**by_backend: Credentials) -> None:
+    """Credentials for clients made from now on (``prometheus=``, ``jaeger=``); the env for backends not named."""
+    _CONFIGURED.clear()
+    _CONFIGURED.update({name.upper(): creds for name, creds in by_backend.items()})
+
+
+def _credentials(backend: str) -> Credentials:
+    return _CONFIGURED.get(backend) or Credentials.from_env(backend)
+
+
 _RAISE = object()
+_AUTH_HINT = "set LLMTRACE_{0}_USER and LLMTRACE_{0}_PASSWORD (or --{1}-user/--{1}-password)"
 
 
-def _get(name: str, url: str, params: dict[str, Any] | None = None, not_found: Any = _RAISE) -> Any:
+def _get(
+    name: str, url: str, params: dict[str, Any] | None = None, not_found: Any = _RAISE, creds: Credentials | None = None
+) -> Any:
     """The JSON answer; ``not_found`` (when given) stands for an HTTP 404 instead of an error."""
     try:
-        response = httpx.get(url, params=params, timeout=_TIMEOUT)
+        response = httpx.get(url, params=params, timeout=_TIMEOUT, **(creds or Credentials()).request_kwargs())
     except httpx.HTTPError as exc:
         raise BackendError(f"{name} unreachable at {url.split('/api')[0]}: {exc.__class__.__name__}: {exc}") from None
     if response.status_code == 404 and not_found is not _RAISE:
         return not_found
+    if response.status_code in (401, 403):
+        hint = _AUTH_HINT.format(name.upper(), name.lower())
+        raise BackendError(
+            f"{name} answered HTTP {response.status_code} for {url}: credentials missing or refused: {hint}"
+        )
     if response.status_code >= 400:
         detail = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
         raise BackendError(f"{name} answered HTTP {response.status_code} for {url}: {detail}")
@@ -61,11 +129,12 @@ def _get(name: str, url: str, params: dict[str, Any] | None = None, not_found: A
 @dataclass
 class PrometheusClient:
     url: str
+    creds: Credentials = field(default_factory=lambda: _credentials("PROMETHEUS"))
 
     def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
         """Instant query; raises BackendError on transport or PromQL errors."""
         params = {"query": expr, **({"time": f"{at:.3f}"} if at is not None else {})}
-        data = _get("Prometheus", f"{self.url.rstrip('/')}/api/v1/query", params)
+        data = _get("Prometheus", f"{self.url.rstrip('/')}/api/v1/query", params, creds=self.creds)
         if data.get("status") != "success":
             raise BackendError(f"Prometheus rejected the query: {data.get('error', data)}")
         return data["data"]["result"]
@@ -78,10 +147,22 @@ class PrometheusClient:
         return {tuple(r["metric"].get(k, "") for k in labels): float(r["value"][1]) for r in self.query(expr, at)}
 
     def ready(self) -> bool:
+        return self.problem() is None
+
+    def problem(self) -> str | None:
+        """None when Prometheus is ready and takes the credentials, else why not, in one line."""
+        url = f"{self.url.rstrip('/')}/-/ready"
         try:
-            return httpx.get(f"{self.url.rstrip('/')}/-/ready", timeout=_TIMEOUT).status_code == 200
-        except httpx.HTTPError:
-            return False
+            status = httpx.get(url, timeout=_TIMEOUT, **self.creds.request_kwargs()).status_code
+        except httpx.HTTPError as exc:
+            return f"{url}: {exc.__class__.__name__}: {exc}"
+        except BackendError as exc:
+            return str(exc)
+        if status in (401, 403):
+            return (
+                f"{url}: HTTP {status}, credentials missing or refused: {_AUTH_HINT.format('PROMETHEUS', 'prometheus')}"
+            )
+        return None if status == 200 else f"{url}: HTTP {status}"
 
 
 @dataclass
@@ -100,9 +181,10 @@ class LLMSpan:
 @dataclass
 class JaegerClient:
     url: str
+    creds: Credentials = field(default_factory=lambda: _credentials("JAEGER"))
 
     def services(self) -> list[str]:
-        data = _get("Jaeger", f"{self.url.rstrip('/')}/api/services")
+        data = _get("Jaeger", f"{self.url.rstrip('/')}/api/services", creds=self.creds)
         return sorted(s for s in data.get("data") or [] if s != "jaeger")
 
     def search(
@@ -120,20 +202,24 @@ class JaegerClient:
             params["tags"] = json.dumps(tags)
         if min_duration:
             params["minDuration"] = min_duration
-        data = _get("Jaeger", f"{self.url.rstrip('/')}/api/traces", params)
+        data = _get("Jaeger", f"{self.url.rstrip('/')}/api/traces", params, creds=self.creds)
         return [span for trace in data.get("data") or [] for span in _llm_spans(trace)]
 
     def trace(self, trace_id: str) -> list[LLMSpan]:
         """Every span of one trace; empty when Jaeger has no such trace (it answers 404 for that)."""
-        data = _get("Jaeger", f"{self.url.rstrip('/')}/api/traces/{trace_id}", not_found=None)
+        data = _get("Jaeger", f"{self.url.rstrip('/')}/api/traces/{trace_id}", not_found=None, creds=self.creds)
         return [span for trace in (data or {}).get("data") or [] for span in _llm_spans(trace, only_llm=False)]
 
     def ready(self) -> bool:
+        return self.problem() is None
+
+    def problem(self) -> str | None:
+        """None when Jaeger answers the query API with these credentials, else why not, in one line."""
         try:
             self.services()
-        except BackendError:
-            return False
-        return True
+        except BackendError as exc:
+            return str(exc)
+        return None
 
 
 def _llm_spans(trace: dict[str, Any], only_llm: bool = True) -> list[LLMSpan]:
@@ -174,6 +260,7 @@ class OTLPTarget:
     traces_url: str
     metrics_url: str
     headers: dict[str, str] = field(default_factory=dict, repr=False)
+    certificate: str | None = None  # CA file that verifies the receiver (OTEL_EXPORTER_OTLP_CERTIFICATE)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OTLPTarget | None:
@@ -195,13 +282,14 @@ class OTLPTarget:
             headers=_otlp_headers(
                 env.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or env.get("OTEL_EXPORTER_OTLP_HEADERS")
             ),
+            certificate=env.get("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE") or env.get("OTEL_EXPORTER_OTLP_CERTIFICATE"),
         )
 
     def probe(self) -> str | None:
         """Try an empty export (HTTP) or the HTTP/2 handshake (gRPC); None if it worked, else why, in one line."""
         if self.protocol == "grpc":
             return probe_grpc(self.endpoint)
-        return probe_http(self.traces_url, self.headers)
+        return probe_http(self.traces_url, self.headers, self.certificate)
 
 
 def _otlp_headers(text: str | None) -> dict[str, str]:
@@ -212,7 +300,7 @@ def _otlp_headers(text: str | None) -> dict[str, str]:
     return parse_env_headers(text, liberal=True)
 
 
-def probe_http(url: str, headers: Mapping[str, str] | None = None) -> str | None:
+def probe_http(url: str, headers: Mapping[str, str] | None = None, certificate: str | None = None) -> str | None:
     """POST an empty OTLP/HTTP export request to ``url``; an OTLP receiver answers 200 with a protobuf/JSON body."""
     try:
         response = httpx.post(
@@ -220,10 +308,13 @@ def probe_http(url: str, headers: Mapping[str, str] | None = None) -> str | None
             content=b"",  # an empty ExportTraceServiceRequest: valid, and carries no data
             headers={"Content-Type": "application/x-protobuf", **(headers or {})},
             timeout=_PROBE_TIMEOUT,
+            verify=_verify(certificate),
         )
     except (httpx.UnsupportedProtocol, httpx.InvalidURL):
         return f"{url!r} is not an http:// or https:// URL"
     except httpx.ConnectError as exc:
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            return f"{url}: its TLS certificate is not trusted (OTEL_EXPORTER_OTLP_CERTIFICATE=<CA file>): {exc}"
         return f"nothing accepts connections at {url} ({exc})"
     except (httpx.RemoteProtocolError, httpx.ReadError):
         return (
@@ -232,9 +323,16 @@ def probe_http(url: str, headers: Mapping[str, str] | None = None) -> str | None
         )
     except httpx.TimeoutException:
         return f"{url} did not answer within {_PROBE_TIMEOUT:.0f} s"
+    except BackendError as exc:
+        return str(exc)
     except httpx.HTTPError as exc:
         return f"{url}: {exc.__class__.__name__}: {exc}"
     kind = response.headers.get("content-type", "").split(";")[0].strip()
+    if response.status_code in (401, 403):
+        return (
+            f"{url} answered HTTP {response.status_code}: the token is missing or refused "
+            "(OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer <token>)"
+        )
     if response.status_code != 200:
         return f"{url} answered HTTP {response.status_code} to an empty OTLP export: not an OTLP/HTTP receiver"
     if kind not in ("application/x-protobuf", "application/json"):

@@ -3,6 +3,10 @@
 Every query command takes ``--prometheus-url`` / ``--jaeger-url`` (defaults: ``LLMTRACE_PROMETHEUS_URL`` /
 ``LLMTRACE_JAEGER_URL``, then the compose stack's localhost ports) and ``--json`` (stable machine-readable
 output). An unreachable or failing backend is one line on stderr and exit code 2.
+
+The secure profile's credentials are options before the command (``llmtrace --ca-file ca.crt stats``) or, better
+(not visible in the process list), the ``LLMTRACE_PROMETHEUS_USER`` / ``_PASSWORD``, ``LLMTRACE_JAEGER_USER`` /
+``_PASSWORD`` (or ``LLMTRACE_JAEGER_TOKEN`` behind a token proxy) and ``LLMTRACE_CA_FILE`` variables.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import os
 import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,7 +26,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .backends import BackendError, JaegerClient, LLMSpan, OTLPTarget, PrometheusClient, default_urls, probe_http
+from .backends import (
+    BackendError,
+    Credentials,
+    JaegerClient,
+    LLMSpan,
+    OTLPTarget,
+    PrometheusClient,
+    default_urls,
+    probe_http,
+    use_credentials,
+)
 from .queries import Filters, QueryBuilder
 from .semconv import Attr
 
@@ -35,6 +50,31 @@ AsJSON = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
 From = Annotated[str, typer.Option("--from", help="Window start: 24h / 7d / 30m ago, ISO time or unix seconds")]
 To = Annotated[str, typer.Option("--to", help="Window end: now, a duration ago, ISO time or unix seconds")]
 Opt = Annotated[str | None, typer.Option()]
+
+
+def _secret(help_: str) -> Any:
+    return typer.Option(help=help_, show_default=False)
+
+
+@app.callback()
+def _credentials(
+    prometheus_user: Annotated[str | None, _secret("Prometheus basic-auth user [env LLMTRACE_PROMETHEUS_USER]")] = None,
+    prometheus_password: Annotated[str | None, _secret("[env LLMTRACE_PROMETHEUS_PASSWORD]")] = None,
+    jaeger_user: Annotated[str | None, _secret("Jaeger basic-auth user [env LLMTRACE_JAEGER_USER]")] = None,
+    jaeger_password: Annotated[str | None, _secret("[env LLMTRACE_JAEGER_PASSWORD]")] = None,
+    jaeger_token: Annotated[str | None, _secret("Bearer token for Jaeger [env LLMTRACE_JAEGER_TOKEN]")] = None,
+    ca_file: Annotated[str | None, _secret("CA certificate of the backends [env LLMTRACE_CA_FILE]")] = None,
+) -> None:
+    """OpenTelemetry-native tracing for LLM calls."""
+    given = {"ca_file": ca_file}
+    prometheus = {"user": prometheus_user, "password": prometheus_password, **given}
+    jaeger = {"user": jaeger_user, "password": jaeger_password, "token": jaeger_token, **given}
+    use_credentials(
+        prometheus=replace(
+            Credentials.from_env("PROMETHEUS"), **{k: v for k, v in prometheus.items() if v is not None}
+        ),
+        jaeger=replace(Credentials.from_env("JAEGER"), **{k: v for k, v in jaeger.items() if v is not None}),
+    )
 
 
 # -- formatting ---------------------------------------------------------------------------------------------------
@@ -543,10 +583,10 @@ def _doctor_checks(prometheus_url: str, jaeger_url: str) -> list[dict[str, Any]]
         checks.append({"check": "collector health", "ok": ok, "detail": health})
     except httpx.HTTPError as exc:
         checks.append({"check": "collector health", "ok": False, "detail": f"{health}: {exc.__class__.__name__}"})
-    checks.append(
-        {"check": "Prometheus ready", "ok": PrometheusClient(prometheus_url).ready(), "detail": prometheus_url}
-    )
-    checks.append({"check": "Jaeger ready", "ok": JaegerClient(jaeger_url).ready(), "detail": jaeger_url})
+    for name, client in (("Prometheus", PrometheusClient(prometheus_url)), ("Jaeger", JaegerClient(jaeger_url))):
+        problem = client.problem()
+        detail = problem or (f"{client.url} (as {client.creds.user})" if client.creds.user else client.url)
+        checks.append({"check": f"{name} ready", "ok": problem is None, "detail": detail})
     return checks
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Build or reuse the stack's real binaries: otelcol (collector builder + collector/builder-config.yaml),
-# Jaeger v2 (through a tools module carrying Jaeger's replace directive) and Prometheus 3 + promtool.
+# Build or reuse the stack's real binaries: otelcol (collector builder + collector/builder-config.yaml), the secure
+# profile's otelcol (collector/secure/builder-config.yaml, its own release), Jaeger v2 (through a tools module carrying Jaeger's replace directive) and Prometheus 3 + promtool.
 # Idempotent: binaries live in ~/.cache/llmtrace/bin/<name>-<version>; Go caches in ~/.cache/llmtrace/go.
 # Everything comes from the Go module proxy. `--print-env` prints NAME=path lines for the test harness.
 set -euo pipefail
@@ -12,30 +12,34 @@ export GOPATH="$CACHE/go/path" GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/bui
 export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 
 OCB_VERSION=v0.159.0
+OCB_SECURE_VERSION=v0.161.0   # bearertokenauth is served from v0.160.0; all secure modules at one release
 JAEGER_VERSION=v1.76.0
 PROMETHEUS_VERSION=v0.316.0   # Go module version of Prometheus 3.16.0
 
 MANIFEST_HASH=$(sha256sum "$ROOT/collector/builder-config.yaml" | cut -c1-12)
 OTELCOL="$BIN/otelcol-llmtrace-$OCB_VERSION-$MANIFEST_HASH"
+SECURE_HASH=$(sha256sum "$ROOT/collector/secure/builder-config.yaml" | cut -c1-12)
+OTELCOL_SECURE="$BIN/otelcol-llmtrace-secure-$OCB_SECURE_VERSION-$SECURE_HASH"
 JAEGER="$BIN/jaeger-$JAEGER_VERSION"
 PROMETHEUS="$BIN/prometheus-$PROMETHEUS_VERSION"
 PROMTOOL="$BIN/promtool-$PROMETHEUS_VERSION"
 
 log() { echo "[stack-binaries] $*" >&2; }
 
+# build_otelcol OUT MANIFEST OCB_VERSION DIST_NAME
 build_otelcol() {
-  [ -x "$OTELCOL" ] && return
-  local ocb="$BIN/ocb-$OCB_VERSION" work
+  local out=$1 manifest=$2 version=$3 name=$4 ocb="$BIN/ocb-$3" work
+  [ -x "$out" ] && return
   if [ ! -x "$ocb" ]; then
-    log "installing collector builder $OCB_VERSION"
-    GOBIN="$CACHE/tmp-gobin" go install "go.opentelemetry.io/collector/cmd/builder@$OCB_VERSION"
+    log "installing collector builder $version"
+    GOBIN="$CACHE/tmp-gobin" go install "go.opentelemetry.io/collector/cmd/builder@$version"
     mv "$CACHE/tmp-gobin/builder" "$ocb"
   fi
   work=$(mktemp -d "$CACHE/ocb.XXXXXX")
-  sed "s#output_path: .*#output_path: $work/dist#" "$ROOT/collector/builder-config.yaml" > "$work/manifest.yaml"
-  log "building otelcol (cold ~3 min)"
+  sed "s#output_path: .*#output_path: $work/dist#" "$manifest" > "$work/manifest.yaml"
+  log "building $name (cold ~3 min)"
   "$ocb" --config "$work/manifest.yaml" >&2
-  mv "$work/dist/otelcol-llmtrace" "$OTELCOL"
+  mv "$work/dist/$name" "$out"
   rm -rf "$work"
 }
 
@@ -80,11 +84,13 @@ if command -v flock > /dev/null; then
   exec 9> "$CACHE/build.lock"
   flock -n 9 || { log "waiting for another build of the stack binaries ($CACHE/build.lock)"; flock 9; }
 fi
-build_otelcol
+build_otelcol "$OTELCOL" "$ROOT/collector/builder-config.yaml" "$OCB_VERSION" otelcol-llmtrace
+build_otelcol "$OTELCOL_SECURE" "$ROOT/collector/secure/builder-config.yaml" "$OCB_SECURE_VERSION" otelcol-llmtrace-secure
 build_jaeger
 build_prometheus
 if [ "${1:-}" = "--print-env" ]; then
-  printf 'OTELCOL_BIN=%s\nJAEGER_BIN=%s\nPROMETHEUS_BIN=%s\nPROMTOOL_BIN=%s\n' "$OTELCOL" "$JAEGER" "$PROMETHEUS" "$PROMTOOL"
+  printf 'OTELCOL_BIN=%s\nOTELCOL_SECURE_BIN=%s\nJAEGER_BIN=%s\nPROMETHEUS_BIN=%s\nPROMTOOL_BIN=%s\n' \
+    "$OTELCOL" "$OTELCOL_SECURE" "$JAEGER" "$PROMETHEUS" "$PROMTOOL"
 else
-  log "ready: $OTELCOL $JAEGER $PROMETHEUS $PROMTOOL"
+  log "ready: $OTELCOL $OTELCOL_SECURE $JAEGER $PROMETHEUS $PROMTOOL"
 fi

@@ -169,3 +169,22 @@ def test_doctor_tries_a_real_otlp_export(monkeypatch):
     assert not other["ok"] and "not an OTLP/HTTP receiver" in other["detail"]
     unset = _doctor_otlp(monkeypatch, {})
     assert not unset["ok"] and "not set" in unset["detail"]
+
+
+def test_credentials_come_from_env_and_flags_win():
+    from llmtrace.backends import Credentials
+
+    env = {"LLMTRACE_JAEGER_USER": "u", "LLMTRACE_JAEGER_PASSWORD": "p", "LLMTRACE_JAEGER_TOKEN": "t"}
+    assert Credentials.from_env("JAEGER", env) == Credentials("u", "p", "t", None)
+    assert Credentials.from_env("JAEGER", env).request_kwargs() == {"verify": True, "auth": ("u", "p")}
+    assert Credentials(token="t").request_kwargs() == {"verify": True, "headers": {"Authorization": "Bearer t"}}
+    assert "p" not in repr(Credentials.from_env("JAEGER", env)) and "t'" not in repr(Credentials(token="t"))
+
+
+def test_unusable_ca_file_is_one_line_and_exit_2(tmp_path):
+    missing = str(tmp_path / "no-ca.crt")
+    result = runner.invoke(app, ["--ca-file", missing, "stats", "--prometheus-url", "https://127.0.0.1:9"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: CA file {missing!r} cannot be used: [Errno 2] No such file or directory"
+    ]

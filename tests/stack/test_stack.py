@@ -287,19 +287,26 @@ def test_docker_compose_mounts_exactly_the_tested_files():
         "./collector/rules",
         "./grafana/provisioning",
         "./grafana/dashboards",
+        # the secure profile (tests/stack/test_secure.py runs the same files; .secure/ is made by its script)
+        "./collector/secure/otelcol.yaml",
+        "./collector/secure/jaeger.yaml",
+        "./grafana/provisioning/dashboards",
+        "./grafana/provisioning-secure/datasources",
+        "./.secure",
     }
-    for path in mounted:
+    for path in mounted - {"./.secure"}:
         assert (ROOT / path).exists(), path
     (prometheus,) = [svc for name, svc in compose["services"].items() if name == "prometheus"]
     flags = [f for f in prometheus["command"] if not f.startswith(("--config.file", "--storage.tsdb."))]
     assert flags == list(PROMETHEUS_FLAGS)  # the flags the stack tests run Prometheus with
-    manifest = yaml.safe_load((ROOT / "collector" / "builder-config.yaml").read_text())
-    versions = {
-        m["gomod"].split()[-1]
-        for kind in ("receivers", "processors", "exporters", "extensions")
-        for m in manifest[kind]
-    }
-    assert versions == {"v0.159.0"}
+    for manifest_path, release in (("builder-config.yaml", "v0.159.0"), ("secure/builder-config.yaml", "v0.161.0")):
+        manifest = yaml.safe_load((ROOT / "collector" / manifest_path).read_text())
+        versions = {
+            m["gomod"].split()[-1]
+            for kind in ("receivers", "processors", "exporters", "extensions", "connectors")
+            for m in manifest.get(kind, [])
+        }
+        assert versions == {release}, manifest_path
 
 
 def test_dashboards_match_their_generator(tmp_path: Path):
