@@ -12,6 +12,7 @@ import base64
 import importlib.util
 import json
 import os
+import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from typer.testing import CliRunner
 
 from llmtrace.cli import app
 
-from .conftest import ROOT, _start, binaries, free_port, wait_until
+from .conftest import ROOT, wait_until
 
 SECURE = ROOT / "collector" / "secure"
 TENANTS = ("team-a", "team-b")
@@ -78,9 +79,20 @@ class SecureStack:
         return [span for trace in response.json()["data"] or [] for span in trace["spans"]]
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("wb")
+    return subprocess.Popen(cmd, env={**os.environ, **env}, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT)
+
+
 @pytest.fixture(scope="module")
-def secure_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureStack]:
-    bins = binaries()  # builds the secure collector if missing (cold ~3 min; the folder's timeout allows it)
+def secure_stack(tmp_path_factory: pytest.TempPathFactory, stack_binaries: dict[str, str]) -> Iterator[SecureStack]:
+    bins = stack_binaries  # built (secure collector included) by the session hook, outside any test's timeout
     tmp = tmp_path_factory.mktemp("secure")
     secrets = tmp / "secrets"
     env = _secure_setup().setup(secrets)
