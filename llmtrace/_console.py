@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-from ._distribution import DISTRIBUTION
+from ._distribution import install_hint
 
 __all__ = ["main"]
 
@@ -30,19 +30,12 @@ def missing_cli_modules() -> list[str]:
     return missing
 
 
-def distribution_name() -> str:
-    """The name to install this package under (the import name is ``llmtrace``; ``llmtrace`` on the registry is
-    another project). A constant, not the installed metadata: a stale pre-rename install must not name the stranger."""
-    return DISTRIBUTION
-
-
 def main() -> None:
     """Run the CLI, or say which extra it needs."""
     missing = missing_cli_modules()
     if missing:
         print(
-            f"llmtrace: the command needs the 'cli' extra ({', '.join(missing)} not installed): "
-            f"pip install '{distribution_name()}[cli]'",
+            f"llmtrace: the command needs the 'cli' extra ({', '.join(missing)} not installed): " + install_hint("cli"),
             file=sys.stderr,
         )
         raise SystemExit(2)

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from llmtrace._console import CLI_MODULES, distribution_name
+from llmtrace._console import CLI_MODULES
+from llmtrace._distribution import DISTRIBUTION
 
 
 @pytest.mark.parametrize("blocked", ["typer", "rich", "opentelemetry.sdk"])
@@ -19,8 +20,7 @@ def test_without_the_cli_extra_the_command_names_it(blocked):
     assert out.returncode == 2
     assert out.stdout == ""
     assert out.stderr == (
-        f"llmtrace: the command needs the 'cli' extra ({blocked} not installed): "
-        f"pip install '{distribution_name()}[cli]'\n"
+        f"llmtrace: the command needs the 'cli' extra ({blocked} not installed): pip install '{DISTRIBUTION}[cli]'\n"
     )
 
 
