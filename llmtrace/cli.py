@@ -549,7 +549,7 @@ def _self_tracing_checks(provider_module: Any) -> list[dict[str, Any]]:
 
     mode = os.environ.get("LLMTRACE_SDK_SPANS", "suppress").strip().lower()
     checks = []
-    for target in provider_module.HOOKS.self_tracing:
+    for target in provider_module.PROVIDER.self_tracing:
         traced, detail = describe(target, mode)
         checks.append({"check": f"{target.sdk} own spans", "ok": True, "traces_itself": traced, "detail": detail})
     return checks
