@@ -1,4 +1,4 @@
-"""``doctor``: one line per thing that must be right for data to arrive (SDK versions, the OTLP
+"""``doctor``: one line per thing that must be right for data to arrive (settings, SDK versions, the OTLP
 exporter, the collector, Prometheus, Jaeger), and exit code 1 when any is not."""
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import httpx
 import typer
 
 from ..backends import JaegerClient, OTLPTarget, PrometheusClient
+from ..config import Settings, load_settings
+from ..exceptions import ConfigError
 from ._shared import JAEGER_DEFAULT, PROM_DEFAULT, AsJSON, JaegerURL, PromURL, console, emit
 
 __all__ = ["doctor"]
@@ -19,7 +21,16 @@ __all__ = ["doctor"]
 Check = dict[str, Any]
 
 
-def _sdk_checks() -> list[Check]:
+def _settings() -> tuple[Settings, list[Check]]:
+    """The ``LLMTRACE_*`` settings as ``instrument()`` would resolve them; a bad one is a failed check (and the
+    other checks go on with the defaults, since ``instrument()`` would refuse to start)."""
+    try:
+        return load_settings(), []
+    except ConfigError as exc:
+        return Settings(), [{"check": "llmtrace settings", "ok": False, "detail": str(exc)}]
+
+
+def _sdk_checks(settings: Settings) -> list[Check]:
     """Each provider SDK's installed version against what its instrumentor declares it supports."""
     from packaging.requirements import Requirement
 
@@ -46,15 +57,14 @@ def _sdk_checks() -> list[Check]:
                     "detail": f"{version} ({verdict}: needs {requirement.specifier})",
                 }
             )
-            checks.extend(_self_tracing_checks(module))
+            checks.extend(_self_tracing_checks(module, settings.sdk_spans))
     return checks
 
 
-def _self_tracing_checks(provider_module: Any) -> list[Check]:
-    """Whether an installed SDK makes spans of its own calls, and what llmtrace does about it (LLMTRACE_SDK_SPANS)."""
+def _self_tracing_checks(provider_module: Any, mode: str) -> list[Check]:
+    """Whether an installed SDK makes spans of its own calls, and what llmtrace does about it (``sdk_spans``)."""
     from ..sdk_spans import describe
 
-    mode = os.environ.get("LLMTRACE_SDK_SPANS", "suppress").strip().lower()
     checks = []
     for target in provider_module.HOOKS.self_tracing:
         traced, detail = describe(target, mode)
@@ -99,8 +109,10 @@ def _backend_checks(prometheus_url: str, jaeger_url: str) -> list[Check]:
 
 
 def _doctor_checks(prometheus_url: str, jaeger_url: str) -> list[Check]:
+    settings, problems = _settings()
     return [
-        *_sdk_checks(),
+        *problems,
+        *_sdk_checks(settings),
         _otlp_check(),
         _collector_check(),
         *_backend_checks(prometheus_url, jaeger_url),
