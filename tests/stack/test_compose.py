@@ -202,3 +202,24 @@ def test_jaegers_badger_volume_is_handed_to_its_user_first(jaeger: str):
     assert SERVICES[name]["volumes"] == [f"{data}:/badger"] and SERVICES[name]["user"] == "root"
     assert SERVICES[name]["entrypoint"] == ["chown", "-R", str(IMAGE_USERS["jaeger-secure"]), "/badger"]
     assert SERVICES[name]["image"] == SERVICES[jaeger]["image"]
+
+
+LISTEN = re.compile(r"\$\{env:(\w+):-([^}]*)\}")
+
+
+@pytest.mark.parametrize("service", ["otelcol", "jaeger", "otelcol-secure", "jaeger-secure"])
+def test_configs_listen_on_loopback_unless_compose_says_otherwise(service: str):
+    """Started by hand with the repo's configs, a binary is reachable from this host only; compose opens each
+    listener inside its container (reached through the published ports, loopback ones in the local profile)."""
+    configs = [ROOT / source for source in _binds(service).values() if source.startswith("collector/")]
+    listeners = {}
+    for config in configs:
+        for var, default in LISTEN.findall(config.read_text()):
+            if var.endswith(("_ENDPOINT", "_HOST")) and re.match(r"^[\d.]+(:\d+)?$", default):
+                listeners[var] = default
+    assert listeners, service
+    environment = SERVICES[service]["environment"]
+    for var, default in listeners.items():
+        assert default.split(":")[0] == "127.0.0.1", (config, var, default)
+        assert environment.get(var, "").split(":")[0] == "0.0.0.0", (service, var)
+        assert default.split(":")[1:] == environment[var].split(":")[1:], (service, var)  # same port

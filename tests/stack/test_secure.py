@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from llmtrace.cli import app
 
-from .conftest import ROOT, wait_until
+from .conftest import ROOT, listening, wait_until
 
 SECURE = ROOT / "collector" / "secure"
 TENANTS = ("team-a", "team-b")
@@ -480,6 +480,12 @@ def test_reads_need_credentials(secure_stack: SecureStack, backend: str):
 def test_jaeger_refuses_the_collectors_user_for_reads(secure_stack: SecureStack):
     user, password = base64.b64decode(secure_stack.env["LLMTRACE_COLLECTOR_BASIC_AUTH"]).decode().split(":", 1)
     assert secure_stack.get(f"{secure_stack.jaeger}/api/services", (user, password)).status_code == 401
+
+
+def test_the_native_secure_stack_listens_on_loopback_only(secure_stack: SecureStack):
+    for proc in secure_stack.procs:
+        sockets = listening(proc.pid)
+        assert sockets and {address for address, _ in sockets} == {"127.0.0.1"}, (proc.args[0], sockets)
 
 
 # -- rotation (last: it changes team-a's token) --------------------------------------------------------------------
