@@ -129,6 +129,10 @@ class Recorder:
         price_book: PriceBook | None = None,
     ) -> None:
         self.settings = settings
+        # the OTel providers it was given (None: the global ones), so instrumentors can share a recorder
+        self.built_with = {
+            k: v for k, v in (("tracer_provider", tracer_provider), ("meter_provider", meter_provider)) if v is not None
+        }
         self.tracer = trace.get_tracer("llmtrace", __version__, tracer_provider=tracer_provider)
         self.instruments: Instruments = instruments_for(meter_provider, settings.genai_metrics)
         self.hasher = Hasher(settings.hash_key)

@@ -98,9 +98,7 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 raise
             _state.switch_off(str(exc))
             return None
-        recorder = Recorder(settings, **{k: kwargs[k] for k in _RECORDER_KEYS if kwargs.get(k) is not None})
-        _state.set_recorder(recorder)
-        return recorder
+        return _state.shared_recorder(settings, **{k: kwargs[k] for k in _RECORDER_KEYS if kwargs.get(k) is not None})
 
     def sdk_module(self) -> str:
         """The SDK module whose import triggers patching (``PROVIDER_MODULES``' import name)."""

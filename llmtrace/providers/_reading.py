@@ -16,6 +16,7 @@ __all__ = [
     "as_float",
     "as_int",
     "as_items",
+    "as_stop_sequences",
     "as_tools",
     "get_path",
     "is_raw_response",
@@ -56,6 +57,16 @@ def as_float(value: Any) -> float | None:
 def as_items(value: Any) -> list[Any] | tuple[Any, ...]:
     """A response's list field (choices, content blocks, tool calls) as a sequence; anything else as empty."""
     return value if isinstance(value, (list, tuple)) else ()
+
+
+def as_stop_sequences(value: Any) -> list[str] | None:
+    """Stop sequences in any of the shapes SDKs take them (one string, a list or tuple of them) as a list of
+    strings; None when there are none."""
+    if isinstance(value, str):
+        return [value] if value else None
+    if isinstance(value, (list, tuple)) and value:
+        return [str(s) for s in value]
+    return None
 
 
 def as_tools(value: Any) -> list[Any] | tuple[Any, ...] | None:

@@ -15,7 +15,7 @@ from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
 from ._contract import HTTPX, HTTPX2, Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
-from ._reading import as_float, as_int, as_items, as_tools, get_path, is_raw_response, server_of
+from ._reading import as_float, as_int, as_items, as_stop_sequences, as_tools, get_path, is_raw_response, server_of
 
 __all__ = [
     "PROVIDER",
@@ -76,7 +76,7 @@ def read_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> L
         max_tokens=as_int(kwargs.get("max_tokens")),
         top_p=as_float(kwargs.get("top_p")),
         top_k=as_float(kwargs.get("top_k")),
-        stop_sequences=[str(s) for s in stop] if isinstance(stop, (list, tuple)) else None,
+        stop_sequences=as_stop_sequences(stop),
         messages=kwargs.get("messages"),
         system=kwargs.get("system"),
         tools=as_tools(tools),

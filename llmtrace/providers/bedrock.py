@@ -27,7 +27,7 @@ from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
 from ._contract import Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
-from ._reading import as_float, as_int, as_items, as_tools, get_path, server_of
+from ._reading import as_float, as_int, as_items, as_stop_sequences, as_tools, get_path, server_of
 
 __all__ = [
     "PROVIDER",
@@ -154,8 +154,7 @@ def _request_params(record: LLMRecord, sources: list[dict[str, Any]]) -> None:
     record.top_p = as_float(_param(sources, "top_p"))
     record.top_k = as_float(_param(sources, "top_k"))
     record.seed = as_int(_param(sources, "seed"))
-    stop = _param(sources, "stop")
-    record.stop_sequences = [str(s) for s in stop] if isinstance(stop, (list, tuple)) else None
+    record.stop_sequences = as_stop_sequences(_param(sources, "stop"))
 
 
 def _tools(record: LLMRecord, tools: Any) -> None:

@@ -20,7 +20,7 @@ from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
 from ._contract import HTTPX, Provider, WrapTarget, generator_stream
 from ._instrumentor import instrumentor_class
-from ._reading import as_float, as_int, as_items, as_tools, get_path, keep_function_calls, server_of
+from ._reading import as_float, as_int, as_items, as_stop_sequences, as_tools, get_path, keep_function_calls, server_of
 
 __all__ = [
     "PROVIDER",
@@ -69,7 +69,7 @@ def read_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> LLM
         top_p=as_float(kwargs.get("p")),
         top_k=as_float(kwargs.get("k")),
         seed=as_int(kwargs.get("seed")),
-        stop_sequences=[str(s) for s in stop] if isinstance(stop, (list, tuple)) else None,
+        stop_sequences=as_stop_sequences(stop),
     )
     if target.operation == "embeddings":
         record.messages = next((kwargs[k] for k in ("texts", "inputs", "images") if kwargs.get(k)), None)

@@ -24,7 +24,7 @@ from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
 from ._contract import AIOHTTP, HTTPX, HTTPX2, Provider, WrapTarget, generator_stream
 from ._instrumentor import instrumentor_class
-from ._reading import as_float, as_int, as_items, get_path, server_of
+from ._reading import as_float, as_int, as_items, as_stop_sequences, get_path, server_of
 
 __all__ = [
     "PROVIDER",
@@ -68,7 +68,7 @@ def read_request(target: WrapTarget, models: Any, kwargs: dict[str, Any]) -> LLM
         top_p=as_float(get_path(config, "top_p")),
         top_k=as_float(get_path(config, "top_k")),
         seed=as_int(get_path(config, "seed")),
-        stop_sequences=[str(s) for s in stop] if isinstance(stop, (list, tuple)) else None,
+        stop_sequences=as_stop_sequences(stop),
     )
     contents = kwargs.get("contents")
     if contents is None:  # Vertex embedContent / batchEmbedContents take these instead

@@ -22,7 +22,7 @@ from ..semconv import ErrorType
 from ..streams import StreamState
 from ._contract import AIOHTTP, HTTPX, HTTPX2, Alias, Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
-from ._reading import as_float, as_int, as_items, as_tools, get_path, keep_function_calls, server_of
+from ._reading import as_float, as_int, as_items, as_stop_sequences, as_tools, get_path, keep_function_calls, server_of
 from .openai import detect_provider
 
 __all__ = [
@@ -121,9 +121,7 @@ def read_request(target: WrapTarget, _module: Any, kwargs: dict[str, Any]) -> LL
         top_k=as_float(kwargs.get("top_k")),
         seed=as_int(kwargs.get("seed")),
     )
-    stop = kwargs.get("stop")
-    if stop:
-        record.stop_sequences = [stop] if isinstance(stop, str) else [str(s) for s in stop]
+    record.stop_sequences = as_stop_sequences(kwargs.get("stop"))
     if target.operation == "chat":
         record.messages, record.system = _split_system(kwargs.get("messages"))
     else:

@@ -19,7 +19,7 @@ from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
 from ._contract import HTTPX2, Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
-from ._reading import as_float, as_int, as_items, as_tools, get_path, keep_function_calls, server_of
+from ._reading import as_float, as_int, as_items, as_stop_sequences, as_tools, get_path, keep_function_calls, server_of
 
 __all__ = [
     "PROVIDER",
@@ -61,12 +61,6 @@ def _server(resource: Any, kwargs: dict[str, Any]) -> tuple[str | None, int | No
     return server_of({"base_url": url})
 
 
-def _stop(value: Any) -> list[str] | None:
-    if isinstance(value, str):
-        return [value]
-    return [str(s) for s in value] if isinstance(value, (list, tuple)) else None
-
-
 def _split_system(record: LLMRecord, messages: Any) -> None:
     """System messages apart (they identify the prompt template); a one-shot iterable is left unread."""
     if not isinstance(messages, (list, tuple)):
@@ -83,7 +77,7 @@ def _read_sampling(record: LLMRecord, kwargs: dict[str, Any]) -> None:
     record.top_p = as_float(kwargs.get("top_p"))
     record.top_k = as_float(kwargs.get("top_k"))
     record.seed = as_int(kwargs.get("random_seed"))
-    record.stop_sequences = _stop(kwargs.get("stop"))
+    record.stop_sequences = as_stop_sequences(kwargs.get("stop"))
 
 
 def read_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> LLMRecord:

@@ -14,7 +14,7 @@ from ..semconv import ErrorType
 from ..streams import StreamState
 from ._contract import HTTPX, Alias, Provider, WrapTarget, generator_stream
 from ._instrumentor import instrumentor_class
-from ._reading import as_float, as_int, as_items, as_tools, get_path, keep_function_calls, server_of
+from ._reading import as_float, as_int, as_items, as_stop_sequences, as_tools, get_path, keep_function_calls, server_of
 
 __all__ = [
     "PROVIDER",
@@ -61,7 +61,7 @@ def read_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> LLM
         top_p=as_float(options.get("top_p")),
         top_k=as_float(options.get("top_k")),
         seed=as_int(options.get("seed")),
-        stop_sequences=[str(s) for s in stop] if isinstance(stop, (list, tuple)) else None,
+        stop_sequences=as_stop_sequences(stop),
     )
     if target.operation == "chat":
         messages = kwargs.get("messages")

@@ -16,7 +16,16 @@ from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
 from ._contract import HTTPX, HTTPX2, Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
-from ._reading import as_float, as_int, as_items, get_path, is_raw_response, keep_function_calls, server_of
+from ._reading import (
+    as_float,
+    as_int,
+    as_items,
+    as_stop_sequences,
+    get_path,
+    is_raw_response,
+    keep_function_calls,
+    server_of,
+)
 
 __all__ = [
     "PROVIDER",
@@ -115,9 +124,7 @@ def read_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> L
         top_p=as_float(kwargs.get("top_p")),
         seed=as_int(kwargs.get("seed")),
     )
-    stop = kwargs.get("stop")
-    if stop:
-        record.stop_sequences = [stop] if isinstance(stop, str) else [str(s) for s in stop]
+    record.stop_sequences = as_stop_sequences(kwargs.get("stop"))
     if target.operation == "chat":
         record.messages, record.system = _split_system(kwargs.get("messages"))
     elif target.operation == "responses":
