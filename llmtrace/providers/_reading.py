@@ -7,6 +7,7 @@ providers read them through these so a missing or malformed field is None, never
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,8 +44,11 @@ def get_path(obj: Any, *names: str) -> Any:
 
 
 def as_int(value: Any) -> int | None:
-    """A token count as int, or None when the provider sent nothing usable (None, bool, negative, junk)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != value:
+    """A token count as int, or None when the provider sent nothing usable (None, bool, negative, NaN, infinite
+    (JSON parsers accept ``Infinity``), junk)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     return int(value)
 

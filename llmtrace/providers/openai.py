@@ -60,6 +60,7 @@ _HOSTS = (
     ("api.deepseek.com", "deepseek"),
     ("api.together.xyz", "together"),
     ("api.together.ai", "together"),
+    ("api-inference.together.ai", "together"),
     ("api.x.ai", "xai"),
     ("openrouter.ai", "openrouter"),
     ("api.fireworks.ai", "fireworks"),
