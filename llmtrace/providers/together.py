@@ -42,17 +42,20 @@ TARGETS = (
     WrapTarget(_CHAT, "AsyncCompletionsResource.create", "chat", is_async=True),
     WrapTarget(_TEXT, "CompletionsResource.create", "completion"),
     WrapTarget(_TEXT, "AsyncCompletionsResource.create", "completion", is_async=True),
-    WrapTarget(_EMBED, "EmbeddingsResource.create", "embeddings", streaming=False),
-    WrapTarget(_EMBED, "AsyncEmbeddingsResource.create", "embeddings", is_async=True, streaming=False),
+    WrapTarget(_EMBED, "EmbeddingsResource.create", "embeddings"),
+    WrapTarget(_EMBED, "AsyncEmbeddingsResource.create", "embeddings", is_async=True),
 )
-# Where chat goes when the client keeps its default base URL (the SDK sends chat to an absolute URL then).
+# together 3.x's default base URL, and the host its chat requests go to instead while that default is kept (the SDK
+# then posts to an absolute URL); 2.x defaulted to api.together.xyz/v1 for everything.
+_DEFAULT_HOST = ("api.together.ai", 443)
 _INFERENCE_HOST = ("api-inference.together.ai", 443)
 
 
 def _endpoint(client: Any, operation: str) -> tuple[str | None, int | None]:
-    if operation == "chat" and getattr(client, "_base_url_overridden", True) is False:
+    server = server_of(client)
+    if operation == "chat" and server == _DEFAULT_HOST and getattr(client, "_base_url_overridden", True) is False:
         return _INFERENCE_HOST
-    return server_of(client)
+    return server
 
 
 def read_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> LLMRecord:

@@ -111,8 +111,14 @@ def _chat_chunks(reply: Reply) -> Iterator[StreamEvent]:
     head = {"id": ex.response_id, "object": "chat.completion.chunk", "created": _CREATED, "model": ex.model}
 
     def chunk(delta: dict[str, Any], finish: str | None = None, usage: Any = None) -> dict[str, Any]:
-        text = delta.get("content") or ""
-        choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish, "seed": _SEED if finish else None}
+        seed = _SEED if finish else None
+        choice = {
+            "index": 0,
+            "text": delta.get("content") or "",
+            "logprobs": None,
+            "finish_reason": finish,
+            "seed": seed,
+        }
         return {**head, "choices": [{**choice, "delta": {"role": "assistant", **delta}}], "usage": usage}
 
     if reply.tool_name:
