@@ -20,7 +20,17 @@ from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
 from ._contract import HTTPX, Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
-from ._reading import as_float, as_int, as_items, as_tools, get_path, is_raw_response, keep_function_calls, server_of
+from ._reading import (
+    as_float,
+    as_int,
+    as_items,
+    as_stop_sequences,
+    as_tools,
+    get_path,
+    is_raw_response,
+    keep_function_calls,
+    server_of,
+)
 
 __all__ = [
     "PROVIDER",
@@ -77,8 +87,7 @@ def read_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> L
     record.top_p = as_float(kwargs.get("top_p"))
     record.top_k = as_float(kwargs.get("top_k"))
     record.seed = as_int(kwargs.get("seed"))
-    stop = kwargs.get("stop")
-    record.stop_sequences = [stop] if isinstance(stop, str) else [str(s) for s in stop] if stop else None
+    record.stop_sequences = as_stop_sequences(kwargs.get("stop"))
     if target.operation == "completion":
         record.messages = kwargs.get("prompt")
         return record
