@@ -57,6 +57,8 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
                  "aws.bedrock", "aws"),
     ProviderSpec("google", "google.genai", "llmtrace.providers.google_genai", "GoogleGenAIInstrumentor", "google",
                  "google-genai", "gcp.gemini", "google"),
+    ProviderSpec("together", "together", "llmtrace.providers.together", "TogetherInstrumentor", "together",
+                 "together", None, "together"),
 )  # fmt: skip
 
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -65,7 +67,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("groq", "groq", "groq"),
     Endpoint("deepseek", "deepseek", "deepseek"),
     Endpoint("xai", "x_ai", "x-ai"),
-    Endpoint("together", None, "together"),
     Endpoint("openrouter", None, "openrouter"),
     Endpoint("fireworks", None, "fireworks"),
     Endpoint("cerebras", None, "cerebras"),
