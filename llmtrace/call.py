@@ -29,6 +29,7 @@ from .mirror import RECORD_REQUEST, RECORD_RESPONSE, mirror, mirror_record
 from .pricing import Price, PriceBook, Tokens
 from .redaction import Redactor
 from .retries import ACTIVE_CALL
+from .rollup import ACTIVE_RUN
 from .semconv import Attr, FinishReason, GenAI
 
 __all__ = ["FINISH_REASONS", "GENERIC", "LLMCall", "LLMRecord", "Outcomes", "Recorder", "normalize_finish_reason"]
@@ -164,6 +165,7 @@ class LLMCall:
         "outcomes",
         "record",
         "recorder",
+        "run",
         "span",
         "start_ns",
         "started_at",
@@ -174,6 +176,7 @@ class LLMCall:
         self.record = record
         self.outcomes = outcomes
         self.attribution = current_attribution()
+        self.run = ACTIVE_RUN.get()  # the agent/workflow run this call adds up into, if any
         self.attempts = 0
         self.started_at = time.time_ns() - started_ago_ns
         self.start_ns = time.perf_counter_ns() - started_ago_ns
@@ -269,6 +272,8 @@ class LLMCall:
                 _content_event(span, recorder, record, attrs.get(Attr.STOP_REASON))
         ctx = self._ctx or trace.set_span_in_context(span)
         record_call(recorder, record, self.attribution, latency_s, ttft_s, self.attempts, price, error_type, ctx)
+        if self.run is not None:
+            self.run.add_call(record, price, self.attempts, error is not None)
         span.end()
 
 
