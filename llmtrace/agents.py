@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -28,7 +29,7 @@ from . import _state
 from ._guard import report_internal_error
 from .call import Recorder
 from .context import Attribution, current_attribution, merged_attribution, reset_attribution, set_attribution
-from .hashing import canonical_json
+from .hashing import canonical_arguments, canonical_json
 from .messages import redact_leaves, to_plain
 from .metrics import record_run, record_tool
 from .mirror import RUN_TWINS, mirror
@@ -260,20 +261,27 @@ class ToolExecution:
         span.end()
 
     def _content_attributes(self, attrs: dict[str, Any]) -> None:
-        recorder = self.recorder
+        """Hash and length of the arguments and the result (and, captured, their redacted JSON)."""
         arguments = _bound_arguments(*self.call) if self.call is not None else self.arguments
-        capture = recorder.settings.capture_content
-        for value, hash_key, length_key, content_key in (
-            (arguments, Attr.TOOL_ARGUMENTS_HASH, Attr.TOOL_ARGUMENTS_LENGTH, GenAI.TOOL_CALL_ARGUMENTS),
-            (self.result, Attr.TOOL_RESULT_HASH, Attr.TOOL_RESULT_LENGTH, GenAI.TOOL_CALL_RESULT),
+        for value, text_of, hash_key, length_key, content_key in (
+            (
+                arguments,
+                canonical_arguments,
+                Attr.TOOL_ARGUMENTS_HASH,
+                Attr.TOOL_ARGUMENTS_LENGTH,
+                GenAI.TOOL_CALL_ARGUMENTS,
+            ),
+            (self.result, _result_text, Attr.TOOL_RESULT_HASH, Attr.TOOL_RESULT_LENGTH, GenAI.TOOL_CALL_RESULT),
         ):
             if value is _NO_RESULT or value is None:
                 continue
-            text = value if isinstance(value, str) else canonical_json(value)
-            attrs[hash_key] = recorder.hasher.hash_text(text)
+            text = text_of(value)
+            attrs[hash_key] = self.recorder.hasher.hash_text(text)
             attrs[length_key] = len(text)
-            if capture:
-                attrs[content_key] = canonical_json(redact_leaves(to_plain(value), recorder.redactor))
+            if self.recorder.settings.capture_content:
+                # arguments given as JSON text are captured as the object they encode (text that is not JSON: as is)
+                plain = json.loads(text) if text_of is canonical_arguments and text is not value else to_plain(value)
+                attrs[content_key] = canonical_json(redact_leaves(plain, self.recorder.redactor))
 
 
 # -- shared helpers -----------------------------------------------------------------------------------------------
@@ -292,6 +300,10 @@ def _put_attribution(attrs: dict[str, Any], who: Attribution, *, with_agent: boo
     for key, value in ((Attr.SESSION, who.session), (Attr.TENANT, who.tenant), (Attr.USER, who.user)):
         if value is not None:
             attrs[key] = value
+
+
+def _result_text(result: Any) -> str:
+    return result if isinstance(result, str) else canonical_json(result)
 
 
 def _error_type(exc: BaseException | None) -> str | None:
@@ -333,6 +345,7 @@ def _end_span_anyway(span: trace.Span) -> None:
 
 
 _SIGNATURES: dict[Any, inspect.Signature | None] = {}
+_SIGNATURES_MAX = 1024
 
 
 def _bound_arguments(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -343,6 +356,8 @@ def _bound_arguments(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict
             signature = inspect.signature(fn)
         except (TypeError, ValueError):
             signature = None
+        if len(_SIGNATURES) >= _SIGNATURES_MAX:
+            _SIGNATURES.clear()  # tools made per call (closures) must not grow this without bound
         _SIGNATURES[fn] = signature
     if signature is None:
         return {"args": list(args), "kwargs": kwargs}
@@ -373,32 +388,36 @@ class _Scope:
         """The run or tool, entered; None when llmtrace failed to start it (the user's code then runs bare)."""
         try:
             active = self._begin(fn, args, kwargs)
-            active.enter()
-            return active
         except Exception:
             report_internal_error("agents.start")
             return None
+        try:
+            active.enter()
+        except Exception:
+            _end_span_anyway(active.span)
+            report_internal_error("agents.enter")
+            return None
+        return active
 
     # -- with / async with -------------------------------------------------------------------------------------
     def __enter__(self) -> Any:
         active = self._start(None, (), {})
-        if active is None:
-            return None
-        entry: list[Any] = [active, None]
+        entry: list[Any] = [active, None]  # pushed even when not started, so __exit__ never ends an outer one
         entry[1] = _OPEN.set(entry)
         return active
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         entry = _OPEN.get()
         if entry is None:
-            return  # llmtrace could not start this one: nothing to end
+            return
         active, token = entry
         try:
             _OPEN.reset(token)
         except Exception:
             report_internal_error("agents.exit")
-        _leave(active)
-        active.end(exc)
+        if active is not None:
+            _leave(active)
+            active.end(exc)
 
     async def __aenter__(self) -> Any:
         return self.__enter__()

@@ -22,7 +22,7 @@ from ._version import __version__
 from .classification import ErrorInfo, ErrorRules, classify
 from .config import Settings
 from .context import Attribution, current_attribution
-from .hashing import Hasher, canonical_json, template_text, text_length
+from .hashing import Hasher, canonical_arguments, canonical_json, template_text, text_length
 from .messages import input_messages, output_messages, redact_leaves, system_parts, to_plain
 from .metrics import Instruments, MetricLabels, instruments_for, record_call
 from .mirror import RECORD_REQUEST, RECORD_RESPONSE, mirror, mirror_record
@@ -409,10 +409,21 @@ def _response_attributes(
         attrs[Attr.RESPONSE_LENGTH] = len(text)
     if record.tool_calls:
         attrs[Attr.RESPONSE_TOOL_CALLS] = record.tool_calls
+    if record.output_tool_calls:
+        _requested_tool_calls(attrs, recorder.hasher, record.output_tool_calls)
     if genai:
         mirror(attrs)
         mirror_record(attrs, record, RECORD_RESPONSE)
     return attrs
+
+
+def _requested_tool_calls(attrs: dict[str, Any], hasher: Hasher, calls: list[tuple[Any, Any, Any]]) -> None:
+    """Names, ids and argument hashes of the tool calls the model asked for (one entry per call, in order)."""
+    attrs[Attr.RESPONSE_TOOL_CALL_NAMES] = [str(name) if name is not None else "" for _, name, _ in calls]
+    attrs[Attr.RESPONSE_TOOL_CALL_IDS] = [str(call_id) if call_id is not None else "" for call_id, _, _ in calls]
+    attrs[Attr.RESPONSE_TOOL_CALL_ARGUMENT_HASHES] = [
+        hasher.hash_text(canonical_arguments(arguments if arguments is not None else {})) for _, _, arguments in calls
+    ]
 
 
 def _token_attributes(attrs: dict[str, Any], record: LLMRecord) -> None:

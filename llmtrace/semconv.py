@@ -82,6 +82,11 @@ class Attr:
     TOOLS_COUNT = "llm.tools.count"
     TOOLS_NAMES = "llm.tools.names"
     RESPONSE_TOOL_CALLS = "llm.response.tool_calls"
+    # The tool calls the model asked for, in order (where the provider's reader keeps them): names, call ids, and the
+    # hash of each call's canonical arguments (equal to llm.tool.arguments_hash of the execute_tool span that ran it).
+    RESPONSE_TOOL_CALL_NAMES = "llm.response.tool_call_names"
+    RESPONSE_TOOL_CALL_IDS = "llm.response.tool_call_ids"
+    RESPONSE_TOOL_CALL_ARGUMENT_HASHES = "llm.response.tool_call_argument_hashes"
     AGENT = "llm.agent"  # on calls: the innermost agent run (or attributes()); on agent spans: the agent's name
     SESSION = "llm.session"  # also what agent(conversation=...) sets
     TENANT = "llm.tenant"

@@ -643,6 +643,27 @@ def test_internal_failure_is_swallowed_and_the_function_runs_bare(monkeypatch, i
     assert [s for s in instrumented.spans() if s.kind is SpanKind.INTERNAL] == []
 
 
+def test_a_run_that_failed_to_start_never_ends_the_one_around_it(monkeypatch, server, instrumented):
+    from llmtrace import agents
+
+    monkeypatch.setattr(_guard, "RAISE_INTERNAL_ERRORS", False)
+    original = agents.Run.__init__
+
+    def fail_for_inner(self: Any, operation: Any, name: str, *args: Any) -> None:
+        if name == "inner":
+            raise RuntimeError("llmtrace bug")
+        original(self, operation, name, *args)
+
+    monkeypatch.setattr(agents.Run, "__init__", fail_for_inner)
+    with llmtrace.agent("outer") as outer:
+        with llmtrace.agent("inner") as inner:
+            assert inner is None
+        _chat(_openai(server))  # still inside the outer run
+    assert outer.totals.calls == 1
+    (span,) = [s for s in instrumented.spans() if s.kind is SpanKind.INTERNAL]
+    assert span.attributes[Attr.RUN_CALLS] == 1
+
+
 def test_a_failure_while_ending_still_ends_the_span(monkeypatch, instrumented):
     from llmtrace import agents
 
@@ -652,3 +673,48 @@ def test_a_failure_while_ending_still_ends_the_span(monkeypatch, instrumented):
         pass
     (span,) = instrumented.spans()
     assert span.end_time is not None
+
+
+# -- the tool calls the model asked for -----------------------------------------------------------------------------
+
+TOOLS = [{"type": "function", "function": {"name": "search", "parameters": {"type": "object"}}}]
+ANTHROPIC_TOOLS = [{"name": "search", "input_schema": {"type": "object"}}]
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_requested_tool_calls_are_on_the_llm_span_and_hash_like_the_tool_that_ran_them(server, instrumented, provider):
+    fault = {"x-llmtrace-fault": "tool_call"}
+
+    @llmtrace.tool("search")
+    def search(query: str) -> str:
+        return "sunny"
+
+    with llmtrace.agent("assistant"):
+        if provider == "openai":
+            message = _chat(_openai(server), tools=TOOLS, extra_headers=fault).choices[0].message
+            (requested,) = message.tool_calls
+            call_id, arguments = requested.id, requested.function.arguments  # JSON text
+        else:
+            response = _anthropic(server).messages.create(
+                model=ANTHROPIC_MODEL, max_tokens=50, messages=MESSAGES, tools=ANTHROPIC_TOOLS, extra_headers=fault
+            )
+            (requested,) = [block for block in response.content if block.type == "tool_use"]
+            call_id, arguments = requested.id, requested.input  # an object
+        with llmtrace.tool("search", call_id=call_id, arguments=arguments) as execution:
+            execution.record_result("sunny")
+        search(query="weather in Paris")  # the same arguments, as keyword arguments
+    (call,) = [s for s in instrumented.spans() if s.kind is SpanKind.CLIENT]
+    assert call.attributes[Attr.RESPONSE_TOOL_CALLS] == 1
+    assert list(call.attributes[Attr.RESPONSE_TOOL_CALL_NAMES]) == ["search"]
+    assert list(call.attributes[Attr.RESPONSE_TOOL_CALL_IDS]) == [call_id]
+    (requested_hash,) = call.attributes[Attr.RESPONSE_TOOL_CALL_ARGUMENT_HASHES]
+    executed = [s for s in instrumented.spans() if s.name == "execute_tool search"]
+    assert [s.attributes.get(Attr.TOOL_CALL_ID) for s in executed] == [call_id, None]
+    assert {s.attributes[Attr.TOOL_ARGUMENTS_HASH] for s in executed} == {requested_hash}
+    assert "weather" not in " ".join(str(v) for s in instrumented.spans() for v in s.attributes.values())
+
+
+def test_no_tool_call_attributes_without_tool_calls(server, instrumented):
+    _chat(_openai(server))
+    attrs = instrumented.span().attributes
+    assert not {Attr.RESPONSE_TOOL_CALL_NAMES, Attr.RESPONSE_TOOL_CALL_IDS} & set(attrs)
