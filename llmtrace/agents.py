@@ -39,7 +39,7 @@ from .semconv import Attr, GenAI, Operation
 __all__ = ["Run", "ToolExecution", "agent", "tool", "workflow"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-_NO_RESULT: Any = object()
+_MISSING: Any = object()
 
 
 def agent(name: str, *, id: str | None = None, conversation: str | None = None) -> _Scope:
@@ -76,7 +76,7 @@ def workflow(name: str, *, conversation: str | None = None) -> _Scope:
     return _Scope(lambda _fn, _args, _kwargs: Run(Operation.INVOKE_WORKFLOW, name, None, conversation))
 
 
-def tool(name: str, *, call_id: str | None = None, type: str = "function", arguments: Any = _NO_RESULT) -> _Scope:
+def tool(name: str, *, call_id: str | None = None, type: str = "function", arguments: Any = _MISSING) -> _Scope:
     """One tool execution: an ``execute_tool`` span with its duration, outcome, and hashes of arguments and result.
 
     As a decorator, the arguments are the call's (bound to the signature, without ``self``/``cls``) and the result
@@ -97,7 +97,7 @@ def tool(name: str, *, call_id: str | None = None, type: str = "function", argum
         execution = ToolExecution(name, call_id, type)
         if fn is not None:
             execution.call = (fn, args, kwargs)
-        elif arguments is not _NO_RESULT:
+        elif arguments is not _MISSING:
             execution.arguments = arguments
         return execution
 
@@ -154,7 +154,7 @@ class Run:
             ACTIVE_RUN.reset(run_token)
             otel_context.detach(ctx_token)
 
-    def end(self, exc: BaseException | None, result: Any = _NO_RESULT) -> None:
+    def end(self, exc: BaseException | None, result: Any = _MISSING) -> None:
         """The run returned (or raised ``exc``): add it to its parent, record its metrics, end its span."""
         try:
             self._end(exc)
@@ -210,8 +210,8 @@ class ToolExecution:
         self.name = name
         self.run = ACTIVE_RUN.get()
         self.who = current_attribution()
-        self.arguments: Any = _NO_RESULT
-        self.result: Any = _NO_RESULT
+        self.arguments: Any = _MISSING
+        self.result: Any = _MISSING
         self.call: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]] | None = None
         attrs: dict[str, Any] = {Attr.OPERATION: Operation.EXECUTE_TOOL.value, Attr.TOOL_NAME: name}
         if tool_type:
@@ -235,10 +235,10 @@ class ToolExecution:
         if token is not None:
             otel_context.detach(token)
 
-    def end(self, exc: BaseException | None, result: Any = _NO_RESULT) -> None:
+    def end(self, exc: BaseException | None, result: Any = _MISSING) -> None:
         """The tool returned ``result`` (or raised ``exc``): count it in its run and metrics, end its span."""
         try:
-            if result is not _NO_RESULT:
+            if result is not _MISSING:
                 self.result = result
             self._end(exc)
         except Exception:
@@ -273,7 +273,7 @@ class ToolExecution:
             ),
             (self.result, _result_text, Attr.TOOL_RESULT_HASH, Attr.TOOL_RESULT_LENGTH, GenAI.TOOL_CALL_RESULT),
         ):
-            if value is _NO_RESULT or value is None:
+            if value is _MISSING or value is None:
                 continue
             text = text_of(value)
             attrs[hash_key] = self.recorder.hasher.hash_text(text)
@@ -350,8 +350,8 @@ _SIGNATURES_MAX = 1024
 
 def _bound_arguments(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
     """The call's arguments by parameter name (defaults left out), without ``self``/``cls``."""
-    signature = _SIGNATURES.get(fn, _NO_RESULT)
-    if signature is _NO_RESULT:
+    signature = _SIGNATURES.get(fn, _MISSING)
+    if signature is _MISSING:
         try:
             signature = inspect.signature(fn)
         except (TypeError, ValueError):
