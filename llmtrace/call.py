@@ -22,13 +22,14 @@ from ._version import __version__
 from .classification import ErrorInfo, ErrorRules, classify
 from .config import Settings
 from .context import Attribution, current_attribution
-from .hashing import Hasher, canonical_json, template_text, text_length
+from .hashing import Hasher, canonical_arguments, canonical_json, template_text, text_length
 from .messages import input_messages, output_messages, redact_leaves, system_parts, to_plain
 from .metrics import Instruments, MetricLabels, instruments_for, record_call
 from .mirror import RECORD_REQUEST, RECORD_RESPONSE, mirror, mirror_record
 from .pricing import Price, PriceBook, Tokens
 from .redaction import Redactor
 from .retries import ACTIVE_CALL
+from .rollup import ACTIVE_RUN
 from .semconv import Attr, FinishReason, GenAI
 
 __all__ = ["FINISH_REASONS", "GENERIC", "LLMCall", "LLMRecord", "Outcomes", "Recorder", "normalize_finish_reason"]
@@ -164,6 +165,7 @@ class LLMCall:
         "outcomes",
         "record",
         "recorder",
+        "run",
         "span",
         "start_ns",
         "started_at",
@@ -174,6 +176,7 @@ class LLMCall:
         self.record = record
         self.outcomes = outcomes
         self.attribution = current_attribution()
+        self.run = ACTIVE_RUN.get()  # the agent/workflow run this call adds up into, if any
         self.attempts = 0
         self.started_at = time.time_ns() - started_ago_ns
         self.start_ns = time.perf_counter_ns() - started_ago_ns
@@ -269,6 +272,8 @@ class LLMCall:
                 _content_event(span, recorder, record, attrs.get(Attr.STOP_REASON))
         ctx = self._ctx or trace.set_span_in_context(span)
         record_call(recorder, record, self.attribution, latency_s, ttft_s, self.attempts, price, error_type, ctx)
+        if self.run is not None:
+            self.run.add_call(record, price, self.attempts, error is not None)
         span.end()
 
 
@@ -404,10 +409,21 @@ def _response_attributes(
         attrs[Attr.RESPONSE_LENGTH] = len(text)
     if record.tool_calls:
         attrs[Attr.RESPONSE_TOOL_CALLS] = record.tool_calls
+    if record.output_tool_calls:
+        _requested_tool_calls(attrs, recorder.hasher, record.output_tool_calls)
     if genai:
         mirror(attrs)
         mirror_record(attrs, record, RECORD_RESPONSE)
     return attrs
+
+
+def _requested_tool_calls(attrs: dict[str, Any], hasher: Hasher, calls: list[tuple[Any, Any, Any]]) -> None:
+    """Names, ids and argument hashes of the tool calls the model asked for (one entry per call, in order)."""
+    attrs[Attr.RESPONSE_TOOL_CALL_NAMES] = [str(name) if name is not None else "" for _, name, _ in calls]
+    attrs[Attr.RESPONSE_TOOL_CALL_IDS] = [str(call_id) if call_id is not None else "" for call_id, _, _ in calls]
+    attrs[Attr.RESPONSE_TOOL_CALL_ARGUMENT_HASHES] = [
+        hasher.hash_text(canonical_arguments(arguments if arguments is not None else {})) for _, _, arguments in calls
+    ]
 
 
 def _token_attributes(attrs: dict[str, Any], record: LLMRecord) -> None:

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import NamedTuple
 
 from opentelemetry import baggage
 
-__all__ = ["Attribution", "attributes", "current_attribution"]
+__all__ = [
+    "Attribution",
+    "attributes",
+    "current_attribution",
+    "merged_attribution",
+    "reset_attribution",
+    "set_attribution",
+]
 
 
 class Attribution(NamedTuple):
@@ -43,18 +50,34 @@ def attributes(
         with llmtrace.attributes(agent="planner", tenant="acme", session=conversation_id):
             client.chat.completions.create(...)
     """
-    outer = _current.get()
-    merged = Attribution(
-        agent if agent is not None else outer.agent,
-        session if session is not None else outer.session,
-        tenant if tenant is not None else outer.tenant,
-        user if user is not None else outer.user,
-    )
+    merged = merged_attribution(agent=agent, session=session, tenant=tenant, user=user)
     token = _current.set(merged)
     try:
         yield merged
     finally:
         _current.reset(token)
+
+
+def merged_attribution(
+    *, agent: str | None = None, session: str | None = None, tenant: str | None = None, user: str | None = None
+) -> Attribution:
+    """The explicit attribution with the given fields set and the others inherited."""
+    outer = _current.get()
+    return Attribution(
+        agent if agent is not None else outer.agent,
+        session if session is not None else outer.session,
+        tenant if tenant is not None else outer.tenant,
+        user if user is not None else outer.user,
+    )
+
+
+def set_attribution(attribution: Attribution) -> Token[Attribution]:
+    """Make ``attribution`` the explicit one (agent runs re-enter theirs on each resume of a generator)."""
+    return _current.set(attribution)
+
+
+def reset_attribution(token: Token[Attribution]) -> None:
+    _current.reset(token)
 
 
 def current_attribution() -> Attribution:

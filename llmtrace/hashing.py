@@ -12,7 +12,7 @@ import hmac
 import json
 from typing import Any
 
-__all__ = ["Hasher", "canonical_json", "template_text", "text_length", "to_jsonable"]
+__all__ = ["Hasher", "canonical_arguments", "canonical_json", "template_text", "text_length", "to_jsonable"]
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -34,6 +34,21 @@ def canonical_json(obj: Any) -> str:
 
 # One encoder for every call: ``json.dumps`` with options builds a new JSONEncoder each time.
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=to_jsonable)
+
+
+def canonical_arguments(arguments: Any) -> str:
+    """Tool-call arguments as canonical JSON text, whether they come as an object or as JSON text.
+
+    OpenAI sends a tool call's arguments as JSON text, Anthropic and Gemini as an object, and a tool receives them as
+    keyword arguments: all of them canonicalize alike, so the hash of what the model asked for equals the hash of
+    what the tool was given. Text that is not JSON stays as it is.
+    """
+    if isinstance(arguments, (str, bytes)):
+        try:
+            arguments = json.loads(arguments)
+        except ValueError:
+            return arguments if isinstance(arguments, str) else arguments.decode("utf-8", "replace")
+    return canonical_json(arguments)
 
 
 _TEXT_KEYS = frozenset({"content", "text", "input", "prompt", "thinking"})

@@ -18,6 +18,9 @@ from .semconv import (
     GENAI_PROVIDER_NAMES,
     GENAI_TOKEN_BUCKETS,
     LATENCY_BUCKETS_S,
+    RUN_CALLS_BUCKETS,
+    RUN_COST_BUCKETS_USD,
+    RUN_DURATION_BUCKETS_S,
     TTFT_BUCKETS_S,
     GenAI,
     Metric,
@@ -29,7 +32,16 @@ if TYPE_CHECKING:
     from .context import Attribution
     from .pricing import Price
 
-__all__ = ["CumulativeSums", "Instruments", "MetricLabels", "instruments_for", "record_call"]
+__all__ = [
+    "CumulativeSums",
+    "Instruments",
+    "MetricLabels",
+    "RunInstruments",
+    "instruments_for",
+    "record_call",
+    "record_run",
+    "record_tool",
+]
 
 
 Labels = tuple[tuple[str, Any], ...]
@@ -71,6 +83,7 @@ class Instruments:
         "latency",
         "lock",
         "retries",
+        "runs",
         "tokens",
         "tokens_estimated",
         "ttft",
@@ -103,11 +116,47 @@ class Instruments:
             explicit_bucket_boundaries_advisory=list(TTFT_BUCKETS_S),
         )
         self.genai = _GenAIMetrics(meter) if genai_metrics else None
+        self.runs = RunInstruments(meter, self._counter)
 
     def _counter(self, meter: metrics.Meter, name: str, unit: str, description: str) -> CumulativeSums:
         sums = CumulativeSums(self.lock)
         meter.create_observable_counter(name, callbacks=[sums.observe], unit=unit, description=description)
         return sums
+
+
+class RunInstruments:
+    """Agent/workflow runs and tool executions: counted, timed, and a run's cost and calls as histograms, so
+    p50/p99 cost per run and calls per run are one ``histogram_quantile`` each."""
+
+    __slots__ = ("calls", "cost", "duration", "runs", "tool_calls", "tool_duration")
+
+    def __init__(self, meter: metrics.Meter, counter: Any) -> None:
+        self.runs = counter(meter, Metric.RUNS, "{run}", "Agent and workflow runs, by outcome")
+        self.tool_calls = counter(meter, Metric.TOOL_CALLS, "{call}", "Tool executions, by outcome")
+        self.duration = meter.create_histogram(
+            Metric.RUN_DURATION,
+            unit="s",
+            description="Duration of agent and workflow runs",
+            explicit_bucket_boundaries_advisory=list(RUN_DURATION_BUCKETS_S),
+        )
+        self.cost = meter.create_histogram(
+            Metric.RUN_COST,
+            unit="{USD}",
+            description="Cost in USD of each run, its nested runs included",
+            explicit_bucket_boundaries_advisory=list(RUN_COST_BUCKETS_USD),
+        )
+        self.calls = meter.create_histogram(
+            Metric.RUN_CALLS,
+            unit="{call}",
+            description="LLM calls made by each run, its nested runs included",
+            explicit_bucket_boundaries_advisory=list(RUN_CALLS_BUCKETS),
+        )
+        self.tool_duration = meter.create_histogram(
+            Metric.TOOL_DURATION,
+            unit="s",
+            description="Duration of tool executions",
+            explicit_bucket_boundaries_advisory=list(LATENCY_BUCKETS_S),
+        )
 
 
 class _GenAIMetrics:
@@ -267,3 +316,56 @@ def _record_genai_metrics(
     for kind, count in ((TokenType.INPUT.value, record.input_tokens), (TokenType.OUTPUT.value, record.output_tokens)):
         if count is not None:
             genai.token_usage.record(count, {**labels, GenAI.TOKEN_TYPE: kind}, context=ctx)
+
+
+# -- runs and tools ----------------------------------------------------------------------------------------------
+
+
+def _run_labels(operation: str, name: str, tenant: str | None, labels: tuple[str, ...]) -> Labels:
+    base: Labels = ((Metric.L_OPERATION, operation), (Metric.L_AGENT, name))
+    if tenant is not None and Metric.L_TENANT in labels:
+        base += ((Metric.L_TENANT, tenant),)
+    return base
+
+
+def _outcome(error_type: str | None) -> Labels:
+    if error_type is None:
+        return ((Metric.L_STATUS, Metric.STATUS_OK),)
+    return ((Metric.L_STATUS, Metric.STATUS_ERROR), (Metric.L_ERROR_TYPE, error_type))
+
+
+def record_run(
+    recorder: Recorder,
+    operation: str,
+    name: str,
+    tenant: str | None,
+    duration_s: float,
+    calls: int,
+    cost_usd: float,
+    error_type: str | None,
+    ctx: Any,
+) -> None:
+    """One agent or workflow run ended: count it, and record its duration, cost and calls (exemplars: its span)."""
+    inst = recorder.instruments.runs
+    base = _run_labels(operation, name, tenant, recorder.settings.metric_labels)
+    outcome = _outcome(error_type)
+    by_name = dict(base)
+    inst.duration.record(duration_s, {**by_name, Metric.L_STATUS: outcome[0][1]}, context=ctx)
+    inst.cost.record(cost_usd, by_name, context=ctx)
+    inst.calls.record(calls, by_name, context=ctx)
+    with recorder.instruments.lock:
+        inst.runs.add_locked(1, base + outcome)
+
+
+def record_tool(
+    recorder: Recorder, tool: str, agent: str | None, duration_s: float, error_type: str | None, ctx: Any
+) -> None:
+    """One tool execution ended: count it by tool, agent and outcome, and record its duration."""
+    inst = recorder.instruments.runs
+    base: Labels = ((Metric.L_TOOL, tool),)
+    if agent is not None and Metric.L_AGENT in recorder.settings.metric_labels:
+        base += ((Metric.L_AGENT, agent),)
+    outcome = _outcome(error_type)
+    inst.tool_duration.record(duration_s, {Metric.L_TOOL: tool, Metric.L_STATUS: outcome[0][1]}, context=ctx)
+    with recorder.instruments.lock:
+        inst.tool_calls.add_locked(1, base + outcome)

@@ -16,7 +16,7 @@ from .semconv import GENAI_OPERATION_NAMES, GENAI_PROVIDER_NAMES, Attr, GenAI
 if TYPE_CHECKING:
     from .call import LLMRecord
 
-__all__ = ["RECORD_REQUEST", "RECORD_RESPONSE", "TWINS", "mirror", "mirror_record"]
+__all__ = ["RECORD_REQUEST", "RECORD_RESPONSE", "RUN_TWINS", "TWINS", "mirror", "mirror_record"]
 
 
 def _operation(value: str) -> str:
@@ -53,7 +53,17 @@ TWINS: Mapping[str, tuple[Twin, ...]] = {
     Attr.TOKENS_REASONING: ((GenAI.USAGE_REASONING_OUTPUT_TOKENS, None),),
     Attr.TTFT_MS: ((GenAI.RESPONSE_TIME_TO_FIRST_CHUNK, _seconds),),
     Attr.RETRY_COUNT: ((GenAI.RESEND_COUNT, None),),
+    # Agent, workflow and tool spans.
+    Attr.AGENT_ID: ((GenAI.AGENT_ID, None),),
+    Attr.WORKFLOW: ((GenAI.WORKFLOW_NAME, None),),
+    Attr.TOOL_NAME: ((GenAI.TOOL_NAME, None),),
+    Attr.TOOL_CALL_ID: ((GenAI.TOOL_CALL_ID, None),),
+    Attr.TOOL_TYPE: ((GenAI.TOOL_TYPE, None),),
 }
+
+# Agent, workflow and tool spans also name their agent as the conventions do. LLM call spans keep ``llm.agent``
+# without a twin: the conventions' inference span has no agent attribute.
+RUN_TWINS: Mapping[str, tuple[Twin, ...]] = {**TWINS, Attr.AGENT: ((GenAI.AGENT_NAME, None),)}
 
 
 def _stop_sequences(record: LLMRecord) -> Any:
@@ -76,11 +86,11 @@ RECORD_RESPONSE: RecordRows = (
 )
 
 
-def mirror(attrs: dict[str, Any]) -> None:
-    """Add the ``gen_ai.*`` twin of every ``llm.*`` attribute in ``attrs`` that has one."""
-    for key in [key for key in attrs if key in TWINS]:
+def mirror(attrs: dict[str, Any], twins: Mapping[str, tuple[Twin, ...]] = TWINS) -> None:
+    """Add the ``gen_ai.*`` twin of every ``llm.*`` attribute in ``attrs`` that has one in ``twins``."""
+    for key in [key for key in attrs if key in twins]:
         value = attrs[key]
-        for name, convert in TWINS[key]:
+        for name, convert in twins[key]:
             attrs[name] = value if convert is None else convert(value)
 
 

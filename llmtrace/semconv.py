@@ -17,12 +17,16 @@ __all__ = [
     "GENAI_PROVIDER_NAMES",
     "GENAI_TOKEN_BUCKETS",
     "LATENCY_BUCKETS_S",
+    "RUN_CALLS_BUCKETS",
+    "RUN_COST_BUCKETS_USD",
+    "RUN_DURATION_BUCKETS_S",
     "TTFT_BUCKETS_S",
     "Attr",
     "ErrorType",
     "FinishReason",
     "GenAI",
     "Metric",
+    "Operation",
     "PromName",
     "TokenType",
 ]
@@ -78,13 +82,38 @@ class Attr:
     TOOLS_COUNT = "llm.tools.count"
     TOOLS_NAMES = "llm.tools.names"
     RESPONSE_TOOL_CALLS = "llm.response.tool_calls"
-    AGENT = "llm.agent"
-    SESSION = "llm.session"
+    # The tool calls the model asked for, in order (where the provider's reader keeps them): names, call ids, and the
+    # hash of each call's canonical arguments (equal to llm.tool.arguments_hash of the execute_tool span that ran it).
+    RESPONSE_TOOL_CALL_NAMES = "llm.response.tool_call_names"
+    RESPONSE_TOOL_CALL_IDS = "llm.response.tool_call_ids"
+    RESPONSE_TOOL_CALL_ARGUMENT_HASHES = "llm.response.tool_call_argument_hashes"
+    AGENT = "llm.agent"  # on calls: the innermost agent run (or attributes()); on agent spans: the agent's name
+    SESSION = "llm.session"  # also what agent(conversation=...) sets
     TENANT = "llm.tenant"
     USER = "llm.user"
     SERVER_ADDRESS = "server.address"
     SERVER_PORT = "server.port"
     CLOUD_REGION = "cloud.region"  # the provider region the call went to (AWS SDK semconv puts it on the span)
+    # Agent runs, workflows and tool executions (agent, workflow and tool spans; llm.operation says which).
+    AGENT_ID = "llm.agent_id"
+    WORKFLOW = "llm.workflow"
+    TOOL_NAME = "llm.tool.name"
+    TOOL_CALL_ID = "llm.tool.call_id"
+    TOOL_TYPE = "llm.tool.type"
+    TOOL_ARGUMENTS_HASH = "llm.tool.arguments_hash"
+    TOOL_ARGUMENTS_LENGTH = "llm.tool.arguments_length"
+    TOOL_RESULT_HASH = "llm.tool.result_hash"
+    TOOL_RESULT_LENGTH = "llm.tool.result_length"
+    # A run's rollup: every LLM call and tool execution inside it, nested runs included (exact under sampling).
+    RUN_CALLS = "llm.run.calls"
+    RUN_CALL_ERRORS = "llm.run.call_errors"
+    RUN_RETRIES = "llm.run.retries"
+    RUN_TOKENS_INPUT = "llm.run.tokens.input"
+    RUN_TOKENS_OUTPUT = "llm.run.tokens.output"
+    RUN_COST_USD = "llm.run.cost_usd"
+    RUN_UNPRICED_CALLS = "llm.run.unpriced_calls"
+    RUN_TOOL_CALLS = "llm.run.tool_calls"
+    RUN_TOOL_ERRORS = "llm.run.tool_errors"
 
 
 class GenAI:
@@ -110,6 +139,15 @@ class GenAI:
     USAGE_CACHE_CREATION_INPUT_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
     USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"
     CONVERSATION_ID = "gen_ai.conversation.id"
+    AGENT_NAME = "gen_ai.agent.name"
+    AGENT_ID = "gen_ai.agent.id"
+    WORKFLOW_NAME = "gen_ai.workflow.name"
+    TOOL_NAME = "gen_ai.tool.name"
+    TOOL_CALL_ID = "gen_ai.tool.call.id"
+    TOOL_TYPE = "gen_ai.tool.type"
+    # Opt-in tool content (capture_content only), JSON strings on the execute_tool span as the conventions put them.
+    TOOL_CALL_ARGUMENTS = "gen_ai.tool.call.arguments"
+    TOOL_CALL_RESULT = "gen_ai.tool.call.result"
     ERROR_TYPE = "error.type"
     RESEND_COUNT = "http.request.resend_count"
     USER_ID = "user.id"
@@ -141,6 +179,13 @@ class Metric:
     # out of TOKENS and COST, which hold provider-reported usage only.
     TOKENS_ESTIMATED = "llm.tokens.estimated"  # llm_tokens_estimated_total
     COST_ESTIMATED = "llm.cost.estimated.usd"  # llm_cost_estimated_usd_total
+    # Agent and workflow runs (label operation: invoke_agent / invoke_workflow; label agent: the run's name).
+    RUNS = "llm.runs"  # llm_runs_total
+    RUN_DURATION = "llm.run.duration"  # llm_run_duration_seconds_*
+    RUN_COST = "llm.run.cost.usd"  # llm_run_cost_usd_* (histogram: p50/p99 cost per run)
+    RUN_CALLS = "llm.run.calls"  # llm_run_calls_* (histogram: LLM calls per run)
+    TOOL_CALLS = "llm.tool.calls"  # llm_tool_calls_total
+    TOOL_DURATION = "llm.tool.duration"  # llm_tool_duration_seconds_*
     # Metric label keys.
     L_PROVIDER = "provider"
     L_MODEL = "model"
@@ -150,6 +195,8 @@ class Metric:
     L_STREAMING = "streaming"
     L_TYPE = "type"
     L_AGENT = "agent"
+    L_TENANT = "tenant"
+    L_TOOL = "tool"
     STATUS_OK = "ok"
     STATUS_ERROR = "error"
 
@@ -168,6 +215,20 @@ class PromName:
     UNPRICED_CALLS = "llm_unpriced_calls_total"
     TOKENS_ESTIMATED = "llm_tokens_estimated_total"
     COST_ESTIMATED = "llm_cost_estimated_usd_total"
+    RUNS = "llm_runs_total"
+    RUN_DURATION = "llm_run_duration_seconds"
+    RUN_COST = "llm_run_cost_usd"
+    RUN_CALLS = "llm_run_calls"
+    TOOL_CALLS = "llm_tool_calls_total"
+    TOOL_DURATION = "llm_tool_duration_seconds"
+
+
+class Operation(str, Enum):
+    """``llm.operation`` of the spans that are not LLM calls (the GenAI conventions' operation names)."""
+
+    INVOKE_AGENT = "invoke_agent"
+    INVOKE_WORKFLOW = "invoke_workflow"
+    EXECUTE_TOOL = "execute_tool"
 
 
 class ErrorType(str, Enum):
@@ -225,3 +286,7 @@ TTFT_BUCKETS_S = (0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0
 # From the GenAI metrics spec (gen_ai.client.operation.duration / token.usage advisory boundaries).
 GENAI_DURATION_BUCKETS_S = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 GENAI_TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
+# Agent runs and tools: seconds to minutes per run, fractions of a cent to dollars, one to hundreds of calls.
+RUN_DURATION_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
+RUN_COST_BUCKETS_USD = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+RUN_CALLS_BUCKETS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30, 50, 100, 200)

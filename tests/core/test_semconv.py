@@ -20,7 +20,21 @@ def test_attribute_documented(name):
 
 @pytest.mark.parametrize(
     "name",
-    [Metric.CALLS, Metric.TOKENS, Metric.COST, Metric.LATENCY, Metric.TTFT, Metric.RETRIES, Metric.UNPRICED_CALLS],
+    [
+        Metric.CALLS,
+        Metric.TOKENS,
+        Metric.COST,
+        Metric.LATENCY,
+        Metric.TTFT,
+        Metric.RETRIES,
+        Metric.UNPRICED_CALLS,
+        Metric.RUNS,
+        Metric.RUN_DURATION,
+        Metric.RUN_COST,
+        Metric.RUN_CALLS,
+        Metric.TOOL_CALLS,
+        Metric.TOOL_DURATION,
+    ],
 )
 def test_metric_documented(name):
     assert f"`{name}`" in REFERENCE
@@ -32,9 +46,12 @@ def test_error_types_documented():
 
 
 def test_prometheus_names_are_the_otlp_translation_of_the_metric_names():
-    """Dots to underscores, the unit as a suffix (seconds for the histograms), ``_total`` on counters."""
-    histograms = {"LATENCY", "TTFT"}
+    """Dots to underscores, the unit as a suffix (seconds for the histograms), ``_total`` on counters; histograms of
+    a curly-brace unit (cost in ``{USD}``, ``{call}``) get no suffix."""
+    histograms = {"LATENCY", "TTFT", "RUN_DURATION", "TOOL_DURATION"}
+    unitless_histograms = {"RUN_COST", "RUN_CALLS"}
     prom = {key: value for key, value in vars(PromName).items() if key.isupper()}
     assert set(prom) == {key for key in vars(Metric) if key.isupper() and not key.startswith(("L_", "STATUS_"))}
     for key, name in prom.items():
-        assert name == getattr(Metric, key).replace(".", "_") + ("_seconds" if key in histograms else "_total")
+        suffix = "_seconds" if key in histograms else "" if key in unitless_histograms else "_total"
+        assert name == getattr(Metric, key).replace(".", "_") + suffix
