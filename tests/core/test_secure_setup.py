@@ -23,8 +23,12 @@ def _setup_module():
 
 def test_secrets_are_private_and_consistent(tmp_path: Path):
     env = _setup_module().setup(tmp_path)
-    for private in ("tls/ca.key", "tls/otelcol.key", "tokens/team-a.tokens", "secure.env", "prometheus-web.yml"):
+    # owner-only: what no service reads; owner + the secrets group: what a service reads (compose's group_add);
+    # nothing is readable by others
+    for private in ("tls/ca.key", "secure.env"):
         assert stat.S_IMODE((tmp_path / private).stat().st_mode) == 0o600, private
+    for service_secret in ("tls/otelcol.key", "tokens/team-a.tokens", "prometheus-web.yml", "jaeger-readers.htpasswd"):
+        assert stat.S_IMODE((tmp_path / service_secret).stat().st_mode) == 0o640, service_secret
     web = yaml.safe_load((tmp_path / "prometheus-web.yml").read_text())
     assert bcrypt.checkpw(env["LLMTRACE_PROMETHEUS_PASSWORD"].encode(), web["basic_auth_users"]["reader"].encode())
     readers = (tmp_path / "jaeger-readers.htpasswd").read_text()
