@@ -164,11 +164,12 @@ class ScaleStack:
             proc.wait()
 
     def collector_metric(self, name: str, metric: str, **labels: str) -> float:
-        """Sum of one metric's samples on a collector's own /metrics, filtered by exact label values."""
+        """Sum of one metric's samples on a collector's own /metrics (counters with or without ``_total``: the
+        collector's Prometheus reader writes them without), filtered by exact label values."""
         text = http_get(f"{self.url(name + '_metrics')}/metrics")
         total = 0.0
         for line in text.splitlines():
-            if not line.startswith(metric + "{") and not line.startswith(metric + " "):
+            if not line.startswith((f"{metric}{{", f"{metric} ", f"{metric}_total{{", f"{metric}_total ")):
                 continue
             series, value = line.rsplit(" ", 1)
             if all(f'{k}="{v}"' in series for k, v in labels.items()):
@@ -212,7 +213,7 @@ def scale_stack(tmp_path_factory: pytest.TempPathFactory, scale_binaries: dict[s
 class Run:
     workload: Workload
     jaeger: dict[str, dict[str, Any]]
-    spans_per_s: float  # replayed into tier 1 until both gateways had accepted every span
+    replay: Replay
 
 
 def instances(stack: ScaleStack, count: int) -> list[Any]:
@@ -231,48 +232,95 @@ def instances(stack: ScaleStack, count: int) -> list[Any]:
     return providers
 
 
-def replay(stack: ScaleStack, workload: Workload, threads: int = 4, batch: int = 512) -> float:
-    """Send every span to tier 1 over OTLP/HTTP; spans/s until the gateways together accepted all of them."""
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.trace.export import SpanExportResult
+def encode(workload: Workload, trace_ids: list[str], batch: int = 512) -> list[bytes]:
+    """OTLP/protobuf export requests for these traces' spans, ``batch`` spans (whole traces) per request."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
-    spans = workload.spans
-    chunks = [spans[i : i + batch] for i in range(0, len(spans), batch)]
-    before = gateway_accepted(stack)
+    requests, spans = [], []
+    for trace_id in trace_ids:
+        spans.extend(workload.traces[trace_id])
+        if len(spans) >= batch:
+            requests.append(encode_spans(spans).SerializeToString())
+            spans = []
+    if spans:
+        requests.append(encode_spans(spans).SerializeToString())
+    return requests
 
-    def send(part: list[Any]) -> None:
-        exporter = OTLPSpanExporter(endpoint=f"{stack.url('tier1')}/v1/traces", timeout=30)
-        for chunk in part:
-            assert exporter.export(chunk) is SpanExportResult.SUCCESS
-        exporter.shutdown()
 
-    started = time.monotonic()
-    workers = [threading.Thread(target=send, args=(chunks[i::threads],)) for i in range(threads)]
+def post(url: str, requests: list[bytes], threads: int = 4) -> None:
+    """POST pre-encoded OTLP/HTTP requests from ``threads`` threads; any non-2xx answer fails the test."""
+    import urllib.request
+
+    def send(part: list[bytes]) -> None:
+        for body in part:
+            request = urllib.request.Request(url, body, {"Content-Type": "application/x-protobuf"})
+            with urllib.request.urlopen(request, timeout=30) as response:
+                assert response.status == 200
+
+    workers = [threading.Thread(target=send, args=(requests[i::threads],)) for i in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    wait_until(lambda: gateway_accepted(stack) - before >= len(spans), 120, "every span at a gateway")
-    return len(spans) / (time.monotonic() - started)
+
+
+@dataclass
+class Replay:
+    spans: int
+    bytes: int  # OTLP/protobuf request bytes
+    seconds: float  # first request to the last span accepted by a gateway
+    held_rss: float  # the gateways' peak RSS above idle, summed, while they held the spans
+
+
+def replay(stack: ScaleStack, workload: Workload) -> Replay:
+    """Send every span to tier 1 (requests encoded beforehand, so the figure is the collectors'), then wait until
+    the gateways together accepted all of them, watching their RSS."""
+    requests = encode(workload, list(workload.traces))
+    idle = {g: stack.collector_metric(g, "otelcol_process_memory_rss") for g in GATEWAYS}
+    peak = dict(idle)
+    before = gateway_accepted(stack)
+    started = time.monotonic()
+    sender = threading.Thread(target=post, args=(f"{stack.url('tier1')}/v1/traces", requests))
+    sender.start()
+    deadline, count = started + 120, len(workload.spans)
+    while gateway_accepted(stack) - before < count:
+        assert time.monotonic() < deadline, "not every span reached a gateway within 120 s"
+        peak = {g: max(peak[g], stack.collector_metric(g, "otelcol_process_memory_rss")) for g in GATEWAYS}
+        time.sleep(0.1)
+    seconds = time.monotonic() - started
+    sender.join()
+    held = sum(max(peak[g], stack.collector_metric(g, "otelcol_process_memory_rss")) - idle[g] for g in GATEWAYS)
+    return Replay(count, sum(map(len, requests)), seconds, held)
 
 
 def gateway_accepted(stack: ScaleStack) -> float:
-    return sum(stack.collector_metric(g, "otelcol_receiver_accepted_spans_total") for g in GATEWAYS if g in stack.procs)
+    return sum(stack.collector_metric(g, "otelcol_receiver_accepted_spans") for g in GATEWAYS if g in stack.procs)
 
 
 def decided(stack: ScaleStack) -> float:
-    metric = "otelcol_processor_tail_sampling_global_count_traces_sampled_total"
+    metric = "otelcol_processor_tail_sampling_global_count_traces_sampled"
     return sum(stack.collector_metric(g, metric) for g in GATEWAYS if g in stack.procs)
 
 
 def settled_jaeger(stack: ScaleStack, traces: int) -> dict[str, dict[str, Any]]:
-    """Jaeger's traces once the gateways decided ``traces`` traces and Jaeger holds every span they exported."""
-    wait_until(lambda: decided(stack) >= traces, 120, "a decision on every trace")
+    """Jaeger's traces once the gateways decided ``traces`` traces, hold none, and Jaeger stores every span they
+    exported (their sent-spans counters unchanged over 2 s)."""
+
+    def idle() -> bool:
+        held = sum(
+            stack.collector_metric(g, "otelcol_processor_tail_sampling_sampling_traces_on_memory") for g in GATEWAYS
+        )
+        return decided(stack) >= traces and held == 0
+
+    wait_until(idle, 120, "a decision on every trace")
 
     def stored() -> dict[str, dict[str, Any]] | None:
-        sent = sum(stack.collector_metric(g, "otelcol_exporter_sent_spans_total") for g in GATEWAYS)
+        sent = sum(stack.collector_metric(g, "otelcol_exporter_sent_spans") for g in GATEWAYS)
+        time.sleep(2)
+        if sent != sum(stack.collector_metric(g, "otelcol_exporter_sent_spans") for g in GATEWAYS):
+            return None
         found = stack.jaeger_traces()
-        return found if sum(len(t["spans"]) for t in found.values()) >= sent else None
+        return found if sum(len(t["spans"]) for t in found.values()) == sent else None
 
     return wait_until(stored, 120, "the exported spans in jaeger")
 
@@ -285,8 +333,8 @@ def run(scale_stack: ScaleStack) -> Run:
     workload = generate(TRACES, providers, Resource.create({"service.name": SERVICE}))
     for provider in providers:
         provider.shutdown()  # the final export: every counter at its last value
-    spans_per_s = replay(scale_stack, workload)
-    return Run(workload, settled_jaeger(scale_stack, len(workload.traces)), spans_per_s)
+    sent = replay(scale_stack, workload)
+    return Run(workload, settled_jaeger(scale_stack, len(workload.traces)), sent)
 
 
 def gateways_of(trace: dict[str, Any]) -> set[str]:
@@ -311,9 +359,11 @@ def test_no_trace_split_and_every_kept_trace_complete(run: Run) -> None:
     assert not incomplete, f"{len(incomplete)} kept traces incomplete (stored, sent): {list(incomplete.items())[:5]}"
     per_gateway = Counter(next(iter(gateways_of(trace))) for trace in run.jaeger.values())
     assert set(per_gateway) == set(GATEWAYS), per_gateway  # trace IDs hash to both
+    r = run.replay
     print(
-        f"\nkept {len(run.jaeger)} of {len(sent)} traces, by gateway {dict(per_gateway)}; "
-        f"{len(run.workload.spans)} spans replayed at {run.spans_per_s:,.0f} spans/s"
+        f"\nkept {len(run.jaeger)} of {len(sent)} traces, by gateway {dict(per_gateway)}; {r.spans} spans "
+        f"({r.bytes / r.spans:.0f} OTLP bytes each) through tier 1 to the gateways at {r.spans / r.seconds:,.0f} "
+        f"spans/s; gateways' RSS while holding them +{r.held_rss / 2**20:.0f} MiB ({r.held_rss / r.spans:,.0f} B/span)"
     )
 
 
@@ -429,3 +479,149 @@ def _replay_steadily(stack: ScaleStack, workload: Workload, trace_ids: list[str]
     if "gateway-2" not in stack.procs:
         return 0.0
     return stack.collector_metric("gateway-2", "otelcol_processor_tail_sampling_sampling_traces_on_memory")
+
+
+@dataclass
+class Kafka:
+    """One KRaft broker+controller on loopback from the Maven jars (scripts/stack-binaries.sh --kafka)."""
+
+    home: Path
+    data: Path
+    port: int = field(default_factory=free_port)
+    controller_port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def _java(self, *args: str) -> list[str]:
+        return ["java", "-Xmx512m", "-cp", f"{self.home / 'lib'}/*", *args]
+
+    def format(self) -> None:
+        import base64
+        import uuid
+
+        props = self.data / "server.properties"
+        props.write_text(
+            "process.roles=broker,controller\nnode.id=1\n"
+            f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}\n"
+            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}\n"
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}\n"
+            "controller.listener.names=CONTROLLER\n"
+            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT\n"
+            f"log.dirs={self.data / 'logs'}\nnum.partitions=4\n"
+            "offsets.topic.replication.factor=1\ntransaction.state.log.replication.factor=1\n"
+            "transaction.state.log.min.isr=1\ngroup.initial.rebalance.delay.ms=0\n"
+        )
+        cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        subprocess.run(
+            self._java("kafka.tools.StorageTool", "format", "-t", cluster, "-c", str(props)),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def start(self) -> None:
+        with (self.data / "kafka.log").open("ab") as log:
+            self.proc = subprocess.Popen(
+                self._java("kafka.Kafka", str(self.data / "server.properties")), stdout=log, stderr=subprocess.STDOUT
+            )
+
+        def listening() -> bool:
+            assert self.proc and self.proc.poll() is None, (self.data / "kafka.log").read_text()[-3000:]
+            with socket.socket() as sock:
+                return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+        wait_until(listening, 180, "kafka")
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+
+@pytest.mark.scale_faults
+@pytest.mark.timeout(1200)
+def test_kafka_outage_loses_nothing(scale_binaries: dict[str, str], tmp_path: Path) -> None:
+    """OTLP -> Jaeger as Kafka writer (collector/scale/jaeger-kafka-writer.yaml) -> Kafka -> Jaeger as ingester
+    (jaeger-kafka-ingester.yaml). Traces sent before, during a 30 s Kafka stop, and after its restart all arrive
+    complete: the writer's queue holds what Kafka cannot take, the ingester resumes from its committed offsets."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace.export import SpanExportResult
+
+    home = Path(native_binaries(kafka=True)["KAFKA_HOME"])
+    kafka = Kafka(home, tmp_path)
+    kafka.format()
+    kafka.start()
+    stack = ScaleStack(tmp_path, scale_binaries)
+    brokers = {"KAFKA_BROKERS": f"127.0.0.1:{kafka.port}", "KAFKA_TOPIC": "llmtrace-spans"}
+    jaeger_cmd, jaeger_env = stack.command("jaeger")
+    ingester = [*jaeger_cmd, f"--config={SCALE / 'jaeger-kafka-ingester.yaml'}"]
+    writer = [scale_binaries["JAEGER_BIN"], f"--config={SCALE / 'jaeger-kafka-writer.yaml'}"]
+    writer_env = {
+        "JAEGER_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{stack.port('writer_grpc')}",
+        "JAEGER_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{stack.port('writer')}",
+        "JAEGER_HEALTH_ENDPOINT": f"127.0.0.1:{stack.port('writer_health')}",
+        "JAEGER_METRICS_HOST": "127.0.0.1",
+        "JAEGER_METRICS_PORT": str(stack.port("writer_metrics")),
+    }
+    procs = []
+    try:
+        for name, cmd, env in (("ingester", ingester, jaeger_env), ("writer", writer, writer_env)):
+            with (tmp_path / f"{name}.log").open("ab") as log:
+                procs.append(
+                    subprocess.Popen(cmd, env={**os.environ, **env, **brokers}, stdout=log, stderr=subprocess.STDOUT)
+                )
+        wait_until(lambda: http_get(f"{stack.url('writer_health')}/") is not None, 60, "the kafka writer")
+        wait_until(lambda: http_get(stack.health_url("jaeger")) is not None, 60, "the kafka ingester")
+        workload = generate(1500, [_silent_meter_provider()], Resource.create({"service.name": SERVICE}), seed=2102)
+        ids = list(workload.traces)
+        exporter = OTLPSpanExporter(endpoint=f"{stack.url('writer')}/v1/traces", timeout=30)
+
+        def send(part: list[str]) -> None:
+            for start in range(0, len(part), 50):
+                spans = [s for t in part[start : start + 50] for s in workload.traces[t]]
+                assert exporter.export(spans) is SpanExportResult.SUCCESS
+
+        def arrived(part: list[str]) -> bool:
+            found = stack.jaeger_traces()
+            return all(t in found and len(found[t]["spans"]) == len(workload.traces[t]) for t in part)
+
+        first, during, last = ids[:500], ids[500:1000], ids[1000:]
+        send(first)
+        wait_until(lambda: arrived(first), 180, "traces through kafka")
+        kafka.stop()
+        down = time.monotonic()
+        for start in range(0, len(during), 50):  # spread over the outage
+            send(during[start : start + 50])
+            time.sleep(2.5)
+        time.sleep(max(0.0, 30 - (time.monotonic() - down)))
+        outage = time.monotonic() - down
+        kafka.start()
+        restarted = time.monotonic()
+        send(last)
+        try:
+            wait_until(lambda: arrived(ids), 300, "every trace after the kafka restart")
+        finally:
+            found = stack.jaeger_traces()
+            missing = [t for t in ids if t not in found or len(found[t]["spans"]) != len(workload.traces[t])]
+            took = time.monotonic() - restarted
+            print(
+                f"\nkafka down {outage:.0f} s; {len(ids)} traces ({len(workload.spans)} spans) sent before, during, "
+                f"after; {len(missing)} missing or incomplete; all in {took:.0f} s after the restart"
+            )
+        assert not missing
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=30)
+        kafka.stop()
+
+
+def native_binaries(**kwargs: bool) -> dict[str, str]:
+    from .conftest import native_stack
+
+    return native_stack.binaries(**kwargs)
