@@ -575,7 +575,7 @@ def test_kafka_outage_loses_nothing(scale_binaries: dict[str, str], tmp_path: Pa
                 procs.append(
                     subprocess.Popen(cmd, env={**os.environ, **env, **brokers}, stdout=log, stderr=subprocess.STDOUT)
                 )
-        wait_until(lambda: http_get(f"{stack.url('writer_health')}/") is not None, 60, "the kafka writer")
+        wait_until(lambda: http_get(f"{stack.url('writer_health')}/status") is not None, 60, "the kafka writer")
         wait_until(lambda: http_get(stack.health_url("jaeger")) is not None, 60, "the kafka ingester")
         workload = generate(1500, [_silent_meter_provider()], Resource.create({"service.name": SERVICE}), seed=2102)
         ids = list(workload.traces)
