@@ -112,6 +112,7 @@ class ScaleStack:
             f"--config={SCALE / 'tier1.yaml'}",
         ], {
             "LLMTRACE_GATEWAYS": f"[{gateways}]",
+            "LLMTRACE_QUEUE_DIR": str(self.tmp / "tier1-queue"),
             "LLMTRACE_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{self.port('tier1_grpc')}",
             "LLMTRACE_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{self.port('tier1')}",
             "LLMTRACE_COLLECTOR_HEALTH_ENDPOINT": f"127.0.0.1:{self.port('tier1_health')}",
@@ -462,6 +463,50 @@ def test_gateway_killed_mid_run(scale_stack: ScaleStack) -> None:
     assert not split
     assert len(lost_before) <= held
     assert set(incomplete) <= set(before)  # only traces the dead gateway held part of
+
+
+@pytest.mark.scale_faults
+@pytest.mark.timeout(900)
+def test_tier1_restart_with_persistent_queue(scale_stack: ScaleStack) -> None:
+    """Both gateways down, a workload into tier 1, tier 1 restarted (SIGTERM: its batch flushes into the queue),
+    then the gateways back: every span tier 1 accepted reaches a gateway, from the file_storage queue. At least
+    once: a request retried after one gateway refused it goes to both again (the load_balancing exporter retries
+    whole requests), so the other gateway sees some spans twice; its decision cache sends a late duplicate the way
+    of its trace, and Jaeger's query API returns each span ID once."""
+    from opentelemetry.sdk.resources import Resource
+
+    stack = scale_stack
+    for gateway in GATEWAYS:
+        stack.stop(gateway)
+    workload = generate(1000, [_silent_meter_provider()], Resource.create({"service.name": SERVICE}), seed=2103)
+    post(f"{stack.url('tier1')}/v1/traces", encode(workload, list(workload.traces)))
+    queued = lambda: stack.collector_metric("tier1", "otelcol_exporter_queue_size", exporter="load_balancing")  # noqa: E731
+    wait_until(lambda: queued() > 0, 30, "requests in tier 1's queue")
+    time.sleep(2)  # past the batch timeout: everything accepted is in the queue
+    held = queued()
+    stack.stop("tier1")
+    stack.start("tier1")
+    for gateway in GATEWAYS:
+        stack.start(gateway)
+    must = set().union(*workload.must_keep(LIMITS).values())
+
+    def complete() -> dict[str, dict[str, Any]] | None:
+        found = stack.jaeger_traces()
+        kept = [t for t in workload.traces if t in found]
+        ok = must <= set(found) and all(len(found[t]["spans"]) == len(workload.traces[t]) for t in kept)
+        return found if ok else None
+
+    try:
+        found = wait_until(complete, 180, "every must-keep trace, complete")
+    finally:
+        accepted = gateway_accepted(stack)  # fresh gateway processes: their counters are this run's
+        print(
+            f"\ntier 1 restarted holding {held:.0f} queued requests; gateways then accepted {accepted:.0f} spans "
+            f"for {len(workload.spans)} sent ({accepted - len(workload.spans):.0f} duplicates)"
+        )
+    assert accepted >= len(workload.spans)
+    wait_until(lambda: decided(stack) >= len(workload.traces), 60, "a decision on every trace")
+    assert not [t for t, trace in found.items() if t in workload.traces and len(gateways_of(trace)) != 1]
 
 
 def _replay_steadily(stack: ScaleStack, workload: Workload, trace_ids: list[str], chunks: int = 10) -> float:
