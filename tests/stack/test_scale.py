@@ -11,8 +11,9 @@ and the throughput figure is the collectors', not the generator's. What is prove
 - the baseline keeps its configured share of the rest, within 4.5 binomial standard deviations;
 - the long-term store's totals equal the workload's ground truth exactly, though most traces were dropped.
 
-The fault tests (a gateway killed mid-run) are slower and marked ``scale_faults``, deselected by default:
-``python -m pytest tests/stack/test_scale.py -m scale_faults`` (docs/scale.md).
+The fault tests (a gateway killed, tier 1 restarted, a gateway at its memory limit, Kafka stopped for 30 s) and the
+throughput run are slower and marked ``scale_slow``, deselected by default:
+``python -m pytest tests/stack/test_scale.py -m scale_slow`` (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -413,7 +414,7 @@ def test_long_term_store_equals_ground_truth(run: Run, scale_stack: ScaleStack) 
     assert stack.vm_query("count(llm_calls_total)") == {}
 
 
-# -- faults (pytest -m scale_faults; docs/scale.md "Faults") -----------------------------------------------------------
+# -- slow: throughput and faults (pytest -m scale_slow; docs/scale.md) ------------------------------------------------
 
 
 def _silent_meter_provider() -> Any:
@@ -422,7 +423,29 @@ def _silent_meter_provider() -> Any:
     return MeterProvider()  # no reader: the fault workloads leave the exact-metrics test's totals alone
 
 
-@pytest.mark.scale_faults
+@pytest.mark.scale_slow
+@pytest.mark.timeout(900)
+def test_throughput(scale_stack: ScaleStack) -> None:
+    """30,000 traces (~84,000 spans) pre-encoded and sent by 4 threads: spans/s from the first request until both
+    gateways accepted every span, then the same no-split and completeness checks as the CI run."""
+    from opentelemetry.sdk.resources import Resource
+
+    stack = scale_stack
+    workload = generate(30000, [_silent_meter_provider()], Resource.create({"service.name": SERVICE}), seed=2105)
+    before = decided(stack)
+    sent = replay(stack, workload)
+    wait_until(lambda: decided(stack) - before >= len(workload.traces), 180, "a decision on every trace")
+    found = wait_must_keep_complete(stack, workload, 180)
+    mine = {t: trace for t, trace in found.items() if t in workload.traces}
+    assert not [t for t, trace in mine.items() if len(gateways_of(trace)) != 1]
+    print(
+        f"\n{sent.spans} spans in {sent.seconds:.1f} s: {sent.spans / sent.seconds:,.0f} spans/s through tier 1 to "
+        f"the gateways ({sent.bytes / sent.spans:.0f} OTLP bytes/span); gateways' RSS +{sent.held_rss / 2**20:.0f} "
+        f"MiB while holding them ({sent.held_rss / sent.spans:,.0f} B/span); kept {len(mine)} of {len(workload.traces)}"
+    )
+
+
+@pytest.mark.scale_slow
 @pytest.mark.timeout(900)
 def test_gateway_killed_mid_run(scale_stack: ScaleStack) -> None:
     """SIGKILL gateway-2 halfway through a steady replay, start it again 10 s later. The static resolver keeps it in
@@ -466,7 +489,7 @@ def test_gateway_killed_mid_run(scale_stack: ScaleStack) -> None:
     assert set(incomplete) <= set(before)  # only traces the dead gateway held part of
 
 
-@pytest.mark.scale_faults
+@pytest.mark.scale_slow
 @pytest.mark.timeout(900)
 def test_tier1_restart_with_persistent_queue(scale_stack: ScaleStack) -> None:
     """Both gateways down, a workload into tier 1, tier 1 restarted (SIGTERM: its batch flushes into the queue),
@@ -502,7 +525,7 @@ def test_tier1_restart_with_persistent_queue(scale_stack: ScaleStack) -> None:
     assert not [t for t, trace in found.items() if t in workload.traces and len(gateways_of(trace)) != 1]
 
 
-@pytest.mark.scale_faults
+@pytest.mark.scale_slow
 @pytest.mark.timeout(900)
 def test_gateway_memory_limit_refuses_then_recovers(scale_stack: ScaleStack) -> None:
     """gateway-2 restarted with a 60 MiB memory limit (15 MiB spike) and a 30 s decision wait takes a flood of
@@ -637,7 +660,7 @@ class Kafka:
             self.proc = None
 
 
-@pytest.mark.scale_faults
+@pytest.mark.scale_slow
 @pytest.mark.timeout(1200)
 def test_kafka_outage_loses_nothing(scale_binaries: dict[str, str], tmp_path: Path) -> None:
     """OTLP -> Jaeger as Kafka writer (collector/scale/jaeger-kafka-writer.yaml) -> Kafka -> Jaeger as ingester
