@@ -414,6 +414,57 @@ def test_long_term_store_equals_ground_truth(run: Run, scale_stack: ScaleStack) 
     assert stack.vm_query("count(llm_calls_total)") == {}
 
 
+def test_compose_scale_profile_runs_the_tested_files() -> None:
+    """docker-compose.yml's scale profile: the topology and files this module runs natively (no Docker here)."""
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    scale = {name: svc for name, svc in services.items() if svc["profiles"] == ["scale"]}
+    assert set(scale) == {"otelcol-tier1", *GATEWAYS, "jaeger-scale", "prometheus-scale", "victoriametrics"}
+    assert scale["otelcol-tier1"]["command"] == [
+        "--config=/etc/otelcol/otelcol.yaml",
+        "--config=/etc/otelcol/tier1.yaml",
+    ]
+    assert scale["otelcol-tier1"]["environment"]["LLMTRACE_GATEWAYS"] == "[gateway-1:4317, gateway-2:4317]"
+    for gateway in GATEWAYS:
+        assert scale[gateway]["command"] == ["--config=/etc/otelcol/gateway.yaml"]
+        assert scale[gateway]["environment"]["LLMTRACE_GATEWAY_NAME"] == gateway
+        assert scale[gateway]["build"] == scale["otelcol-tier1"]["build"] == "./collector/secure"  # one build
+    flags = [f for f in scale["prometheus-scale"]["command"] if not f.startswith(("--config", "--storage"))]
+    from .conftest import PROMETHEUS_FLAGS
+
+    assert sorted(flags) == sorted(PROMETHEUS_FLAGS)
+    script = (ROOT / "scripts" / "stack-binaries.sh").read_text()
+    version = script.split("VICTORIA_METRICS_VERSION=")[1].split()[0]
+    assert scale["victoriametrics"]["image"].split()[0] == f"victoriametrics/victoria-metrics:{version}"
+    for svc in scale.values():
+        assert all(port.startswith("127.0.0.1:") for port in svc.get("ports", ())), svc
+    # Prometheus reads the rules from ../rules (the local profile's) and rules/ (long-term) beside its config
+    mounts = dict(v.rsplit(":", 2)[:2] for v in scale["prometheus-scale"]["volumes"] if v.startswith("./"))
+    assert mounts == {
+        "./collector/scale/prometheus.yml": "/etc/prometheus/prometheus.yml",
+        "./collector/scale/rules": "/etc/prometheus/rules",
+        "./collector/rules": "/etc/rules",
+    }
+
+
+def test_trace_store_and_kafka_configs_validate(scale_binaries: dict[str, str]) -> None:
+    """The Cassandra store and the Kafka writer/ingester configs pass Jaeger's own `validate` (no Cassandra or Kafka
+    needed: unknown keys, wrong types and missing components fail it)."""
+    jaeger, base = scale_binaries["JAEGER_BIN"], ROOT / "collector" / "jaeger.yaml"
+    for configs in (
+        [base, SCALE / "jaeger-cassandra.yaml"],
+        [SCALE / "jaeger-kafka-writer.yaml"],
+        [base, SCALE / "jaeger-kafka-ingester.yaml"],
+    ):
+        result = subprocess.run(
+            [jaeger, "validate", *(f"--config={c}" for c in configs)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "CASSANDRA_PASSWORD": "unused"},
+        )
+        assert result.returncode == 0, (configs, result.stderr[-2000:])
+
+
 # -- slow: throughput and faults (pytest -m scale_slow; docs/scale.md) ------------------------------------------------
 
 
