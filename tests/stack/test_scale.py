@@ -447,11 +447,12 @@ def test_compose_scale_profile_runs_the_tested_files() -> None:
 
 
 def test_trace_store_and_kafka_configs_validate(scale_binaries: dict[str, str]) -> None:
-    """The Cassandra store and the Kafka writer/ingester configs pass Jaeger's own `validate` (no Cassandra or Kafka
-    needed: unknown keys, wrong types and missing components fail it)."""
+    """The Cassandra and OpenSearch stores and the Kafka writer/ingester configs pass Jaeger's own `validate` (no
+    Cassandra, OpenSearch or Kafka needed: unknown keys, wrong types and missing components fail it)."""
     jaeger, base = scale_binaries["JAEGER_BIN"], ROOT / "collector" / "jaeger.yaml"
     for configs in (
         [base, SCALE / "jaeger-cassandra.yaml"],
+        [base, SCALE / "jaeger-opensearch.yaml"],
         [SCALE / "jaeger-kafka-writer.yaml"],
         [base, SCALE / "jaeger-kafka-ingester.yaml"],
     ):
