@@ -418,7 +418,15 @@ def test_compose_scale_profile_runs_the_tested_files() -> None:
     """docker-compose.yml's scale profile: the topology and files this module runs natively (no Docker here)."""
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
     scale = {name: svc for name, svc in services.items() if svc["profiles"] == ["scale"]}
-    assert set(scale) == {"otelcol-tier1", *GATEWAYS, "jaeger-scale", "prometheus-scale", "victoriametrics"}
+    assert set(scale) == {
+        "otelcol-tier1",
+        *GATEWAYS,
+        "jaeger-kafka-writer",
+        "kafka",
+        "jaeger-scale",
+        "prometheus-scale",
+        "victoriametrics",
+    }
     assert scale["otelcol-tier1"]["command"] == [
         "--config=/etc/otelcol/otelcol.yaml",
         "--config=/etc/otelcol/tier1.yaml",
@@ -427,6 +435,8 @@ def test_compose_scale_profile_runs_the_tested_files() -> None:
     for gateway in GATEWAYS:
         assert scale[gateway]["command"] == ["--config=/etc/otelcol/gateway.yaml"]
         assert scale[gateway]["environment"]["LLMTRACE_GATEWAY_NAME"] == gateway
+        # through the Kafka buffer, as test_kafka_outage_loses_nothing runs it
+        assert scale[gateway]["environment"]["JAEGER_OTLP_ENDPOINT"] == "jaeger-kafka-writer:4317"
         assert scale[gateway]["build"] == scale["otelcol-tier1"]["build"] == "./collector/secure"  # one build
     flags = [f for f in scale["prometheus-scale"]["command"] if not f.startswith(("--config", "--storage"))]
     from .conftest import PROMETHEUS_FLAGS
@@ -435,6 +445,13 @@ def test_compose_scale_profile_runs_the_tested_files() -> None:
     script = (ROOT / "scripts" / "stack-binaries.sh").read_text()
     version = script.split("VICTORIA_METRICS_VERSION=")[1].split()[0]
     assert scale["victoriametrics"]["image"].split()[0] == f"victoriametrics/victoria-metrics:{version}"
+    kafka_version = script.split("KAFKA_VERSION=")[1].split()[0]
+    assert scale["kafka"]["image"] == f"apache/kafka:{kafka_version}"
+    assert scale["jaeger-kafka-writer"]["command"] == ["--config=/etc/jaeger/writer.yaml"]
+    assert scale["jaeger-scale"]["command"] == [
+        "--config=/etc/jaeger/jaeger.yaml",
+        "--config=/etc/jaeger/ingester.yaml",
+    ]
     for svc in scale.values():
         assert all(port.startswith("127.0.0.1:") for port in svc.get("ports", ())), svc
     # Prometheus reads the rules from ../rules (the local profile's) and rules/ (long-term) beside its config

@@ -579,8 +579,8 @@ def test_compose_profiles_local_on_loopback_and_secure_with_the_tested_files():
         **{name: ["local"] for name in ("otelcol", "jaeger", "prometheus", "grafana")},
         **{f"{name}-secure": ["secure"] for name in ("otelcol", "jaeger", "prometheus", "grafana")},
         # docs/scale.md; checked by tests/stack/test_scale.py
-        **{name: ["scale"] for name in ("otelcol-tier1", "gateway-1", "gateway-2", "jaeger-scale", "prometheus-scale")},
-        "victoriametrics": ["scale"],
+        **{name: ["scale"] for name in ("otelcol-tier1", "gateway-1", "gateway-2", "jaeger-kafka-writer", "kafka")},
+        **{name: ["scale"] for name in ("jaeger-scale", "prometheus-scale", "victoriametrics")},
     }
     for name in ("otelcol", "jaeger", "prometheus", "grafana"):
         assert all(port.startswith("127.0.0.1:") for port in services[name]["ports"]), name

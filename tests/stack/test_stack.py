@@ -302,6 +302,8 @@ def test_docker_compose_mounts_exactly_the_tested_files():
         "./collector/scale/gateway.yaml",
         "./collector/scale/prometheus.yml",
         "./collector/scale/rules",
+        "./collector/scale/jaeger-kafka-writer.yaml",
+        "./collector/scale/jaeger-kafka-ingester.yaml",
     }
     for path in mounted - {"./.secure"}:
         assert (ROOT / path).exists(), path
