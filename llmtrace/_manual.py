@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import _state
-from .call import LLMRecord
+from .call import GENERIC, LLMRecord, Outcomes
+from .classification import ErrorRules
 from .semconv import ErrorType
 
 __all__ = ["log_call"]
@@ -48,10 +49,10 @@ def log_call(
 
         llmtrace.log_call(provider="acme", model="acme-large", input_tokens=120, output_tokens=30, latency_s=0.8)
     """
-    table = ()
+    outcomes = GENERIC
     if error is None and error_type is not None:
         kind = ErrorType(error_type)  # ValueError names the bad value
-        error, table = LoggedCallError(kind.value), ((LoggedCallError, kind),)
+        error, outcomes = LoggedCallError(kind.value), Outcomes.of({}, ErrorRules(((LoggedCallError, kind),)))
     record = LLMRecord(
         provider=provider,
         operation=operation,
@@ -69,12 +70,12 @@ def log_call(
         finish_reasons=[finish_reason] if finish_reason else [],
         output_text=[output_text] if output_text else [],
     )
-    call = _state.get_recorder().start(record, started_ago_ns=int(latency_s * 1e9))
+    call = _state.get_recorder().start(record, outcomes, started_ago_ns=int(latency_s * 1e9))
     call.attempts = retries + 1
     if ttft_s is not None:
         call.first_chunk_ns = call.start_ns + int(ttft_s * 1e9)
         call.chunks = max(chunks, 1)
     if error is not None:
-        call.fail(error, table)
+        call.fail(error)
     else:
         call.finish()

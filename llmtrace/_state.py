@@ -10,7 +10,7 @@ from ._guard import logger
 from .call import Recorder
 from .config import Settings, load_settings
 
-__all__ = ["get_recorder", "is_off", "set_recorder", "switch_off"]
+__all__ = ["get_recorder", "is_off", "set_recorder", "shared_recorder", "switch_off"]
 
 _recorder: Recorder | None = None
 _off_reason: str | None = None
@@ -48,6 +48,21 @@ def get_recorder(settings: Settings | None = None, **providers: Any) -> Recorder
             return _off_recorder()  # log_call() and friends under a switched-off llmtrace: recorded nowhere
         if _recorder is None:
             _recorder = Recorder(settings or load_settings(), **providers)
+        return _recorder
+
+
+def shared_recorder(settings: Settings, **providers: Any) -> Recorder:
+    """The active recorder when it was built from the same settings and OTel providers, else a new active one.
+
+    Under ``opentelemetry-instrument`` every provider's instrumentor builds its recorder from the same environment:
+    they share one (one tracer, one set of instruments, one price book) instead of one each."""
+    global _recorder, _off_reason
+    with _lock:
+        current = _recorder
+        if current is not None and current.settings == settings and current.built_with == providers:
+            return current
+        _recorder = Recorder(settings, **providers)
+        _off_reason = None
         return _recorder
 
 

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .semconv import Attr
+
 __all__ = [
     "BackendError",
     "Credentials",
@@ -227,7 +229,7 @@ def _llm_spans(trace: dict[str, Any], only_llm: bool = True) -> list[LLMSpan]:
     spans = []
     for span in trace.get("spans") or []:
         tags = {t["key"]: t["value"] for t in span.get("tags") or []}
-        if only_llm and "llm.provider" not in tags:
+        if only_llm and Attr.PROVIDER not in tags:
             continue
         service = (processes.get(span.get("processID")) or {}).get("serviceName", "")
         spans.append(

@@ -8,6 +8,7 @@ exactly once.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -18,73 +19,58 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from ._guard import report_internal_error
 from ._version import __version__
+from .classification import ErrorInfo, ErrorRules, classify
 from .config import Settings
 from .context import Attribution, current_attribution
-from .errors import ErrorInfo, ErrorTable, classify
 from .hashing import Hasher, canonical_json, template_text, text_length
 from .messages import input_messages, output_messages, redact_leaves, system_parts, to_plain
 from .metrics import Instruments, MetricLabels, instruments_for, record_call
+from .mirror import RECORD_REQUEST, RECORD_RESPONSE, mirror, mirror_record
 from .pricing import Price, PriceBook, Tokens
 from .redaction import Redactor
 from .retries import ACTIVE_CALL
-from .semconv import GENAI_OPERATION_NAMES, GENAI_PROVIDER_NAMES, Attr, FinishReason, GenAI
+from .semconv import Attr, FinishReason, GenAI
 
-__all__ = ["LLMCall", "LLMRecord", "Recorder", "normalize_finish_reason"]
+__all__ = ["FINISH_REASONS", "GENERIC", "LLMCall", "LLMRecord", "Outcomes", "Recorder", "normalize_finish_reason"]
 
-_FINISH: dict[str, FinishReason] = {
+# The GenAI spec's finish reasons, spelled as the spec (and OpenAI) spell them. A provider's ``Outcomes`` adds its
+# own spellings (``end_turn``, ``MAX_TOKENS``, ...); keys are lower case.
+FINISH_REASONS: Mapping[str, FinishReason] = {
     "stop": FinishReason.STOP,
-    "end_turn": FinishReason.STOP,
-    "stop_sequence": FinishReason.STOP,
-    "completed": FinishReason.STOP,
-    "complete": FinishReason.STOP,
-    "eos": FinishReason.STOP,
-    "pause_turn": FinishReason.STOP,
-    "finish_reason_stop": FinishReason.STOP,
-    "finish": FinishReason.STOP,  # bedrock titan FINISH
     "length": FinishReason.LENGTH,
-    "max_tokens": FinishReason.LENGTH,
-    "max_output_tokens": FinishReason.LENGTH,
-    "incomplete": FinishReason.LENGTH,
-    "model_context_window_exceeded": FinishReason.LENGTH,
-    "model_length": FinishReason.LENGTH,  # mistral
-    "error_limit": FinishReason.LENGTH,  # cohere
     "tool_calls": FinishReason.TOOL_USE,
-    "tool_use": FinishReason.TOOL_USE,
-    "function_call": FinishReason.TOOL_USE,
-    "tool_call": FinishReason.TOOL_USE,  # cohere TOOL_CALL
     "content_filter": FinishReason.CONTENT_FILTER,
-    "refusal": FinishReason.CONTENT_FILTER,
-    "safety": FinishReason.CONTENT_FILTER,
-    "blocklist": FinishReason.CONTENT_FILTER,
-    "prohibited_content": FinishReason.CONTENT_FILTER,
-    "recitation": FinishReason.CONTENT_FILTER,
-    "error_toxic": FinishReason.CONTENT_FILTER,  # cohere
-    "content_filtered": FinishReason.CONTENT_FILTER,  # bedrock
-    "guardrail_intervened": FinishReason.CONTENT_FILTER,  # bedrock
     "error": FinishReason.ERROR,
-    "failed": FinishReason.ERROR,
-    "timeout": FinishReason.ERROR,
-    "malformed_model_output": FinishReason.ERROR,  # bedrock
-    "malformed_tool_use": FinishReason.ERROR,  # bedrock
-    # Gemini finish reasons (and prompt block reasons) not covered above
-    "spii": FinishReason.CONTENT_FILTER,
-    "image_safety": FinishReason.CONTENT_FILTER,
-    "image_prohibited_content": FinishReason.CONTENT_FILTER,
-    "image_recitation": FinishReason.CONTENT_FILTER,
-    "model_armor": FinishReason.CONTENT_FILTER,
-    "jailbreak": FinishReason.CONTENT_FILTER,
-    "malformed_function_call": FinishReason.ERROR,
-    "unexpected_tool_call": FinishReason.ERROR,
-    "too_many_tool_calls": FinishReason.ERROR,
-    "malformed_response": FinishReason.ERROR,
-    "missing_thought_signature": FinishReason.ERROR,
 }
 _ERROR_MESSAGE_MAX = 256
 
 
-def normalize_finish_reason(raw: str | None) -> FinishReason | None:
+def normalize_finish_reason(
+    raw: str | None, reasons: Mapping[str, FinishReason] = FINISH_REASONS
+) -> FinishReason | None:
     """Provider finish/stop reason -> the normalized ``llm.stop_reason`` value (None when unknown)."""
-    return _FINISH.get(raw.lower()) if raw else None
+    return reasons.get(raw.lower()) if raw else None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcomes:
+    """How one provider says how a call ended: its finish-reason spellings and its error rules.
+
+    The core reads these and names no provider; ``GENERIC`` (the spec's spellings, no error table) serves calls
+    logged by hand.
+    """
+
+    finish_reasons: Mapping[str, FinishReason] = field(default_factory=lambda: FINISH_REASONS)
+    errors: ErrorRules = field(default_factory=ErrorRules)
+
+    @classmethod
+    def of(cls, finish_reasons: Mapping[str, FinishReason], errors: ErrorRules) -> Outcomes:
+        """A provider's outcomes: its finish reasons on top of the spec's (lower-cased), and its error rules."""
+        merged = {**FINISH_REASONS, **{raw.lower(): reason for raw, reason in finish_reasons.items()}}
+        return cls(merged, errors)
+
+
+GENERIC = Outcomes()
 
 
 @dataclass(slots=True)
@@ -143,6 +129,10 @@ class Recorder:
         price_book: PriceBook | None = None,
     ) -> None:
         self.settings = settings
+        # the OTel providers it was given (None: the global ones), so instrumentors can share a recorder
+        self.built_with = {
+            k: v for k, v in (("tracer_provider", tracer_provider), ("meter_provider", meter_provider)) if v is not None
+        }
         self.tracer = trace.get_tracer("llmtrace", __version__, tracer_provider=tracer_provider)
         self.instruments: Instruments = instruments_for(meter_provider, settings.genai_metrics)
         self.hasher = Hasher(settings.hash_key)
@@ -152,9 +142,10 @@ class Recorder:
         self.static_attributes: dict[tuple[Any, ...], dict[str, Any]] = {}
         self.label_sets: dict[tuple[Any, ...], MetricLabels] = {}
 
-    def start(self, record: LLMRecord, started_ago_ns: int = 0) -> LLMCall:
-        """Open the CLIENT span for ``record`` (backdated by ``started_ago_ns`` for calls logged afterwards)."""
-        return LLMCall(self, record, started_ago_ns)
+    def start(self, record: LLMRecord, outcomes: Outcomes = GENERIC, started_ago_ns: int = 0) -> LLMCall:
+        """Open the CLIENT span for ``record``, read with ``outcomes`` (its provider's finish reasons and errors);
+        backdated by ``started_ago_ns`` for calls logged afterwards."""
+        return LLMCall(self, record, outcomes, started_ago_ns)
 
 
 class LLMCall:
@@ -170,6 +161,7 @@ class LLMCall:
         "chunks",
         "ended",
         "first_chunk_ns",
+        "outcomes",
         "record",
         "recorder",
         "span",
@@ -177,9 +169,10 @@ class LLMCall:
         "started_at",
     )
 
-    def __init__(self, recorder: Recorder, record: LLMRecord, started_ago_ns: int = 0) -> None:
+    def __init__(self, recorder: Recorder, record: LLMRecord, outcomes: Outcomes, started_ago_ns: int = 0) -> None:
         self.recorder = recorder
         self.record = record
+        self.outcomes = outcomes
         self.attribution = current_attribution()
         self.attempts = 0
         self.started_at = time.time_ns() - started_ago_ns
@@ -226,13 +219,13 @@ class LLMCall:
             self._end_span_anyway()
             report_internal_error("call.finish")
 
-    def fail(self, exc: BaseException, table: ErrorTable = ()) -> None:
+    def fail(self, exc: BaseException) -> None:
         """The call (or its stream) raised ``exc``: record the classified error and end the span."""
         if self.ended:
             return
         self.ended = True
         try:
-            self._end(exc, table)
+            self._end(exc)
         except Exception:
             self._end_span_anyway()
             report_internal_error("call.fail")
@@ -245,7 +238,7 @@ class LLMCall:
         except Exception:
             pass
 
-    def _end(self, exc: BaseException | None, table: ErrorTable = ()) -> None:
+    def _end(self, exc: BaseException | None) -> None:
         end_ns = time.perf_counter_ns()
         recorder, record, span, stamps = self.recorder, self.record, self.span, self.chunk_stamps
         latency_s = (end_ns - self.start_ns) / 1e9
@@ -255,12 +248,12 @@ class LLMCall:
             _estimate_tokens(record)
         _drop_non_text_ids(record)
         price = _price(recorder.prices, record, self.started_at)
-        error = classify(exc, table) if exc is not None else None
+        error = classify(exc, self.outcomes.errors) if exc is not None else None
         error_type = error.type.value if error is not None else None
         # A span the sampler dropped gets nothing more: no hashing, no attribute dicts; the metrics below still
         # count the call, so totals stay exact under trace sampling.
         if span.is_recording():
-            attrs = _response_attributes(recorder, record, latency_s, ttft_s, self.attempts, price)
+            attrs = _response_attributes(recorder, record, latency_s, ttft_s, self.attempts, price, self.outcomes)
             _prompt_attributes(attrs, recorder.hasher, record)
             if stamps or self.chunks or record.streaming:
                 _stream_attributes(attrs, len(stamps) or self.chunks, stamps)
@@ -306,25 +299,19 @@ def _request_attributes(recorder: Recorder, record: LLMRecord, who: Attribution)
             recorder.static_attributes.clear()
         recorder.static_attributes[key] = static
     attrs = static.copy()
-    genai = recorder.settings.genai_semconv
-    if record.temperature is not None:
-        attrs[Attr.TEMPERATURE] = record.temperature
-        if genai:
-            attrs[GenAI.REQUEST_TEMPERATURE] = record.temperature
-    if record.max_tokens is not None:
-        attrs[Attr.MAX_TOKENS] = record.max_tokens
-        if genai:
-            attrs[GenAI.REQUEST_MAX_TOKENS] = record.max_tokens
-    if record.top_p is not None:
-        attrs[Attr.TOP_P] = record.top_p
-        if genai:
-            attrs[GenAI.REQUEST_TOP_P] = record.top_p
-    if genai:
-        _put(attrs, GenAI.REQUEST_TOP_K, record.top_k)
-        _put(attrs, GenAI.REQUEST_SEED, record.seed)
-        _put(attrs, GenAI.REQUEST_STOP_SEQUENCES, record.stop_sequences)
+    call_attrs: dict[str, Any] = {}
+    _put(call_attrs, Attr.TEMPERATURE, record.temperature)
+    _put(call_attrs, Attr.MAX_TOKENS, record.max_tokens)
+    _put(call_attrs, Attr.TOP_P, record.top_p)
     if who.agent is not None or who.session is not None or who.tenant is not None or who.user is not None:
-        _attribution_attributes(attrs, who, genai)
+        _put(call_attrs, Attr.AGENT, who.agent)
+        _put(call_attrs, Attr.SESSION, who.session)
+        _put(call_attrs, Attr.TENANT, who.tenant)
+        _put(call_attrs, Attr.USER, who.user)
+    if recorder.settings.genai_semconv:
+        mirror(call_attrs)
+        mirror_record(call_attrs, record, RECORD_REQUEST)
+    attrs.update(call_attrs)
     return attrs  # the prompt hashes are added at the end, and only to a span that is recording
 
 
@@ -343,22 +330,8 @@ def _static_request_attributes(genai: bool, record: LLMRecord) -> dict[str, Any]
     _put(attrs, Attr.SERVER_PORT, record.server_port)
     _put(attrs, Attr.CLOUD_REGION, record.region)
     if genai:
-        attrs[GenAI.OPERATION_NAME] = GENAI_OPERATION_NAMES.get(record.operation, record.operation)
-        attrs[GenAI.PROVIDER_NAME] = GENAI_PROVIDER_NAMES.get(record.provider, record.provider)
-        attrs[GenAI.REQUEST_STREAM] = record.streaming
-        _put(attrs, GenAI.REQUEST_MODEL, record.model)
+        mirror(attrs)
     return attrs
-
-
-def _attribution_attributes(attrs: dict[str, Any], who: Attribution, genai: bool) -> None:
-    _put(attrs, Attr.AGENT, who.agent)
-    _put(attrs, Attr.SESSION, who.session)
-    _put(attrs, Attr.TENANT, who.tenant)
-    _put(attrs, Attr.USER, who.user)
-    if genai:
-        _put(attrs, GenAI.CONVERSATION_ID, who.session)
-        _put(attrs, GenAI.SESSION_ID, who.session)
-        _put(attrs, GenAI.USER_ID, who.user)
 
 
 def _prompt_attributes(attrs: dict[str, Any], hasher: Hasher, record: LLMRecord) -> None:
@@ -391,7 +364,13 @@ def _tool_name(tool: Any) -> str | None:
 
 
 def _response_attributes(
-    recorder: Recorder, record: LLMRecord, latency_s: float, ttft_s: float | None, attempts: int, price: Price | None
+    recorder: Recorder,
+    record: LLMRecord,
+    latency_s: float,
+    ttft_s: float | None,
+    attempts: int,
+    price: Price | None,
+    outcomes: Outcomes,
 ) -> dict[str, Any]:
     genai = recorder.settings.genai_semconv
     retries = attempts - 1 if attempts > 1 else 0
@@ -401,7 +380,7 @@ def _response_attributes(
         attrs[Attr.RESPONSE_MODEL] = response_model
     if response_id is not None:
         attrs[Attr.RESPONSE_ID] = response_id
-    _token_attributes(attrs, record, genai)
+    _token_attributes(attrs, record)
     if price is not None:
         attrs[Attr.COST_USD] = price.total
         attrs[Attr.COST_INPUT_USD] = price.input
@@ -414,9 +393,9 @@ def _response_attributes(
         attrs[Attr.TTFT_MS] = ttft_s * 1000.0
     finish_reasons = record.finish_reasons
     if finish_reasons:
-        stop = normalize_finish_reason(finish_reasons[-1])
+        stop = normalize_finish_reason(finish_reasons[-1], outcomes.finish_reasons)
         if stop is FinishReason.STOP and record.tool_calls:
-            stop = FinishReason.TOOL_USE  # Gemini ends a function-call turn with STOP
+            stop = FinishReason.TOOL_USE  # some APIs end a function-call turn with a plain stop
         if stop is not None:
             attrs[Attr.STOP_REASON] = stop.value
     if record.output_text:
@@ -426,19 +405,12 @@ def _response_attributes(
     if record.tool_calls:
         attrs[Attr.RESPONSE_TOOL_CALLS] = record.tool_calls
     if genai:
-        if response_model is not None:
-            attrs[GenAI.RESPONSE_MODEL] = response_model
-        if response_id is not None:
-            attrs[GenAI.RESPONSE_ID] = response_id
-        if finish_reasons:
-            attrs[GenAI.RESPONSE_FINISH_REASONS] = list(finish_reasons)
-        if ttft_s is not None:
-            attrs[GenAI.RESPONSE_TIME_TO_FIRST_CHUNK] = ttft_s
-        attrs[GenAI.RESEND_COUNT] = retries
+        mirror(attrs)
+        mirror_record(attrs, record, RECORD_RESPONSE)
     return attrs
 
 
-def _token_attributes(attrs: dict[str, Any], record: LLMRecord, genai: bool) -> None:
+def _token_attributes(attrs: dict[str, Any], record: LLMRecord) -> None:
     inp, out = record.input_tokens, record.output_tokens
     cache_read, cache_write, reasoning = record.cache_read_tokens, record.cache_write_tokens, record.reasoning_tokens
     if inp is not None or out is not None:
@@ -455,17 +427,6 @@ def _token_attributes(attrs: dict[str, Any], record: LLMRecord, genai: bool) -> 
         attrs[Attr.TOKENS_REASONING] = reasoning
     if record.tokens_estimated:
         attrs[Attr.TOKENS_ESTIMATED] = True
-    if genai:
-        if inp is not None:
-            attrs[GenAI.USAGE_INPUT_TOKENS] = inp
-        if out is not None:
-            attrs[GenAI.USAGE_OUTPUT_TOKENS] = out
-        if cache_read is not None:
-            attrs[GenAI.USAGE_CACHE_READ_INPUT_TOKENS] = cache_read
-        if cache_write is not None:
-            attrs[GenAI.USAGE_CACHE_CREATION_INPUT_TOKENS] = cache_write
-        if reasoning is not None:
-            attrs[GenAI.USAGE_REASONING_OUTPUT_TOKENS] = reasoning
 
 
 def _stream_attributes(attrs: dict[str, Any], chunks: int, stamps: list[int]) -> None:

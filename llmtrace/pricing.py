@@ -8,6 +8,7 @@ float multiplications instead of genai-prices' ~200 us generic calculation.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from dataclasses import dataclass
@@ -107,7 +108,15 @@ class RateCard:
 
     @classmethod
     def load(cls, path: Path) -> RateCard:
-        """Parse and validate a rate card file; errors name the file and line (syntax) or entry (schema)."""
+        """Parse and validate a rate card file; errors name the file and line (syntax) or entry (schema).
+
+        Parsed once per file version: config validation and the price book read the same card."""
+        stat = path.stat()
+        return cls._load(path.resolve(), stat.st_mtime_ns, stat.st_size)
+
+    @classmethod
+    @functools.lru_cache(maxsize=8)
+    def _load(cls, path: Path, mtime_ns: int, size: int) -> RateCard:
         data = _parse_rate_card_text(path)
         if not isinstance(data, dict) or not isinstance(data.get("models"), list):
             raise ConfigError(f"{path}: rate card must be a mapping with a 'models' list")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .semconv import Attr
+from .semconv import Attr, Metric, PromName
 
 __all__ = ["Filters", "QueryBuilder", "escape_label_value", "increase_exact", "window_total"]
 
@@ -43,6 +43,10 @@ def window_total(selector: str, window: str, by: str = "") -> str:
     """
     grouping = f" by ({by})" if by else ""
     return f"sum{grouping} ({increase_exact(selector, window)})"
+
+
+def _type_matcher(token_type: str) -> str:
+    return f'{Metric.L_TYPE}="{escape_label_value(token_type)}"'
 
 
 @dataclass(frozen=True)
@@ -85,33 +89,33 @@ class QueryBuilder:
         return window_total(sel, f"{self.seconds}s", by)
 
     def calls(self, by: str = "", extra: str = "") -> str:
-        return self.window("llm_calls_total", extra, by)
+        return self.window(PromName.CALLS, extra, by)
 
     def errors(self, by: str = "") -> str:
-        return self.calls(by, 'status="error"')
+        return self.calls(by, f'{Metric.L_STATUS}="{Metric.STATUS_ERROR}"')
 
     def tokens(self, token_type: str, by: str = "") -> str:
-        return self.window("llm_tokens_total", f'type="{escape_label_value(token_type)}"', by)
+        return self.window(PromName.TOKENS, _type_matcher(token_type), by)
 
     def cost(self, by: str = "") -> str:
-        return self.window("llm_cost_usd_total", "", by)
+        return self.window(PromName.COST, "", by)
 
     def tokens_estimated(self, token_type: str, by: str = "") -> str:
         """Tokens llmtrace estimated for calls whose provider reported no usage (never in ``tokens``)."""
-        return self.window("llm_tokens_estimated_total", f'type="{escape_label_value(token_type)}"', by)
+        return self.window(PromName.TOKENS_ESTIMATED, _type_matcher(token_type), by)
 
     def cost_estimated(self, by: str = "") -> str:
         """Cost of the estimated tokens (never in ``cost``)."""
-        return self.window("llm_cost_estimated_usd_total", "", by)
+        return self.window(PromName.COST_ESTIMATED, "", by)
 
     def unpriced(self, by: str = "") -> str:
         """Calls to models no price table knows (labelled by provider and model only)."""
-        return self.window("llm_unpriced_calls_total", by=by, attribution=False)
+        return self.window(PromName.UNPRICED_CALLS, by=by, attribution=False)
 
     def latency_avg(self, by: str = "") -> str:
         return (
-            f"{self.window('llm_latency_seconds_sum', by=by, attribution=False)} / "
-            f"{self.window('llm_latency_seconds_count', by=by, attribution=False)}"
+            f"{self.window(f'{PromName.LATENCY}_sum', by=by, attribution=False)} / "
+            f"{self.window(f'{PromName.LATENCY}_count', by=by, attribution=False)}"
         )
 
     def quantile(self, histogram: str, q: float, by: str = "") -> str:

@@ -1,9 +1,9 @@
 """Count HTTP attempts of the active LLM call at the transport, so SDK-internal retries become visible.
 
-The SDKs retry 429/5xx/timeouts inside one ``create()`` call; only the transport sees each attempt. We wrap
-``send`` of httpx2 and httpx clients (whichever are installed; each when first imported) and botocore's
-``Endpoint._send`` (one call per HTTP attempt of every boto3 client, whenever it was made), and bump the call
-that is active in this context.
+The SDKs retry 429/5xx/timeouts inside one ``create()`` call; only the transport sees each attempt. Each provider
+declares the ``Transport`` methods its SDK sends one HTTP attempt through (an HTTP client's ``send``, a cloud SDK's
+endpoint); we wrap each once (when its module is first imported, if it is installed), however many providers
+declared it, and bump the call that is active in this context.
 Outside an LLM call the wrapper is one ContextVar lookup.
 
 Transports can nest (litellm routes httpx through an aiohttp transport): only the outermost send of an attempt
@@ -17,7 +17,9 @@ import functools
 import importlib
 import importlib.util
 import inspect
+from collections.abc import Iterable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import wrapt
@@ -25,7 +27,7 @@ import wrapt
 from ._guard import report_internal_error
 from ._imports import when_imported
 
-__all__ = ["ACTIVE_CALL", "AttemptCounter", "install_transport_hooks", "uninstall_transport_hooks"]
+__all__ = ["ACTIVE_CALL", "AttemptCounter", "Transport", "install_transport_hooks", "uninstall_transport_hooks"]
 
 
 class AttemptCounter(Protocol):
@@ -33,19 +35,20 @@ class AttemptCounter(Protocol):
 
 
 ACTIVE_CALL: ContextVar[AttemptCounter | None] = ContextVar("llmtrace_active_call", default=None)
-# (module, class, method) sending one HTTP attempt
-_TARGETS = (
-    ("httpx2", "Client", "send"),
-    ("httpx2", "AsyncClient", "send"),
-    ("httpx", "Client", "send"),
-    ("httpx", "AsyncClient", "send"),
-    ("botocore.endpoint", "Endpoint", "_send"),
-    ("aiohttp", "ClientSession", "_request"),  # google-genai's async transport when aiohttp is installed
-)
+
+
+@dataclass(frozen=True, slots=True)
+class Transport:
+    """A method that sends one HTTP attempt: ``module.Class.method`` (sync or async, decided by the method)."""
+
+    module: str
+    cls: str
+    method: str
+
+
 _IN_SEND: ContextVar[bool] = ContextVar("llmtrace_in_send", default=False)
-_installed: list[tuple[Any, str, Any]] = []
-_users = 0
-_generation: object | None = None
+# transport -> [users, generation, (class, original method) once wrapped]
+_hooks: dict[Transport, list[Any]] = {}
 
 
 def _count_attempt(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
@@ -74,41 +77,45 @@ async def _count_async_attempt(wrapped: Any, instance: Any, args: Any, kwargs: A
         _IN_SEND.reset(token)
 
 
-def install_transport_hooks() -> None:
-    """Wrap the send method of every transport, now or when its module is imported; reference-counted across
-    instrumentors."""
-    global _users, _generation
-    _users += 1
-    if _users > 1:
-        return
-    _generation = generation = object()
-    for module_name, class_name, method in _TARGETS:
-        if importlib.util.find_spec(module_name.split(".")[0]) is None:
-            continue  # not installed
-        when_imported(module_name, functools.partial(_hook, module_name, class_name, method, generation))
+def install_transport_hooks(transports: Iterable[Transport]) -> None:
+    """Wrap each transport's send method, now or when its module is imported; reference-counted, so one wrapper
+    serves every provider that declared it."""
+    for transport in transports:
+        entry = _hooks.get(transport)
+        if entry is not None:
+            entry[0] += 1
+            continue
+        generation = object()
+        _hooks[transport] = [1, generation, None]
+        if importlib.util.find_spec(transport.module.split(".")[0]) is not None:  # else: not installed
+            when_imported(transport.module, functools.partial(_hook, transport, generation))
 
 
-def _hook(module_name: str, class_name: str, method: str, generation: object) -> None:
-    if generation is not _generation:
+def _hook(transport: Transport, generation: object) -> None:
+    entry = _hooks.get(transport)
+    if entry is None or entry[1] is not generation:
         return  # uninstalled before the transport was imported
     try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-        original = cls.__dict__[method]
+        cls = getattr(importlib.import_module(transport.module), transport.cls)
+        original = cls.__dict__[transport.method]
     except Exception:
-        report_internal_error(f"retries.install:{module_name}")
+        report_internal_error(f"retries.install:{transport.module}")
         return
     counter = _count_async_attempt if inspect.iscoroutinefunction(original) else _count_attempt
-    setattr(cls, method, wrapt.FunctionWrapper(original, counter))
-    _installed.append((cls, method, original))
+    setattr(cls, transport.method, wrapt.FunctionWrapper(original, counter))
+    entry[2] = (cls, original)
 
 
-def uninstall_transport_hooks() -> None:
-    """Restore the original send methods once the last instrumentor is gone."""
-    global _users, _generation
-    _users = max(_users - 1, 0)
-    if _users:
-        return
-    _generation = None
-    while _installed:
-        cls, method, original = _installed.pop()
-        setattr(cls, method, original)
+def uninstall_transport_hooks(transports: Iterable[Transport]) -> None:
+    """Restore each transport's original send method once the last provider that declared it is gone."""
+    for transport in transports:
+        entry = _hooks.get(transport)
+        if entry is None:
+            continue
+        entry[0] -= 1
+        if entry[0] > 0:
+            continue
+        del _hooks[transport]
+        if entry[2] is not None:
+            cls, original = entry[2]
+            setattr(cls, transport.method, original)

@@ -23,6 +23,7 @@ __all__ = [
     "FinishReason",
     "GenAI",
     "Metric",
+    "PromName",
     "TokenType",
 ]
 
@@ -154,6 +155,22 @@ class Metric:
     L_AGENT = "agent"
     STATUS_OK = "ok"
     STATUS_ERROR = "error"
+
+
+class PromName:
+    """What each ``Metric`` is called once it reaches Prometheus (the OTLP translation: dots to underscores, the unit
+    as a suffix, ``_total`` on counters); what the CLI's PromQL queries. Histograms add ``_bucket``/``_sum``/``_count``.
+    """
+
+    CALLS = "llm_calls_total"
+    TOKENS = "llm_tokens_total"
+    COST = "llm_cost_usd_total"
+    LATENCY = "llm_latency_seconds"
+    TTFT = "llm_ttft_seconds"
+    RETRIES = "llm_retries_total"
+    UNPRICED_CALLS = "llm_unpriced_calls_total"
+    TOKENS_ESTIMATED = "llm_tokens_estimated_total"
+    COST_ESTIMATED = "llm_cost_estimated_usd_total"
 
 
 class ErrorType(str, Enum):

@@ -13,6 +13,7 @@ each chunk to the provider state and appends one timestamp, about a third of the
 
 from __future__ import annotations
 
+import inspect
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator
@@ -22,7 +23,7 @@ import wrapt
 
 from ._guard import report_internal_error
 from .call import LLMCall, LLMRecord
-from .errors import ErrorTable, IncompleteStreamError
+from .exceptions import IncompleteStreamError
 from .retries import ACTIVE_CALL
 
 __all__ = ["AsyncStreamProxy", "StreamState", "SyncStreamProxy"]
@@ -37,7 +38,7 @@ class StreamState(ABC):
     def process_chunk(self, chunk: Any) -> bool:
         """Absorb one chunk/event; return True when it carried content (text, tool-call or reasoning delta)."""
 
-    def finish(self, record: LLMRecord) -> None:
+    def flush(self, record: LLMRecord) -> None:
         """Copy what the stream told into ``record`` at its end (usage, ids, finish reasons, output text).
 
         Most states write into the record as chunks arrive and have nothing left to do here."""
@@ -52,11 +53,10 @@ class StreamState(ABC):
 class _StreamObserver(wrapt.ObjectProxy):
     """Shared state and the once-only end for both proxies."""
 
-    def __init__(self, wrapped: Any, call: LLMCall, state: StreamState, errors: ErrorTable) -> None:
+    def __init__(self, wrapped: Any, call: LLMCall, state: StreamState) -> None:
         super().__init__(wrapped)
         self._self_call = call
         self._self_state = state
-        self._self_errors = errors
         self._self_iter: Any = None
         # Lazy streams (generators: google-genai, ollama) send their request, retries included, on the first
         # next(): the call is active until the first item arrives so the transport hook counts those attempts.
@@ -70,7 +70,7 @@ class _StreamObserver(wrapt.ObjectProxy):
         if call.ended:
             return
         try:
-            self._self_state.finish(call.record)
+            self._self_state.flush(call.record)
             call.record.stream_incomplete = early
         except Exception:
             report_internal_error("stream.finish")
@@ -79,7 +79,7 @@ class _StreamObserver(wrapt.ObjectProxy):
         if exc is None:
             call.finish()
         else:
-            call.fail(exc, self._self_errors)
+            call.fail(exc)
 
     def _self_chunk(self, chunk: Any) -> None:
         """Feed one chunk to the provider state; a content chunk gets a timestamp (TTFT, count, gaps)."""
@@ -88,6 +88,40 @@ class _StreamObserver(wrapt.ObjectProxy):
                 self._self_stamps.append(time.perf_counter_ns())
         except Exception:
             report_internal_error("stream.chunk")
+
+    def _self_closer(self, close: Any) -> Any:
+        """The SDK's ``close``/``aclose`` wrapped so the call ends once it has run; a coroutine function stays one.
+
+        Mirroring the SDK's own method keeps each stream class's contract (openai's async ``close``, litellm's sync
+        one, an async generator's ``aclose`` that returns an awaitable)."""
+        if inspect.iscoroutinefunction(close):
+
+            async def close_async(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await close(*args, **kwargs)
+                finally:
+                    self._self_end(None, early=True)
+
+            return close_async
+
+        def close_now(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = close(*args, **kwargs)
+            except BaseException:
+                self._self_end(None, early=True)
+                raise
+            if inspect.isawaitable(result):
+                return self._self_end_after(result)
+            self._self_end(None, early=True)
+            return result
+
+        return close_now
+
+    async def _self_end_after(self, closing: Any) -> Any:
+        try:
+            return await closing
+        finally:
+            self._self_end(None, early=True)
 
     def __del__(self) -> None:
         call = getattr(self, "_self_call", None)
@@ -172,11 +206,15 @@ class SyncStreamProxy(_StreamObserver):
         finally:
             self._self_end(None, early=True)
 
+    @property
     def close(self) -> Any:
-        try:
-            return self.__wrapped__.close()
-        finally:
-            self._self_end(None, early=True)
+        """The SDK's own ``close`` (sync, as sync streams have it), which also ends the call."""
+        return self._self_closer(self.__wrapped__.close)
+
+    @property
+    def aclose(self) -> Any:
+        """A sync stream with an async close too (litellm's ``CustomStreamWrapper``); absent when the SDK's is."""
+        return self._self_closer(self.__wrapped__.aclose)
 
 
 class AsyncStreamProxy(_StreamObserver):
@@ -253,21 +291,12 @@ class AsyncStreamProxy(_StreamObserver):
         finally:
             self._self_end(None, early=True)
 
-    async def close(self) -> Any:
-        try:
-            return await self.__wrapped__.close()
-        finally:
-            self._self_end(None, early=True)
+    @property
+    def close(self) -> Any:
+        """The SDK's own ``close``: async for most async streams, sync for some (litellm's); it ends the call."""
+        return self._self_closer(self.__wrapped__.close)
 
     @property
     def aclose(self) -> Any:
-        """Async generators (Ollama) close with ``aclose()``; absent (AttributeError) exactly when the SDK's is."""
-        close = self.__wrapped__.aclose
-
-        async def aclose() -> Any:
-            try:
-                return await close()
-            finally:
-                self._self_end(None, early=True)
-
-        return aclose
+        """Async generators close with ``aclose()``; absent (AttributeError) exactly when the SDK's is."""
+        return self._self_closer(self.__wrapped__.aclose)

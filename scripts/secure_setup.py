@@ -12,6 +12,14 @@ Writes into DIR (never commit it; .gitignore lists .secure/):
     jaeger-writers.htpasswd      Jaeger OTLP receiver users (collector)
     secure.env                   every password and token as NAME=value, for compose (--env-file) and scripts
 
+    python scripts/secure_setup.py DIR --retire team-a TOKEN   # remove a token from the tenant's file
+
+Permissions: what a service reads (server keys, token files, htpasswd files, the web config) is mode 0640 with the
+group ``--group`` (default: your primary group); the directories are 0750. The services in the compose `secure`
+profile run as their images' own users and get that group (``group_add: ${LLMTRACE_SECRETS_GID}``, from
+secure.env), so they can read the secrets and nobody else on the host can. What no service reads stays
+owner-only (0600): the CA key and secure.env.
+
 Running it again keeps everything that exists: a rotated certificate or password means deleting its files first.
 Needs the `secure` extra: pip install 'llmtrace-otel[secure]' (cryptography, bcrypt).
 """
@@ -38,12 +46,33 @@ SERVICES = ("otelcol", "jaeger", "prometheus")
 CERT_DAYS = 365
 
 
-def _write(path: Path, data: bytes | str, private: bool = True) -> None:
-    """Create a file readable by its owner only (keys, tokens, passwords) unless told it is public."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+# Modes: PUBLIC (certificates), SERVICE (secrets a service reads, through the secrets group), OWNER (no service).
+PUBLIC, SERVICE, OWNER = 0o644, 0o640, 0o600
+
+
+def secrets_gid() -> int:
+    """The group the services read the secrets through: LLMTRACE_SECRETS_GID, else the caller's primary group."""
+    return int(os.environ.get("LLMTRACE_SECRETS_GID") or os.getgid())
+
+
+def _dir(path: Path, gid: int) -> None:
+    """A directory the secrets group may enter and list, nobody else."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.chown(path, -1, gid)
+    path.chmod(0o750)
+
+
+def _write(path: Path, data: bytes | str, mode: int = SERVICE, gid: int | None = None) -> None:
+    """Replace ``path`` atomically by a file of ``mode`` in group ``gid`` (never readable by others in between)."""
+    gid = secrets_gid() if gid is None else gid
+    _dir(path.parent, gid)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data.encode() if isinstance(data, str) else data)
-    tmp.chmod(0o600 if private else 0o644)
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data.encode() if isinstance(data, str) else data)
+    os.chown(tmp, -1, gid)
+    tmp.chmod(mode)
     os.replace(tmp, path)
 
 
@@ -97,8 +126,8 @@ def make_tls(tls: Path) -> None:
     else:
         ca_key = ec.generate_private_key(ec.SECP256R1())
         ca = _cert("llmtrace secure-profile CA", ca_key, None)
-        _write(tls / "ca.key", _pem_key(ca_key))
-        _write(tls / "ca.crt", ca.public_bytes(serialization.Encoding.PEM), private=False)
+        _write(tls / "ca.key", _pem_key(ca_key), OWNER)
+        _write(tls / "ca.crt", ca.public_bytes(serialization.Encoding.PEM), PUBLIC)
     for service in SERVICES:
         if not (tls / f"{service}.crt").exists():
             key = ec.generate_private_key(ec.SECP256R1())
@@ -106,7 +135,7 @@ def make_tls(tls: Path) -> None:
             _write(
                 tls / f"{service}.crt",
                 _cert(service, key, (ca, ca_key)).public_bytes(serialization.Encoding.PEM),
-                private=False,
+                PUBLIC,
             )
 
 
@@ -129,6 +158,15 @@ def new_token(directory: Path, tenant: str) -> str:
     issued = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     _write(path, (path.read_text() if path.exists() else "") + f"{token} # {tenant}, issued {issued}\n")
     return token
+
+
+def retire_token(directory: Path, tenant: str, token: str) -> int:
+    """Remove ``token`` from the tenant's token file (atomically, same permissions); how many lines went."""
+    path = directory / "tokens" / f"{tenant}.tokens"
+    lines = path.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if line.split(maxsplit=1)[:1] != [token]]
+    _write(path, "".join(kept))
+    return len(lines) - len(kept)
 
 
 def _bcrypt(password: str) -> str:
@@ -160,6 +198,9 @@ def make_users(directory: Path, env: dict[str, str]) -> None:
 def setup(directory: Path) -> dict[str, str]:
     """Make whatever is missing in ``directory``; return the secure.env values."""
     env = _env(directory / "secure.env")
+    env["LLMTRACE_SECRETS_GID"] = str(secrets_gid())
+    env.setdefault("COMPOSE_PROFILES", "secure")  # `docker compose --env-file DIR/secure.env up -d`
+    _dir(directory, secrets_gid())
     make_tls(directory / "tls")
     make_users(directory, env)
     for tenant in TENANTS:
@@ -167,17 +208,43 @@ def setup(directory: Path) -> dict[str, str]:
             env[_env_name(tenant)] = new_token(directory, tenant)
     env["LLMTRACE_CA_FILE"] = str((directory / "tls" / "ca.crt").resolve())
     lines = ["# Made by scripts/secure_setup.py: secrets, never commit."] + [f"{k}={v}" for k, v in sorted(env.items())]
-    _write(directory / "secure.env", "\n".join(lines) + "\n")
+    _write(directory / "secure.env", "\n".join(lines) + "\n", OWNER)
+    fix_modes(directory, secrets_gid())
     return env
+
+
+def mode_of(relative: str) -> int:
+    """The mode a file of the secrets dir should have, by its role."""
+    if relative.endswith(".crt"):
+        return PUBLIC
+    return OWNER if relative in ("tls/ca.key", "secure.env") else SERVICE
+
+
+def fix_modes(directory: Path, gid: int) -> None:
+    """Every file and directory to its mode and group (also those made by an older version, or by hand)."""
+    for path in [directory, *directory.rglob("*")]:
+        os.chown(path, -1, gid)
+        path.chmod(0o750 if path.is_dir() else mode_of(path.relative_to(directory).as_posix()))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dir", nargs="?", default=".secure", type=Path)
     parser.add_argument("--rotate", metavar="TENANT", help="add a new token for TENANT and print it")
+    parser.add_argument("--retire", nargs=2, metavar=("TENANT", "TOKEN"), help="remove TOKEN from TENANT's file")
+    parser.add_argument("--group", type=int, metavar="GID", help="the secrets group (default: your primary group)")
     args = parser.parse_args(argv)
+    if args.group is not None:
+        os.environ["LLMTRACE_SECRETS_GID"] = str(args.group)
+    elif args.dir.exists():
+        os.environ.setdefault("LLMTRACE_SECRETS_GID", str(args.dir.stat().st_gid))  # keep the directory's group
     if args.rotate:
         print(new_token(args.dir, args.rotate))
+        return 0
+    if args.retire:
+        if not retire_token(args.dir, *args.retire):
+            print(f"error: no such token in {args.retire[0]}'s file", file=sys.stderr)
+            return 1
         return 0
     setup(args.dir)
     print(f"secure profile secrets in {args.dir.resolve()} (see secure.env)", file=sys.stderr)

@@ -2,9 +2,45 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
-__all__ = ["assert_rate_limited_after_retries", "assert_stream_timing"]
+import pytest
+
+from llmtrace.demo.workload import reference_cost
+
+__all__ = ["assert_rate_limited_after_retries", "assert_stream_timing", "assert_usage_matches", "fault"]
+
+_CALL_IDS = itertools.count()
+
+
+def fault(plan: str, **extra: str) -> dict[str, str]:
+    """Headers asking the fake server for the fault ``plan`` (e.g. ``"429,429,ok"``), with a call id: SDKs that send
+    no retry-count header are counted by it."""
+    return {"x-llmtrace-fault": plan, "x-llmtrace-call": f"test-{next(_CALL_IDS)}", **extra}
+
+
+def assert_usage_matches(
+    attrs: dict[str, Any], exchange: Any, price_provider: str | None, *, model: str | None = None, genai: bool = True
+) -> None:
+    """The span's tokens equal what the fake server sent (input includes cache reads and writes), and its cost
+    equals genai-prices' price of them (``price_provider`` None: the model is unpriced, no cost and the flag)."""
+    usage = exchange.usage
+    assert attrs["llm.tokens.input"] == usage["input"]
+    assert attrs["llm.tokens.output"] == usage["output"]
+    assert attrs["llm.tokens.total"] == usage["input"] + usage["output"]
+    for key in ("cache_read", "cache_write", "reasoning"):
+        assert (attrs.get(f"llm.tokens.{key}") or 0) == (usage.get(key) or 0), key
+    if genai:
+        assert attrs["gen_ai.usage.input_tokens"] == usage["input"]
+        assert attrs["gen_ai.usage.output_tokens"] == usage["output"]
+    if price_provider is None:
+        assert attrs["llm.cost.unpriced"] is True and "llm.cost_usd" not in attrs
+        return
+    priced_model = model or attrs.get("llm.response.model") or attrs["llm.model"]
+    expected = reference_cost(price_provider, priced_model, usage)
+    assert attrs["llm.cost_usd"] == pytest.approx(expected, rel=1e-9, abs=1e-15)
+    assert attrs["llm.cost.pricing"].startswith("genai-prices ")
 
 
 def assert_rate_limited_after_retries(span: Any, error_class: str, retries: int = 2) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Provider instrumentors. Each module holds provider knowledge only; ``_base`` holds the mechanics."""
+"""Provider instrumentors: each module declares one ``Provider`` (``_contract``); ``_instrumentor`` is the mechanics."""
 
 from __future__ import annotations
 

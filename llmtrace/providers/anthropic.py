@@ -9,24 +9,24 @@ from __future__ import annotations
 from typing import Any
 
 from ..call import LLMRecord
-from ..errors import ErrorTable
+from ..classification import ErrorTable
 from ..sdk_spans import SelfTracing
-from ..semconv import ErrorType
+from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
-from ._base import (
-    ProviderHooks,
-    ProviderInstrumentor,
-    WrapTarget,
-    as_float,
-    as_int,
-    as_items,
-    as_tools,
-    get_path,
-    is_raw_response,
-    server_of,
-)
+from ._contract import HTTPX, HTTPX2, Provider, Streamed, WrapTarget
+from ._instrumentor import instrumentor_class
+from ._reading import as_float, as_int, as_items, as_stop_sequences, as_tools, get_path, is_raw_response, server_of
 
-__all__ = ["TARGETS", "AnthropicInstrumentor", "errors", "extract_request", "extract_response"]
+__all__ = [
+    "PROVIDER",
+    "TARGETS",
+    "AnthropicInstrumentor",
+    "errors",
+    "read_request",
+    "read_response",
+    "stream_in",
+    "stream_state",
+]
 
 _MESSAGES = "anthropic.resources.messages.messages"
 TARGETS = (
@@ -58,7 +58,7 @@ def _provider(client: Any) -> str:
     return next((provider for marker, provider in _CLIENT_PROVIDERS if marker in name), "anthropic")
 
 
-def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> LLMRecord:
+def read_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> LLMRecord:
     """Read messages.create()/stream() kwargs into a record (request side only)."""
     client = getattr(resource, "_client", None)
     host, port = server_of(client)
@@ -76,14 +76,14 @@ def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -
         max_tokens=as_int(kwargs.get("max_tokens")),
         top_p=as_float(kwargs.get("top_p")),
         top_k=as_float(kwargs.get("top_k")),
-        stop_sequences=[str(s) for s in stop] if isinstance(stop, (list, tuple)) else None,
+        stop_sequences=as_stop_sequences(stop),
         messages=kwargs.get("messages"),
         system=kwargs.get("system"),
         tools=as_tools(tools),
     )
 
 
-def extract_response(record: LLMRecord, response: Any) -> None:
+def read_response(record: LLMRecord, response: Any) -> None:
     """Read a Message (or a ``with_raw_response`` wrapper of one) into the record."""
     if is_raw_response(response):
         if record.streaming:
@@ -190,14 +190,14 @@ class MessageStreamState(StreamState):
         return self.stopped
 
 
-def stream_state(record: LLMRecord) -> StreamState:
-    return MessageStreamState(record)
-
-
-def is_stream(result: Any) -> bool:
+def stream_in(record: LLMRecord, result: Any) -> Streamed | None:
     import anthropic
 
-    return isinstance(result, (anthropic.Stream, anthropic.AsyncStream))
+    return Streamed(result) if isinstance(result, (anthropic.Stream, anthropic.AsyncStream)) else None
+
+
+def stream_state(record: LLMRecord, stream: Any) -> StreamState:
+    return MessageStreamState(record)
 
 
 def errors() -> ErrorTable:
@@ -243,26 +243,36 @@ SELF_TRACING = (
         switch="ANTHROPIC_OPEN_TELEMETRY=false or the client's open_telemetry=False",
     ),
 )
-HOOKS = ProviderHooks(
-    "anthropic",
-    TARGETS,
-    extract_request,
-    extract_response,
-    stream_state,
-    is_stream,
-    errors,
+PROVIDER = Provider(
+    name="anthropic",
+    requires=("anthropic >= 0.40",),
+    targets=TARGETS,
+    read_request=read_request,
+    read_response=read_response,
+    stream_in=stream_in,
+    stream_state=stream_state,
+    transports=(*HTTPX2, *HTTPX),  # anthropic 2.x sends through httpx2, earlier releases through httpx
+    errors=errors,
+    finish_reasons={
+        "end_turn": FinishReason.STOP,
+        "stop_sequence": FinishReason.STOP,
+        "pause_turn": FinishReason.STOP,
+        "max_tokens": FinishReason.LENGTH,
+        "model_context_window_exceeded": FinishReason.LENGTH,
+        "tool_use": FinishReason.TOOL_USE,
+        "refusal": FinishReason.CONTENT_FILTER,
+    },
     self_tracing=SELF_TRACING,
 )
 
-
-class AnthropicInstrumentor(ProviderInstrumentor):
+AnthropicInstrumentor = instrumentor_class(
+    PROVIDER,
+    "AnthropicInstrumentor",
     """Instruments the ``anthropic`` SDK: Messages API sync/async, raw streams and the stream helper.
 
     Example::
 
         from llmtrace.providers.anthropic import AnthropicInstrumentor
         AnthropicInstrumentor().instrument()
-    """
-
-    hooks = HOOKS
-    dependencies = ("anthropic >= 0.40",)
+    """,
+)

@@ -16,32 +16,30 @@ from __future__ import annotations
 import functools
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 from .._guard import report_internal_error
-from ..call import LLMCall, LLMRecord
-from ..errors import ErrorTable
-from ..semconv import ErrorType
-from ..streams import StreamState, SyncStreamProxy
-from ._base import (
-    ProviderHooks,
-    ProviderInstrumentor,
-    WrapTarget,
-    as_float,
-    as_int,
-    as_items,
-    as_tools,
-    get_path,
-    server_of,
-)
+from ..call import LLMRecord
+from ..classification import ErrorRules, ErrorTable, response_headers, response_status, valid_status
+from ..retries import Transport
+from ..semconv import ErrorType, FinishReason
+from ..streams import StreamState
+from ._contract import Provider, Streamed, WrapTarget
+from ._instrumentor import instrumentor_class
+from ._reading import as_float, as_int, as_items, as_stop_sequences, as_tools, get_path, server_of
 
 __all__ = [
+    "PROVIDER",
     "TARGETS",
     "BedrockInstrumentor",
     "errors",
-    "extract_request",
-    "extract_response",
     "model_id",
+    "read_request",
+    "read_response",
+    "settle",
+    "stream_in",
+    "stream_state",
 ]
 
 SERVICE = "bedrock-runtime"
@@ -104,9 +102,12 @@ def _request_body(params: dict[str, Any]) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-def extract_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> LLMRecord:
-    """Read one bedrock-runtime call (``_make_api_call(operation_name, api_params)``) into a record."""
+def read_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> LLMRecord | None:
+    """Read one bedrock-runtime call (``_make_api_call(operation_name, api_params)``) into a record; every other
+    service and operation is not an LLM call (None)."""
     operation = kwargs.get("operation_name")
+    if operation not in _OPERATIONS or _service(client) != SERVICE:
+        return None
     params = kwargs.get("api_params") or {}
     streaming, _ = _OPERATIONS.get(operation, (False, None))
     host, port = server_of({"base_url": get_path(client, "meta", "endpoint_url")})
@@ -153,8 +154,7 @@ def _request_params(record: LLMRecord, sources: list[dict[str, Any]]) -> None:
     record.top_p = as_float(_param(sources, "top_p"))
     record.top_k = as_float(_param(sources, "top_k"))
     record.seed = as_int(_param(sources, "seed"))
-    stop = _param(sources, "stop")
-    record.stop_sequences = [str(s) for s in stop] if isinstance(stop, (list, tuple)) else None
+    record.stop_sequences = as_stop_sequences(_param(sources, "stop"))
 
 
 def _tools(record: LLMRecord, tools: Any) -> None:
@@ -166,7 +166,7 @@ def _tools(record: LLMRecord, tools: Any) -> None:
 # -- responses --------------------------------------------------------------------------------------------------------
 
 
-def extract_response(record: LLMRecord, response: Any) -> None:
+def read_response(record: LLMRecord, response: Any) -> None:
     """Read a Converse response; any response's request id (InvokeModel bodies: ``_read_invoke_body_once``)."""
     if record.response_id is None:
         record.response_id = get_path(response, "ResponseMetadata", "RequestId")
@@ -364,36 +364,68 @@ class BedrockStreamState(StreamState):
         return self.done
 
 
-def stream_state(record: LLMRecord) -> StreamState:
+def stream_in(record: LLMRecord, result: Any) -> Streamed | None:
+    """ConverseStream keeps its event stream under ``stream``, InvokeModelWithResponseStream under ``body``: the
+    user gets the same dict with the proxy in its place."""
+    if not record.streaming or not isinstance(result, dict):
+        return None
+    key = "stream" if "stream" in result else "body"
+    if result.get(key) is None:
+        return None
+    read_response(record, result)  # the request id
+
+    def put(proxy: Any) -> dict[str, Any]:
+        result[key] = proxy
+        return result
+
+    return Streamed(result[key], put)
+
+
+def stream_state(record: LLMRecord, stream: Any) -> StreamState:
     return BedrockStreamState(record)
 
 
-def is_stream(result: Any) -> bool:
-    """Bedrock returns dicts; the event stream inside one is wrapped by ``BedrockInstrumentor._returned``."""
-    return False
+def settle(record: LLMRecord, result: Any) -> Any:
+    """InvokeModel's body is read here (the user would have), as part of the call: a failure to read is the call's
+    failure, raised unchanged. The user gets an equivalent body over the same bytes."""
+    if record.streaming or not isinstance(result, dict) or "contentType" not in result:
+        return result
+    from botocore.response import StreamingBody
+
+    body = result.get("body")
+    if not hasattr(body, "read"):
+        return result
+    data = body.read()
+    result["body"] = StreamingBody(io.BytesIO(data), len(data))
+    try:
+        _read_invoke_response(record, result, data)
+    except Exception:
+        report_internal_error("bedrock.invoke_body")
+    return result
 
 
 # -- errors -----------------------------------------------------------------------------------------------------------
 
 
-class _ErrorCodeMeta(type):
-    """``isinstance(exc, cls)`` by the ClientError's code (and, optionally, message), not by class identity."""
-
-    codes: frozenset[str]
-    marker: str
-
-    def __instancecheck__(cls, exc: Any) -> bool:
-        error = get_path(exc, "response", "Error")
-        code = str(error.get("Code") or "") if isinstance(error, dict) else ""
-        if code[:1].upper() + code[1:] not in cls.codes:  # stream exception events spell it "throttlingException"
-            return False
-        return not cls.marker or cls.marker in str(error.get("Message", "")).lower()
+def _error_code(exc: BaseException) -> tuple[str, str]:
+    """(code, lower-cased message) of a botocore ``ClientError``; stream exception events spell the code in camel
+    case (``throttlingException``), so its first letter is raised."""
+    error = get_path(exc, "response", "Error")
+    if not isinstance(error, dict):
+        return "", ""
+    code = str(error.get("Code") or "")
+    return code[:1].upper() + code[1:], str(error.get("Message", "")).lower()
 
 
-def _codes(client_error: type[BaseException], *codes: str, marker: str = "") -> type[BaseException]:
-    name = f"{codes[0]}{'_' + marker.replace(' ', '_') if marker else ''}"
-    namespace = {"codes": frozenset(codes), "marker": marker, "__module__": __name__}
-    return _ErrorCodeMeta(name, (client_error,), namespace)
+def _codes(*codes: str, marker: str = "") -> Callable[[BaseException], bool]:
+    """A predicate row: the error's code is one of ``codes`` (and its message says ``marker``)."""
+    wanted = frozenset(codes)
+
+    def matches(exc: BaseException) -> bool:
+        code, message = _error_code(exc)
+        return code in wanted and marker in message
+
+    return matches
 
 
 # Bedrock Runtime error codes (modeled ones and the service-wide auth ones) -> error type, most specific first.
@@ -426,7 +458,7 @@ def errors() -> ErrorTable:
     from botocore import exceptions as exc
     from botocore.parsers import ResponseParserError
 
-    by_code = tuple((_codes(exc.ClientError, *codes, marker=marker), kind) for codes, marker, kind in ERROR_CODES)
+    by_code = tuple((_codes(*codes, marker=marker), kind) for codes, marker, kind in ERROR_CODES)
     return (
         *by_code,
         (exc.ReadTimeoutError, ErrorType.TIMEOUT),
@@ -460,10 +492,65 @@ def errors() -> ErrorTable:
     )
 
 
-HOOKS = ProviderHooks("bedrock", TARGETS, extract_request, extract_response, stream_state, is_stream, errors)
+def _metadata(exc: BaseException) -> dict[str, Any]:
+    metadata = get_path(exc, "response", "ResponseMetadata")
+    return metadata if isinstance(metadata, dict) else {}
 
 
-class BedrockInstrumentor(ProviderInstrumentor):
+def error_status(exc: BaseException) -> int | None:
+    """botocore keeps the HTTP status in the error response's ``ResponseMetadata``."""
+    status = _metadata(exc).get("HTTPStatusCode")
+    return status if valid_status(status) else response_status(exc)
+
+
+def error_headers(exc: BaseException) -> Any:
+    return _metadata(exc).get("HTTPHeaders") or response_headers(exc)
+
+
+def retry_delay(exc: BaseException) -> float | None:
+    """AWS's ``x-amz-retry-after`` (milliseconds), when a service sends it instead of ``Retry-After``."""
+    value = get_path(error_headers(exc), "x-amz-retry-after")
+    try:
+        return max(float(value) / 1000.0, 0.0) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+PROVIDER = Provider(
+    name="bedrock",
+    requires=("botocore >= 1.34",),
+    targets=TARGETS,
+    read_request=read_request,
+    read_response=read_response,
+    stream_in=stream_in,
+    stream_state=stream_state,
+    settle=settle,
+    transports=(Transport("botocore.endpoint", "Endpoint", "_send"),),  # one call per HTTP attempt, every client
+    errors=errors,
+    error_readers=ErrorRules(status=error_status, headers=error_headers, retry_delay=retry_delay),
+    # Converse's stop reasons and each model family's own (Anthropic, Titan, Cohere, Llama, Mistral, Nova)
+    finish_reasons={
+        "end_turn": FinishReason.STOP,
+        "stop_sequence": FinishReason.STOP,
+        "finish": FinishReason.STOP,
+        "complete": FinishReason.STOP,
+        "max_tokens": FinishReason.LENGTH,
+        "model_context_window_exceeded": FinishReason.LENGTH,
+        "error_limit": FinishReason.LENGTH,
+        "tool_use": FinishReason.TOOL_USE,
+        "tool_call": FinishReason.TOOL_USE,
+        "content_filtered": FinishReason.CONTENT_FILTER,
+        "guardrail_intervened": FinishReason.CONTENT_FILTER,
+        "error_toxic": FinishReason.CONTENT_FILTER,
+        "refusal": FinishReason.CONTENT_FILTER,
+        "malformed_model_output": FinishReason.ERROR,
+        "malformed_tool_use": FinishReason.ERROR,
+    },
+)
+
+BedrockInstrumentor = instrumentor_class(
+    PROVIDER,
+    "BedrockInstrumentor",
     """Instruments ``boto3`` / ``botocore`` ``bedrock-runtime`` clients (made before or after ``instrument()``):
     ``converse``, ``converse_stream``, ``invoke_model``, ``invoke_model_with_response_stream``.
 
@@ -471,52 +558,8 @@ class BedrockInstrumentor(ProviderInstrumentor):
 
         from llmtrace.providers.bedrock import BedrockInstrumentor
         BedrockInstrumentor().instrument()
-    """
-
-    hooks = HOOKS
-    dependencies = ("botocore >= 1.34",)
-
-    def _begin(self, target: WrapTarget, instance: Any, kwargs: dict[str, Any]) -> LLMCall | None:
-        """Only bedrock-runtime's model calls are LLM calls; every other service and operation passes through."""
-        if kwargs.get("operation_name") not in _OPERATIONS or _service(instance) != SERVICE:
-            return None
-        return super()._begin(target, instance, kwargs)
-
-    def _returned(self, call: LLMCall, result: Any, target: WrapTarget) -> Any:
-        """Streams: the event stream inside the response dict is proxied. InvokeModel: the body is read here and
-        replaced by an equivalent one over the same bytes, so the user still reads it."""
-        if isinstance(result, dict) and "contentType" in result and not call.record.streaming:
-            _read_invoke_body_once(call, result, self._error_table)
-        try:
-            if call.record.streaming and isinstance(result, dict):
-                key = "stream" if "stream" in result else "body"
-                if result.get(key) is not None:
-                    extract_response(call.record, result)
-                    state = self.hooks.stream_state(call.record)
-                    result[key] = SyncStreamProxy(result[key], call, state, self._error_table)
-                    return result
-        except Exception:
-            report_internal_error("bedrock.stream")
-        return super()._returned(call, result, target)
-
-
-def _read_invoke_body_once(call: LLMCall, result: dict[str, Any], table: ErrorTable) -> None:
-    """Read InvokeModel's body (the user would have); a failure to read is the call's failure, raised unchanged."""
-    from botocore.response import StreamingBody
-
-    body = result.get("body")
-    if not hasattr(body, "read"):
-        return
-    try:
-        data = body.read()
-    except BaseException as exc:
-        call.fail(exc, table)
-        raise
-    result["body"] = StreamingBody(io.BytesIO(data), len(data))
-    try:
-        _read_invoke_response(call.record, result, data)
-    except Exception:
-        report_internal_error("bedrock.invoke_body")
+    """,
+)
 
 
 def _read_invoke_response(record: LLMRecord, result: dict[str, Any], data: bytes) -> None:

@@ -12,27 +12,25 @@ methods for those two: instrument first, then create clients.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from ..call import LLMRecord
-from ..errors import ErrorTable, http_client_errors
-from ..semconv import ErrorType
+from ..classification import ErrorRules, ErrorTable, http_client_errors
+from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
-from ._base import (
-    ProviderHooks,
-    ProviderInstrumentor,
-    WrapTarget,
-    as_float,
-    as_int,
-    as_items,
-    as_tools,
-    get_path,
-    keep_function_calls,
-    server_of,
-)
+from ._contract import HTTPX, Provider, WrapTarget, generator_stream
+from ._instrumentor import instrumentor_class
+from ._reading import as_float, as_int, as_items, as_stop_sequences, as_tools, get_path, keep_function_calls, server_of
 
-__all__ = ["TARGETS", "CohereInstrumentor", "errors", "extract_request", "extract_response"]
+__all__ = [
+    "PROVIDER",
+    "TARGETS",
+    "CohereInstrumentor",
+    "errors",
+    "read_request",
+    "read_response",
+    "stream_state",
+]
 
 _V2 = "cohere.v2.client"
 TARGETS = (
@@ -55,7 +53,7 @@ def _server(client: Any) -> tuple[str | None, int | None]:
     return server_of({"base_url": get_base_url()}) if callable(get_base_url) else (None, None)
 
 
-def extract_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> LLMRecord:
+def read_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> LLMRecord:
     """Read chat()/chat_stream()/embed() keyword arguments into a record (request side only)."""
     host, port = _server(client)
     stop = kwargs.get("stop_sequences")
@@ -71,7 +69,7 @@ def extract_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> 
         top_p=as_float(kwargs.get("p")),
         top_k=as_float(kwargs.get("k")),
         seed=as_int(kwargs.get("seed")),
-        stop_sequences=[str(s) for s in stop] if isinstance(stop, (list, tuple)) else None,
+        stop_sequences=as_stop_sequences(stop),
     )
     if target.operation == "embeddings":
         record.messages = next((kwargs[k] for k in ("texts", "inputs", "images") if kwargs.get(k)), None)
@@ -84,7 +82,7 @@ def extract_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> 
     return record
 
 
-def extract_response(record: LLMRecord, response: Any) -> None:
+def read_response(record: LLMRecord, response: Any) -> None:
     """Read a V2ChatResponse or an EmbedByTypeResponse into the record."""
     record.response_id = get_path(response, "id")
     if record.operation == "embeddings":
@@ -159,12 +157,8 @@ class ChatStreamState(StreamState):
         return self.ended
 
 
-def stream_state(record: LLMRecord) -> StreamState:
+def stream_state(record: LLMRecord, stream: Any) -> StreamState:
     return ChatStreamState(record)
-
-
-def is_stream(result: Any) -> bool:
-    return inspect.isgenerator(result) or inspect.isasyncgen(result)
 
 
 def errors() -> ErrorTable:
@@ -195,10 +189,42 @@ def errors() -> ErrorTable:
     )
 
 
-HOOKS = ProviderHooks("cohere", TARGETS, extract_request, extract_response, stream_state, is_stream, errors)
+def error_message(exc: BaseException) -> str:
+    """``ApiError``'s text starts with every response header: keep the status and the body's message only (the
+    headers would use most of ``llm.error.message``'s 256 characters)."""
+    text = str(exc)
+    if text.startswith("headers: ") and hasattr(exc, "body") and hasattr(exc, "status_code"):
+        body = exc.body
+        detail = body.get("message") if isinstance(body, dict) else None
+        return f"status_code: {exc.status_code}, {detail if isinstance(detail, str) else f'body: {body}'}"
+    return text
 
 
-class CohereInstrumentor(ProviderInstrumentor):
+PROVIDER = Provider(
+    name="cohere",
+    requires=("cohere >= 5.13",),
+    targets=TARGETS,
+    read_request=read_request,
+    read_response=read_response,
+    stream_in=generator_stream,
+    stream_state=stream_state,
+    transports=HTTPX,
+    errors=errors,
+    error_readers=ErrorRules(message=error_message),
+    finish_reasons={
+        "complete": FinishReason.STOP,
+        "stop_sequence": FinishReason.STOP,
+        "max_tokens": FinishReason.LENGTH,
+        "error_limit": FinishReason.LENGTH,
+        "tool_call": FinishReason.TOOL_USE,
+        "error_toxic": FinishReason.CONTENT_FILTER,
+        "timeout": FinishReason.ERROR,
+    },
+)
+
+CohereInstrumentor = instrumentor_class(
+    PROVIDER,
+    "CohereInstrumentor",
     """Instruments the ``cohere`` SDK's v2 API: chat, chat streams and embeddings, sync and async.
 
     Example::
@@ -206,7 +232,5 @@ class CohereInstrumentor(ProviderInstrumentor):
         from llmtrace.providers.cohere import CohereInstrumentor
         CohereInstrumentor().instrument()
         co = cohere.ClientV2()  # after instrument(): cohere binds chat/chat_stream per instance
-    """
-
-    hooks = HOOKS
-    dependencies = ("cohere >= 5.13",)
+    """,
+)

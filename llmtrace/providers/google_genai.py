@@ -19,18 +19,20 @@ import inspect
 from typing import Any
 
 from ..call import LLMRecord
-from ..errors import ErrorTable
-from ..semconv import ErrorType
+from ..classification import ErrorRow, ErrorRules, ErrorTable
+from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
-from ._base import ProviderHooks, ProviderInstrumentor, WrapTarget, as_float, as_int, as_items, get_path, server_of
+from ._contract import AIOHTTP, HTTPX, HTTPX2, Provider, WrapTarget, generator_stream
+from ._instrumentor import instrumentor_class
+from ._reading import as_float, as_int, as_items, as_stop_sequences, get_path, server_of
 
 __all__ = [
+    "PROVIDER",
     "TARGETS",
     "GoogleGenAIInstrumentor",
     "errors",
-    "extract_request",
-    "extract_response",
-    "is_stream",
+    "read_request",
+    "read_response",
     "stream_state",
 ]
 
@@ -48,7 +50,7 @@ TARGETS = (
 # -- request --------------------------------------------------------------------------------------------------
 
 
-def extract_request(target: WrapTarget, models: Any, kwargs: dict[str, Any]) -> LLMRecord:
+def read_request(target: WrapTarget, models: Any, kwargs: dict[str, Any]) -> LLMRecord:
     """Read ``_generate_content(model=, contents=, config=)`` / ``_embed_content(...)`` into a record."""
     api_client = getattr(models, "_api_client", None)
     host, port = server_of(getattr(api_client, "_http_options", None))
@@ -66,7 +68,7 @@ def extract_request(target: WrapTarget, models: Any, kwargs: dict[str, Any]) -> 
         top_p=as_float(get_path(config, "top_p")),
         top_k=as_float(get_path(config, "top_k")),
         seed=as_int(get_path(config, "seed")),
-        stop_sequences=[str(s) for s in stop] if isinstance(stop, (list, tuple)) else None,
+        stop_sequences=as_stop_sequences(stop),
     )
     contents = kwargs.get("contents")
     if contents is None:  # Vertex embedContent / batchEmbedContents take these instead
@@ -132,7 +134,7 @@ def _tools(tools: Any) -> list[Any] | None:
 # -- response -------------------------------------------------------------------------------------------------
 
 
-def extract_response(record: LLMRecord, response: Any) -> None:
+def read_response(record: LLMRecord, response: Any) -> None:
     """Read a GenerateContentResponse or EmbedContentResponse into the record."""
     if record.operation == "embeddings":
         usage = get_path(response, "usage_metadata")
@@ -213,13 +215,8 @@ class GenerateContentStreamState(StreamState):
         return bool(self.record.finish_reasons)
 
 
-def stream_state(record: LLMRecord) -> StreamState:
+def stream_state(record: LLMRecord, stream: Any) -> StreamState:
     return GenerateContentStreamState(record)
-
-
-def is_stream(result: Any) -> bool:
-    """Streams are (async) generators: the sync one is lazy, the async one has sent its request already."""
-    return inspect.isgenerator(result) or inspect.isasyncgen(result)
 
 
 def errors() -> ErrorTable:
@@ -228,7 +225,8 @@ def errors() -> ErrorTable:
     stream and timeout errors are listed too."""
     from google.genai import errors as genai_errors
 
-    table: list[tuple[type[BaseException], ErrorType]] = [
+    table: list[ErrorRow] = [
+        (bad_api_key, ErrorType.AUTH),
         (genai_errors.ClientError, ErrorType.BAD_REQUEST),  # 4xx: the status decides (429 -> rate_limit, ...)
         (genai_errors.ServerError, ErrorType.SERVER_ERROR),  # 5xx: likewise (503 -> overloaded)
         (genai_errors.UnknownApiResponseError, ErrorType.INVALID_RESPONSE),
@@ -249,10 +247,60 @@ def errors() -> ErrorTable:
     )
 
 
-HOOKS = ProviderHooks("google", TARGETS, extract_request, extract_response, stream_state, is_stream, errors)
+def rpc_retry_delay(exc: BaseException) -> float | None:
+    """``google.rpc.RetryInfo.retryDelay`` (e.g. ``"24s"``) from a Google API error body: Google sends no header."""
+    details = getattr(exc, "details", None)
+    error = details.get("error", details) if isinstance(details, dict) else None
+    items = error.get("details") if isinstance(error, dict) else None
+    for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict) and str(item.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            try:
+                return max(float(str(item.get("retryDelay", "")).removesuffix("s")), 0.0)
+            except ValueError:
+                return None
+    return None
 
 
-class GoogleGenAIInstrumentor(ProviderInstrumentor):
+def bad_api_key(exc: BaseException) -> bool:
+    """Gemini answers a bad API key with a 400 whose body says so."""
+    text = f"{getattr(exc, 'details', '') or ''} {exc}".lower()
+    return "api_key_invalid" in text or "api key not valid" in text
+
+
+PROVIDER = Provider(
+    name="google",
+    requires=("google-genai >= 1.0",),
+    targets=TARGETS,
+    read_request=read_request,
+    read_response=read_response,
+    stream_in=generator_stream,
+    stream_state=stream_state,
+    transports=(*HTTPX2, *HTTPX, *AIOHTTP),  # sync: httpx2 (httpx before 3.x); async: aiohttp when installed
+    errors=errors,
+    error_readers=ErrorRules(retry_delay=rpc_retry_delay),
+    finish_reasons={
+        "max_tokens": FinishReason.LENGTH,
+        "safety": FinishReason.CONTENT_FILTER,
+        "recitation": FinishReason.CONTENT_FILTER,
+        "blocklist": FinishReason.CONTENT_FILTER,
+        "prohibited_content": FinishReason.CONTENT_FILTER,
+        "spii": FinishReason.CONTENT_FILTER,
+        "image_safety": FinishReason.CONTENT_FILTER,
+        "image_prohibited_content": FinishReason.CONTENT_FILTER,
+        "image_recitation": FinishReason.CONTENT_FILTER,
+        "model_armor": FinishReason.CONTENT_FILTER,
+        "jailbreak": FinishReason.CONTENT_FILTER,
+        "malformed_function_call": FinishReason.ERROR,
+        "unexpected_tool_call": FinishReason.ERROR,
+        "too_many_tool_calls": FinishReason.ERROR,
+        "malformed_response": FinishReason.ERROR,
+        "missing_thought_signature": FinishReason.ERROR,
+    },
+)
+
+GoogleGenAIInstrumentor = instrumentor_class(
+    PROVIDER,
+    "GoogleGenAIInstrumentor",
     """Instruments the ``google-genai`` SDK: ``client.models`` and ``client.aio.models`` content generation
     (plain and streamed) and embeddings, on the Gemini Developer API and Vertex AI.
 
@@ -260,7 +308,5 @@ class GoogleGenAIInstrumentor(ProviderInstrumentor):
 
         from llmtrace.providers.google_genai import GoogleGenAIInstrumentor
         GoogleGenAIInstrumentor().instrument()
-    """
-
-    hooks = HOOKS
-    dependencies = ("google-genai >= 1.0",)
+    """,
+)

@@ -14,45 +14,39 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from .._guard import report_internal_error
 from ..call import LLMRecord
-from ..errors import ErrorTable
+from ..classification import ErrorRules, ErrorTable
+from ..classification import response_headers as core_response_headers
 from ..sdk_spans import SelfTracing
 from ..semconv import ErrorType
-from ..streams import AsyncStreamProxy, StreamState, SyncStreamProxy
-from ._base import (
-    ProviderHooks,
-    ProviderInstrumentor,
-    WrapTarget,
-    as_float,
-    as_int,
-    as_items,
-    as_tools,
-    get_path,
-    keep_function_calls,
-    server_of,
-)
+from ..streams import StreamState
+from ._contract import AIOHTTP, HTTPX, HTTPX2, Alias, Provider, Streamed, WrapTarget
+from ._instrumentor import instrumentor_class
+from ._reading import as_float, as_int, as_items, as_stop_sequences, as_tools, get_path, keep_function_calls, server_of
 from .openai import detect_provider
 
 __all__ = [
+    "PROVIDER",
     "TARGETS",
     "LiteLLMInstrumentor",
     "errors",
-    "extract_request",
-    "extract_response",
+    "read_request",
+    "read_response",
     "route",
+    "stream_in",
+    "stream_state",
 ]
 
 VIA = "litellm"
 # ``litellm.main`` is a module: its functions are wrapped like methods of a class (``main.completion``), and the
-# package-level aliases (``litellm.completion``) are bound again by ``rebind``.
+# package-level aliases (``litellm.completion``) are bound again after (un)wrapping.
 TARGETS = (
     WrapTarget("litellm", "main.completion", "chat"),
     WrapTarget("litellm", "main.acompletion", "chat", is_async=True),
     WrapTarget("litellm", "main.embedding", "embeddings", streaming=False),
     WrapTarget("litellm", "main.aembedding", "embeddings", is_async=True, streaming=False),
 )
-_ALIASES = ("completion", "acompletion", "embedding", "aembedding")
+_ALIASES = tuple(Alias("litellm", name, "main") for name in ("completion", "acompletion", "embedding", "aembedding"))
 
 # litellm's custom_llm_provider -> llm.provider (unlisted ones keep litellm's name).
 _PROVIDERS = {
@@ -73,16 +67,6 @@ _PROVIDERS = {
     "hosted_vllm": "vllm",
     "lm_studio": "lmstudio",
 }
-
-
-def rebind() -> None:
-    """``litellm.completion`` & co. were bound from ``litellm.main`` at import: bind them to the (un)wrapped ones."""
-    import litellm
-    import litellm.main
-
-    for name in _ALIASES:
-        if hasattr(litellm, name):
-            setattr(litellm, name, getattr(litellm.main, name))
 
 
 @functools.lru_cache(maxsize=512)
@@ -116,7 +100,7 @@ def _split_system(messages: Any) -> tuple[Any, Any]:
     return rest, (system or None)
 
 
-def extract_request(target: WrapTarget, _module: Any, kwargs: dict[str, Any]) -> LLMRecord:
+def read_request(target: WrapTarget, _module: Any, kwargs: dict[str, Any]) -> LLMRecord:
     """Read completion()/embedding() arguments into a record (request side only)."""
     kwargs = _flatten(kwargs)
     model = kwargs.get("model")
@@ -137,9 +121,7 @@ def extract_request(target: WrapTarget, _module: Any, kwargs: dict[str, Any]) ->
         top_k=as_float(kwargs.get("top_k")),
         seed=as_int(kwargs.get("seed")),
     )
-    stop = kwargs.get("stop")
-    if stop:
-        record.stop_sequences = [stop] if isinstance(stop, str) else [str(s) for s in stop]
+    record.stop_sequences = as_stop_sequences(kwargs.get("stop"))
     if target.operation == "chat":
         record.messages, record.system = _split_system(kwargs.get("messages"))
     else:
@@ -148,7 +130,7 @@ def extract_request(target: WrapTarget, _module: Any, kwargs: dict[str, Any]) ->
     return record
 
 
-def extract_response(record: LLMRecord, response: Any) -> None:
+def read_response(record: LLMRecord, response: Any) -> None:
     """Read a ModelResponse / EmbeddingResponse (OpenAI-shaped, whatever provider served it) into the record."""
     record.response_id = get_path(response, "id") if record.operation == "chat" else None
     record.response_model = get_path(response, "model")
@@ -196,12 +178,14 @@ def _read_usage(record: LLMRecord, usage: Any) -> None:
 
 
 class LiteLLMStreamState(StreamState):
-    """Accumulates ``ModelResponseStream`` chunks; usage arrives on a last chunk when ``include_usage`` is asked."""
+    """Accumulates ``ModelResponseStream`` chunks; usage arrives on a last chunk when ``include_usage`` is asked,
+    else comes from the chunks litellm kept (``flush``)."""
 
-    __slots__ = ("record",)
+    __slots__ = ("record", "stream")
 
-    def __init__(self, record: LLMRecord) -> None:
+    def __init__(self, record: LLMRecord, stream: Any) -> None:
         self.record = record
+        self.stream = stream
 
     def process_chunk(self, chunk: Any) -> bool:
         record = self.record
@@ -214,19 +198,22 @@ class LiteLLMStreamState(StreamState):
         _read_usage(record, get_path(chunk, "usage"))
         return content
 
+    def flush(self, record: LLMRecord) -> None:
+        _usage_kept_by_litellm(record, self.stream)
+
     @property
     def terminated(self) -> bool:
         return bool(self.record.finish_reasons)
 
 
-def stream_state(record: LLMRecord) -> StreamState:
-    return LiteLLMStreamState(record)
-
-
-def is_stream(result: Any) -> bool:
+def stream_in(record: LLMRecord, result: Any) -> Streamed | None:
     from litellm import CustomStreamWrapper
 
-    return isinstance(result, CustomStreamWrapper)
+    return Streamed(result) if isinstance(result, CustomStreamWrapper) else None
+
+
+def stream_state(record: LLMRecord, stream: Any) -> StreamState:
+    return LiteLLMStreamState(record, stream)
 
 
 def _usage_kept_by_litellm(record: LLMRecord, stream: Any) -> None:
@@ -241,48 +228,6 @@ def _usage_kept_by_litellm(record: LLMRecord, stream: Any) -> None:
 
 def _chunk_usage(chunk: Any) -> Any:
     return get_path(chunk, "usage")
-
-
-class _KeptUsage:
-    """Mixin for both proxies: read litellm's kept usage just before the call ends."""
-
-    __slots__ = ()
-
-    def _self_end(self, exc: BaseException | None, early: bool) -> None:
-        call = self._self_call  # type: ignore[attr-defined]
-        if not call.ended:
-            try:
-                _usage_kept_by_litellm(call.record, self.__wrapped__)  # type: ignore[attr-defined]
-            except Exception:
-                report_internal_error("litellm.stream_usage")
-        super()._self_end(exc, early)  # type: ignore[misc]
-
-
-class LiteLLMSyncStreamProxy(_KeptUsage, SyncStreamProxy):
-    """The core sync proxy; ``CustomStreamWrapper.aclose()`` also ends the call."""
-
-    async def aclose(self) -> Any:
-        try:
-            return await self.__wrapped__.aclose()
-        finally:
-            self._self_end(None, early=True)
-
-
-class LiteLLMAsyncStreamProxy(_KeptUsage, AsyncStreamProxy):
-    """``acompletion(stream=True)`` returns the same ``CustomStreamWrapper``: ``close()`` stays synchronous and
-    ``aclose()`` is the async close, as litellm defines them."""
-
-    def close(self) -> Any:  # type: ignore[override]
-        try:
-            return self.__wrapped__.close()
-        finally:
-            self._self_end(None, early=True)
-
-    async def aclose(self) -> Any:
-        try:
-            return await self.__wrapped__.aclose()
-        finally:
-            self._self_end(None, early=True)
 
 
 def errors() -> ErrorTable:
@@ -328,16 +273,23 @@ def errors() -> ErrorTable:
     )
 
 
-HOOKS = ProviderHooks(
-    "litellm",
-    TARGETS,
-    extract_request,
-    extract_response,
-    stream_state,
-    is_stream,
-    errors,
-    rebind,
-    stream_proxies=(LiteLLMSyncStreamProxy, LiteLLMAsyncStreamProxy),
+def response_headers(exc: BaseException) -> Any:
+    """litellm keeps the provider's response headers on ``litellm_response_headers`` when it has no response."""
+    return core_response_headers(exc) or getattr(exc, "litellm_response_headers", None)
+
+
+PROVIDER = Provider(
+    name="litellm",
+    requires=("litellm >= 1.40",),
+    targets=TARGETS,
+    read_request=read_request,
+    read_response=read_response,
+    stream_in=stream_in,
+    stream_state=stream_state,
+    transports=(*HTTPX2, *HTTPX, *AIOHTTP),  # its own httpx/aiohttp handlers and the SDKs it calls
+    errors=errors,
+    error_readers=ErrorRules(headers=response_headers),
+    aliases=_ALIASES,
     self_tracing=(
         SelfTracing(
             sdk="litellm",
@@ -350,8 +302,9 @@ HOOKS = ProviderHooks(
     ),
 )
 
-
-class LiteLLMInstrumentor(ProviderInstrumentor):
+LiteLLMInstrumentor = instrumentor_class(
+    PROVIDER,
+    "LiteLLMInstrumentor",
     """Instruments ``litellm.completion`` / ``acompletion`` / ``embedding`` / ``aembedding`` (and streams).
 
     The span's ``llm.provider`` is the provider litellm routed to, ``llm.via`` is ``"litellm"``; SDK calls litellm
@@ -361,7 +314,5 @@ class LiteLLMInstrumentor(ProviderInstrumentor):
 
         from llmtrace.providers.litellm import LiteLLMInstrumentor
         LiteLLMInstrumentor().instrument()
-    """
-
-    hooks = HOOKS
-    dependencies = ("litellm >= 1.40",)
+    """,
+)

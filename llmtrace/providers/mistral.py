@@ -13,32 +13,23 @@ from __future__ import annotations
 from typing import Any
 
 from ..call import LLMRecord
-from ..errors import ErrorTable, http_client_errors
+from ..classification import ErrorTable, http_client_errors
 from ..sdk_spans import SelfTracing
-from ..semconv import ErrorType
+from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
-from ._base import (
-    ProviderHooks,
-    ProviderInstrumentor,
-    WrapTarget,
-    as_float,
-    as_int,
-    as_items,
-    as_tools,
-    get_path,
-    keep_function_calls,
-    server_of,
-)
+from ._contract import HTTPX2, Provider, Streamed, WrapTarget
+from ._instrumentor import instrumentor_class
+from ._reading import as_float, as_int, as_items, as_stop_sequences, as_tools, get_path, keep_function_calls, server_of
 
 __all__ = [
-    "HOOKS",
+    "PROVIDER",
     "TARGETS",
     "ChatStreamState",
     "MistralInstrumentor",
     "errors",
-    "extract_request",
-    "extract_response",
-    "is_stream",
+    "read_request",
+    "read_response",
+    "stream_in",
     "stream_state",
 ]
 
@@ -70,12 +61,6 @@ def _server(resource: Any, kwargs: dict[str, Any]) -> tuple[str | None, int | No
     return server_of({"base_url": url})
 
 
-def _stop(value: Any) -> list[str] | None:
-    if isinstance(value, str):
-        return [value]
-    return [str(s) for s in value] if isinstance(value, (list, tuple)) else None
-
-
 def _split_system(record: LLMRecord, messages: Any) -> None:
     """System messages apart (they identify the prompt template); a one-shot iterable is left unread."""
     if not isinstance(messages, (list, tuple)):
@@ -92,10 +77,10 @@ def _read_sampling(record: LLMRecord, kwargs: dict[str, Any]) -> None:
     record.top_p = as_float(kwargs.get("top_p"))
     record.top_k = as_float(kwargs.get("top_k"))
     record.seed = as_int(kwargs.get("random_seed"))
-    record.stop_sequences = _stop(kwargs.get("stop"))
+    record.stop_sequences = as_stop_sequences(kwargs.get("stop"))
 
 
-def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> LLMRecord:
+def read_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> LLMRecord:
     """Read chat/fim complete()/stream() or embeddings.create() arguments into a record (request side only)."""
     host, port = _server(resource, kwargs)
     record = LLMRecord(
@@ -149,7 +134,7 @@ def _read_content(record: LLMRecord, content: Any) -> bool:
     return found
 
 
-def extract_response(record: LLMRecord, response: Any) -> None:
+def read_response(record: LLMRecord, response: Any) -> None:
     """Read a ChatCompletionResponse, FIMCompletionResponse or EmbeddingResponse into the record."""
     record.response_id = get_path(response, "id")
     record.response_model = get_path(response, "model")
@@ -212,14 +197,14 @@ class ChatStreamState(StreamState):
         return self.finished
 
 
-def stream_state(record: LLMRecord) -> StreamState:
-    return ChatStreamState(record)
-
-
-def is_stream(result: Any) -> bool:
+def stream_in(record: LLMRecord, result: Any) -> Streamed | None:
     from mistralai.client.utils.eventstreaming import EventStream, EventStreamAsync
 
-    return isinstance(result, (EventStream, EventStreamAsync))
+    return Streamed(result) if isinstance(result, (EventStream, EventStreamAsync)) else None
+
+
+def stream_state(record: LLMRecord, stream: Any) -> StreamState:
+    return ChatStreamState(record)
 
 
 def errors() -> ErrorTable:
@@ -253,26 +238,28 @@ SELF_TRACING = (
         switch="MISTRAL_SDK_TELEMETRY or mistralai.extra.observability",
     ),
 )
-HOOKS = ProviderHooks(
-    "mistral",
-    TARGETS,
-    extract_request,
-    extract_response,
-    stream_state,
-    is_stream,
-    errors,
+PROVIDER = Provider(
+    name="mistral",
+    requires=("mistralai >= 3.0",),
+    targets=TARGETS,
+    read_request=read_request,
+    read_response=read_response,
+    stream_in=stream_in,
+    stream_state=stream_state,
+    transports=HTTPX2,
+    errors=errors,
+    finish_reasons={"model_length": FinishReason.LENGTH},
     self_tracing=SELF_TRACING,
 )
 
-
-class MistralInstrumentor(ProviderInstrumentor):
+MistralInstrumentor = instrumentor_class(
+    PROVIDER,
+    "MistralInstrumentor",
     """Instruments the ``mistralai`` SDK: chat and FIM completions (sync/async, streamed or not) and embeddings.
 
     Example::
 
         from llmtrace.providers.mistral import MistralInstrumentor
         MistralInstrumentor().instrument()
-    """
-
-    hooks = HOOKS
-    dependencies = ("mistralai >= 3.0",)
+    """,
+)

@@ -6,27 +6,25 @@ retry loop, and a streamed call only connects when iteration starts, so TTFT inc
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from ..call import LLMRecord
-from ..errors import ErrorTable
+from ..classification import ErrorTable
 from ..semconv import ErrorType
 from ..streams import StreamState
-from ._base import (
-    ProviderHooks,
-    ProviderInstrumentor,
-    WrapTarget,
-    as_float,
-    as_int,
-    as_items,
-    as_tools,
-    get_path,
-    keep_function_calls,
-    server_of,
-)
+from ._contract import HTTPX, Alias, Provider, WrapTarget, generator_stream
+from ._instrumentor import instrumentor_class
+from ._reading import as_float, as_int, as_items, as_stop_sequences, as_tools, get_path, keep_function_calls, server_of
 
-__all__ = ["TARGETS", "OllamaInstrumentor", "errors", "extract_request", "extract_response"]
+__all__ = [
+    "PROVIDER",
+    "TARGETS",
+    "OllamaInstrumentor",
+    "errors",
+    "read_request",
+    "read_response",
+    "stream_state",
+]
 
 _CLIENT = "ollama._client"
 TARGETS = (
@@ -37,18 +35,8 @@ TARGETS = (
     WrapTarget(_CLIENT, "Client.embed", "embeddings"),
     WrapTarget(_CLIENT, "AsyncClient.embed", "embeddings", is_async=True),
 )
-_ALIASES = ("chat", "generate", "embed")
-
-
-def rebind() -> None:
-    """``ollama.chat`` & co. are methods of a default client bound at import: bind them again so they see
-    the (un)wrapped class methods."""
-    import ollama
-
-    default = getattr(ollama, "_client", None)
-    for name in _ALIASES:
-        if default is not None and hasattr(ollama, name):
-            setattr(ollama, name, getattr(default, name))
+# ``ollama.chat`` & co. are methods of a default client (``ollama._client``) bound at import.
+_ALIASES = tuple(Alias("ollama", name, "_client") for name in ("chat", "generate", "embed"))
 
 
 def _options(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -56,7 +44,7 @@ def _options(kwargs: dict[str, Any]) -> dict[str, Any]:
     return options if isinstance(options, dict) else options.model_dump(exclude_none=True)
 
 
-def extract_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> LLMRecord:
+def read_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> LLMRecord:
     """Read chat()/generate()/embed() arguments into a record (request side only)."""
     host, port = server_of(get_path(client, "_client"))
     options = _options(kwargs)
@@ -73,7 +61,7 @@ def extract_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> 
         top_p=as_float(options.get("top_p")),
         top_k=as_float(options.get("top_k")),
         seed=as_int(options.get("seed")),
-        stop_sequences=[str(s) for s in stop] if isinstance(stop, (list, tuple)) else None,
+        stop_sequences=as_stop_sequences(stop),
     )
     if target.operation == "chat":
         messages = kwargs.get("messages")
@@ -113,7 +101,7 @@ def _read_part(record: LLMRecord, part: Any) -> bool:
     return content
 
 
-def extract_response(record: LLMRecord, response: Any) -> None:
+def read_response(record: LLMRecord, response: Any) -> None:
     """Read a ChatResponse / GenerateResponse / EmbedResponse into the record."""
     if record.operation == "embeddings":
         record.response_model = get_path(response, "model")
@@ -139,12 +127,8 @@ class OllamaStreamState(StreamState):
         return bool(self.record.finish_reasons)
 
 
-def stream_state(record: LLMRecord) -> StreamState:
+def stream_state(record: LLMRecord, stream: Any) -> StreamState:
     return OllamaStreamState(record)
-
-
-def is_stream(result: Any) -> bool:
-    return inspect.isgenerator(result) or inspect.isasyncgen(result)
 
 
 def errors() -> ErrorTable:
@@ -154,17 +138,27 @@ def errors() -> ErrorTable:
     return ((ollama.RequestError, ErrorType.BAD_REQUEST),)
 
 
-HOOKS = ProviderHooks("ollama", TARGETS, extract_request, extract_response, stream_state, is_stream, errors, rebind)
+PROVIDER = Provider(
+    name="ollama",
+    requires=("ollama >= 0.4",),
+    targets=TARGETS,
+    read_request=read_request,
+    read_response=read_response,
+    stream_in=generator_stream,
+    stream_state=stream_state,
+    transports=HTTPX,
+    errors=errors,
+    aliases=_ALIASES,
+)
 
-
-class OllamaInstrumentor(ProviderInstrumentor):
+OllamaInstrumentor = instrumentor_class(
+    PROVIDER,
+    "OllamaInstrumentor",
     """Instruments the ``ollama`` SDK (``Client``, ``AsyncClient`` and the module-level ``ollama.chat`` & co.).
 
     Example::
 
         from llmtrace.providers.ollama import OllamaInstrumentor
         OllamaInstrumentor().instrument()
-    """
-
-    hooks = HOOKS
-    dependencies = ("ollama >= 0.4",)
+    """,
+)

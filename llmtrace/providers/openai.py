@@ -11,23 +11,33 @@ import functools
 from typing import Any
 
 from ..call import LLMRecord
-from ..errors import ErrorTable
-from ..semconv import ErrorType
+from ..classification import ErrorTable
+from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
-from ._base import (
-    ProviderHooks,
-    ProviderInstrumentor,
-    WrapTarget,
+from ._contract import HTTPX, HTTPX2, Provider, Streamed, WrapTarget
+from ._instrumentor import instrumentor_class
+from ._reading import (
     as_float,
     as_int,
     as_items,
+    as_stop_sequences,
     get_path,
     is_raw_response,
     keep_function_calls,
     server_of,
 )
 
-__all__ = ["TARGETS", "OpenAIInstrumentor", "detect_provider", "errors", "extract_request", "extract_response"]
+__all__ = [
+    "PROVIDER",
+    "TARGETS",
+    "OpenAIInstrumentor",
+    "detect_provider",
+    "errors",
+    "read_request",
+    "read_response",
+    "stream_in",
+    "stream_state",
+]
 
 _CHAT = "openai.resources.chat.completions.completions"
 TARGETS = (
@@ -96,7 +106,7 @@ def _split_system(messages: Any) -> tuple[Any, Any]:
     return rest, system
 
 
-def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> LLMRecord:
+def read_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> LLMRecord:
     """Read the create() kwargs into a record (request side only)."""
     client = getattr(resource, "_client", None)
     host, port = server = server_of(client)
@@ -114,9 +124,7 @@ def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -
         top_p=as_float(kwargs.get("top_p")),
         seed=as_int(kwargs.get("seed")),
     )
-    stop = kwargs.get("stop")
-    if stop:
-        record.stop_sequences = [stop] if isinstance(stop, str) else [str(s) for s in stop]
+    record.stop_sequences = as_stop_sequences(kwargs.get("stop"))
     if target.operation == "chat":
         record.messages, record.system = _split_system(kwargs.get("messages"))
     elif target.operation == "responses":
@@ -129,7 +137,7 @@ def extract_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -
     return record
 
 
-def extract_response(record: LLMRecord, response: Any) -> None:
+def read_response(record: LLMRecord, response: Any) -> None:
     """Read a non-streamed response (or a ``with_raw_response`` wrapper of one) into the record."""
     if is_raw_response(response):
         if record.streaming:
@@ -284,7 +292,7 @@ class ChatStreamState(StreamState):
             if isinstance(piece, str):
                 entry.append(piece)
 
-    def finish(self, record: LLMRecord) -> None:
+    def flush(self, record: LLMRecord) -> None:
         record.tool_calls = len(self.tools)
         for index in sorted(self.tools):
             call_id, name, *pieces = self.tools[index]
@@ -328,7 +336,7 @@ class ResponsesStreamState(StreamState):
             self.record.response_model = get_path(chunk, "response", "model")
         return False
 
-    def finish(self, record: LLMRecord) -> None:
+    def flush(self, record: LLMRecord) -> None:
         if self.final is not None:
             record.response_id = get_path(self.final, "id") or record.response_id
             record.response_model = get_path(self.final, "model") or record.response_model
@@ -339,14 +347,14 @@ class ResponsesStreamState(StreamState):
         return self.final is not None
 
 
-def stream_state(record: LLMRecord) -> StreamState:
-    return ResponsesStreamState(record) if record.operation == "responses" else ChatStreamState(record)
-
-
-def is_stream(result: Any) -> bool:
+def stream_in(record: LLMRecord, result: Any) -> Streamed | None:
     import openai
 
-    return isinstance(result, (openai.Stream, openai.AsyncStream))
+    return Streamed(result) if isinstance(result, (openai.Stream, openai.AsyncStream)) else None
+
+
+def stream_state(record: LLMRecord, stream: Any) -> StreamState:
+    return ResponsesStreamState(record) if record.operation == "responses" else ChatStreamState(record)
 
 
 def errors() -> ErrorTable:
@@ -370,17 +378,36 @@ def errors() -> ErrorTable:
     )
 
 
-HOOKS = ProviderHooks("openai", TARGETS, extract_request, extract_response, stream_state, is_stream, errors)
+# Chat Completions' finish reasons are the spec's; these are the Responses API's status and incomplete reasons.
+FINISH_REASONS = {
+    "function_call": FinishReason.TOOL_USE,
+    "completed": FinishReason.STOP,
+    "incomplete": FinishReason.LENGTH,
+    "max_output_tokens": FinishReason.LENGTH,
+    "failed": FinishReason.ERROR,
+}
 
+PROVIDER = Provider(
+    name="openai",
+    requires=("openai >= 1.40",),
+    targets=TARGETS,
+    read_request=read_request,
+    read_response=read_response,
+    stream_in=stream_in,
+    stream_state=stream_state,
+    transports=(*HTTPX2, *HTTPX),  # openai 3.x sends through httpx2, 1.x through httpx
+    errors=errors,
+    finish_reasons=FINISH_REASONS,
+)
 
-class OpenAIInstrumentor(ProviderInstrumentor):
+OpenAIInstrumentor = instrumentor_class(
+    PROVIDER,
+    "OpenAIInstrumentor",
     """Instruments the ``openai`` SDK (and every OpenAI-compatible endpoint reached through it).
 
     Example::
 
         from llmtrace.providers.openai import OpenAIInstrumentor
         OpenAIInstrumentor().instrument()
-    """
-
-    hooks = HOOKS
-    dependencies = ("openai >= 1.40",)
+    """,
+)

@@ -92,6 +92,26 @@ def test_doctor_says_which_sdks_trace_themselves(mode, action, monkeypatch):
     assert "left alone" in checks["litellm own spans"]["detail"]  # logs from a worker thread: not foldable
 
 
+def test_doctor_reports_a_bad_setting_as_a_failed_check(monkeypatch):
+    """The settings as instrument() resolves them: a bad LLMTRACE_* value is a FAIL line naming it, and exit 1."""
+    monkeypatch.setenv("LLMTRACE_SDK_SPANS", "kep")
+    monkeypatch.setenv("LLMTRACE_COLLECTOR_HEALTH_URL", closed_port())
+    down = closed_port()
+    result = runner.invoke(app, ["doctor", "--json", "--prometheus-url", down, "--jaeger-url", down])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)[0] == {
+        "check": "llmtrace settings",
+        "ok": False,
+        "detail": "LLMTRACE_SDK_SPANS='kep' is not a mode; accepted values: suppress, keep",
+    }
+    monkeypatch.setenv("LLMTRACE_SDK_SPANS", " Keep ")  # valid: no settings line, and the mode is honoured
+    result = runner.invoke(app, ["doctor", "--json", "--prometheus-url", down, "--jaeger-url", down])
+    checks = {c["check"]: c for c in json.loads(result.stdout)}
+    assert "llmtrace settings" not in checks
+    if "anthropic own spans" in checks:
+        assert "nests under" in checks["anthropic own spans"]["detail"]
+
+
 _TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 _JAEGER_TRACE = {
     "traceID": _TRACE_ID,

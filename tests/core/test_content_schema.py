@@ -146,7 +146,7 @@ def test_shapes_beyond_chat_messages_validate():
 
 def test_capped_content_is_still_valid_json(server, telemetry):
     """Each string is cut on its own at ``content_max_length``: the attribute stays parseable JSON."""
-    from tests.reliability._providers import OPENAI
+    from tests.providers.test_openai import RELIABILITY_CASE as OPENAI
 
     long_prompt = Prompt(system="s" * 500, user="u" * 5000)
     llmtrace.instrument(

@@ -4,6 +4,7 @@ public surface exactly ``__all__``."""
 from __future__ import annotations
 
 import ast
+import importlib
 import subprocess
 import sys
 import types
@@ -87,13 +88,15 @@ def test_every_module_imports_alone_in_a_fresh_interpreter():
     assert failures == {}
 
 
-def test_public_names_are_exactly_all():
+@pytest.mark.parametrize("package", ["llmtrace", "llmtrace.cli"])
+def test_public_names_are_exactly_all(package):
+    module = importlib.import_module(package)
     public = {
         name
-        for name, value in vars(llmtrace).items()
+        for name, value in vars(module).items()
         if not name.startswith("_") and not isinstance(value, types.ModuleType)
     }
-    assert public == set(llmtrace.__all__) - {"__version__"}
-    assert llmtrace.__all__ == sorted(llmtrace.__all__)
-    for name in llmtrace.__all__:
-        assert getattr(llmtrace, name) is not None
+    assert public == set(module.__all__) - {"__version__"}
+    assert module.__all__ == sorted(module.__all__)
+    for name in module.__all__:
+        assert getattr(module, name) is not None

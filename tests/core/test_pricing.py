@@ -1,3 +1,4 @@
+import os
 import time
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -132,3 +133,22 @@ def test_hot_path_prices_per_request_day_and_honours_rate_cards(tmp_path: Path):
     first_day = datetime(2001, 1, 1, tzinfo=timezone.utc)
     old = PriceBook().price_at_ns("openai", "gpt-4o-mini", tokens, int(first_day.timestamp() * 1e9))
     assert old == PriceBook().price("openai", "gpt-4o-mini", tokens, first_day)
+
+
+def test_rate_card_is_parsed_once_per_file_version(tmp_path: Path, monkeypatch):
+    """Config validation and the price book read the same card: parsed once, and again only when it changes."""
+    from llmtrace import pricing
+    from llmtrace.config import load_settings
+
+    parsed = []
+    real = pricing._parse_rate_card_text
+    monkeypatch.setattr(pricing, "_parse_rate_card_text", lambda path: parsed.append(path) or real(path))
+    card = tmp_path / "card.yaml"
+    card.write_text("version: v1\nmodels:\n  - model: m-1\n    input_per_mtok: 1\n    output_per_mtok: 2\n")
+    settings = load_settings({"pricing_file": str(card)})
+    book = PriceBook.from_file(settings.pricing_file)
+    assert len(parsed) == 1 and book.price("acme", "m-1", Tokens(1_000_000, 0)).total == 1.0
+    card.write_text("version: v2\nmodels:\n  - model: m-1\n    input_per_mtok: 3\n    output_per_mtok: 4\n")
+    os.utime(card, ns=(card.stat().st_atime_ns, card.stat().st_mtime_ns + 1_000_000_000))
+    assert PriceBook.from_file(card).price("acme", "m-1", Tokens(1_000_000, 0)).source == "ratecard:v2"
+    assert len(parsed) == 2

@@ -35,7 +35,7 @@ def test_each_provider_has_its_extra_and_instrumentor(spec):
     (all_extras,) = re.findall(r"\[([^\]]*)\]", "".join(extras["all"]))  # all = ["<this package>[a,b,...]"]
     assert spec.extra in {e.strip() for e in all_extras.split(",")}
     instrumentor = getattr(importlib.import_module(spec.module), spec.instrumentor)
-    assert instrumentor.hooks.provider == spec.name
+    assert instrumentor.provider.name == spec.name
 
 
 def test_everything_that_names_providers_derives_from_the_registry():

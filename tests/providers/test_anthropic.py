@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import anthropic
 import httpx2
 import pytest
 
-from llmtrace.demo.workload import reference_cost
+from .._assertions import assert_usage_matches, fault
+from ..reliability._case import (
+    TOOL_ARGUMENTS,
+    TOOL_CALL_ID,
+    Prompt,
+    ProviderCase,
+)
 
 MESSAGES = [{"role": "user", "content": "Name three rivers."}]
 SYSTEM = "You are terse."
 CACHE = {"x-llmtrace-usage": "input=1200,output=40,cache_read=800,cache_write=300"}
-
-
-def fault(plan: str, **extra: str) -> dict[str, str]:
-    return {"x-llmtrace-fault": plan, **extra}
 
 
 @pytest.fixture
@@ -29,22 +32,12 @@ def aclient(server, instrumented):
     return anthropic.AsyncAnthropic(api_key="sk-ant-test", base_url=server.anthropic_base_url, max_retries=2)
 
 
-def assert_usage_matches(attrs, exchange):
-    usage = exchange.usage
-    assert attrs["llm.tokens.input"] == usage["input"]  # includes cache reads and writes
-    assert attrs["llm.tokens.output"] == usage["output"]
-    assert attrs.get("llm.tokens.cache_read", 0) == usage.get("cache_read", 0)
-    assert attrs.get("llm.tokens.cache_write", 0) == usage.get("cache_write", 0)
-    expected = reference_cost("anthropic", attrs["llm.model"], usage)
-    assert attrs["llm.cost_usd"] == pytest.approx(expected, rel=1e-9, abs=1e-15)
-
-
 def test_create_non_stream(client, instrumented, server):
     message = client.messages.create(model="claude-sonnet-4-6", max_tokens=100, system=SYSTEM, messages=MESSAGES)
     (exchange,) = server.log
     attrs = dict(instrumented.span().attributes)
     assert message.content[0].text == exchange.text
-    assert_usage_matches(attrs, exchange)
+    assert_usage_matches(attrs, exchange, "anthropic")
     assert {
         k: attrs[k]
         for k in (
@@ -77,7 +70,7 @@ def test_cache_tokens_are_added_to_input(client, instrumented, server):
     )
     assert attrs["gen_ai.usage.cache_read.input_tokens"] == 800
     assert attrs["gen_ai.usage.cache_creation.input_tokens"] == 300
-    assert_usage_matches(attrs, server.log[0])
+    assert_usage_matches(attrs, server.log[0], "anthropic")
     assert attrs["llm.cost.cache_usd"] > 0
     assert attrs["llm.cost.input_usd"] + attrs["llm.cost.cache_usd"] + attrs["llm.cost.output_usd"] == pytest.approx(
         attrs["llm.cost_usd"]
@@ -94,7 +87,7 @@ def test_raw_stream(client, instrumented, server):
     events = [e.type for e in stream]
     attrs = dict(instrumented.span().attributes)
     assert events[0] == "message_start" and events[-1] == "message_stop"
-    assert_usage_matches(attrs, server.log[0])
+    assert_usage_matches(attrs, server.log[0], "anthropic")
     assert attrs["llm.chunks"] == server.log[0].chunks == 5 and attrs["llm.ttft_ms"] >= 30
 
 
@@ -107,7 +100,7 @@ def test_stream_helper_text_stream_and_final_message(client, instrumented, serve
     assert text == exchange.text == final.content[0].text
     assert final.usage.output_tokens == exchange.usage["output"]
     assert attrs["llm.streaming"] is True and attrs["llm.chunks"] == exchange.chunks
-    assert_usage_matches(attrs, exchange)
+    assert_usage_matches(attrs, exchange, "anthropic")
     assert attrs["llm.stop_reason"] == "stop"
 
 
@@ -123,7 +116,7 @@ async def test_async_create_stream_and_helper(aclient, instrumented, server):
     spans = sorted(instrumented.spans(), key=lambda s: s.start_time)
     assert [s.attributes["llm.streaming"] for s in spans] == [False, True, True]
     for span, exchange in zip(spans, server.log, strict=True):
-        assert_usage_matches(dict(span.attributes), exchange)
+        assert_usage_matches(dict(span.attributes), exchange, "anthropic")
 
 
 def test_tool_use(client, instrumented, server):
@@ -232,3 +225,94 @@ def test_thinking_tokens_are_reasoning_tokens(client, instrumented, server):
         assert (attrs["llm.tokens.output"], attrs["llm.tokens.reasoning"]) == (120, 80)
         assert attrs["gen_ai.usage.reasoning.output_tokens"] == 80
     assert instrumented.total("llm.tokens", type="reasoning") == 160
+
+
+# -- the reliability table's entry (tests/reliability: fuzzing, transparency, load, content safety) ----------
+
+
+def _anthropic_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
+    import anthropic
+
+    return anthropic.Anthropic(
+        api_key="k", base_url=server.anthropic_base_url, max_retries=retries, default_headers=headers
+    )
+
+
+def _anthropic_async_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
+    import anthropic
+
+    return anthropic.AsyncAnthropic(
+        api_key="k", base_url=server.anthropic_base_url, max_retries=retries, default_headers=headers
+    )
+
+
+def _anthropic_kwargs(prompt: Prompt, stream: bool) -> dict[str, Any]:
+    tool = {"name": prompt.tool_name, "description": prompt.tool_description, "input_schema": {"type": "object"}}
+    messages: list[dict[str, Any]] = [{"role": "user", "content": prompt.user}]
+    if prompt.tool_result is not None:
+        use = {"type": "tool_use", "id": TOOL_CALL_ID, "name": prompt.tool_name, "input": TOOL_ARGUMENTS}
+        result = {"type": "tool_result", "tool_use_id": TOOL_CALL_ID, "content": prompt.tool_result}
+        messages += [{"role": "assistant", "content": [use]}, {"role": "user", "content": [result]}]
+    return {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 64,
+        "system": prompt.system,
+        "messages": messages,
+        "tools": [tool],
+        "stream": stream,
+    }
+
+
+def _anthropic_chat(client: Any, prompt: Prompt, stream: bool) -> Any:
+    return client.messages.create(**_anthropic_kwargs(prompt, stream))
+
+
+async def _anthropic_achat(client: Any, prompt: Prompt, stream: bool) -> Any:
+    return await client.messages.create(**_anthropic_kwargs(prompt, stream))
+
+
+_ANTHROPIC_USAGE = {"input_tokens": 12, "output_tokens": 5, "cache_read_input_tokens": 0}
+_ANTHROPIC_MESSAGE = {
+    "id": "msg_1",
+    "type": "message",
+    "role": "assistant",
+    "model": "claude-sonnet-4-5-20250929",
+    "content": [
+        {"type": "text", "text": "Hello there"},
+        {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {"q": 1}},
+    ],
+    "stop_reason": "end_turn",
+    "stop_sequence": None,
+    "usage": _ANTHROPIC_USAGE,
+}
+RELIABILITY_CASE = ProviderCase(
+    name="anthropic",
+    sdk="anthropic",
+    make_client=_anthropic_client,
+    make_async_client=_anthropic_async_client,
+    chat=_anthropic_chat,
+    achat=_anthropic_achat,
+    response=_ANTHROPIC_MESSAGE,
+    stream_events=[
+        ("message_start", {"type": "message_start", "message": {**_ANTHROPIC_MESSAGE, "content": []}}),
+        (
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        ),
+        ("ping", {"type": "ping"}),
+        (
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hel"}},
+        ),
+        (
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "lo"}},
+        ),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        (
+            "message_delta",
+            {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 5}},
+        ),
+        ("message_stop", {"type": "message_stop"}),
+    ],
+)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import inspect
 import io
 import json
+import threading
+from typing import Any
 
 import boto3
 import botocore.config
@@ -17,16 +19,24 @@ import wrapt
 from botocore import eventstream
 from botocore.parsers import ResponseParserError
 
-from llmtrace.demo.providers.bedrock import make_client, request_headers
+from llmtrace.demo.providers.bedrock import event_message, make_client, request_headers
 from llmtrace.demo.workload import WorkloadConfig, reference_cost, run_workload
 from llmtrace.providers import bedrock as bedrock_provider
 from llmtrace.providers.bedrock import BedrockInstrumentor, model_id
 from llmtrace.semconv import ErrorType
 
 from .._assertions import assert_stream_timing
+from .._error_tables import assert_most_specific_first, first_row_kind, listed_classes
 from .._instrumentors import instrumented_by
 from .._truth import metric_points as _points
 from .._truth import truth_rows as _rows
+from ..reliability._case import (
+    SDK_DATE,
+    TOOL_ARGUMENTS,
+    TOOL_CALL_ID,
+    Prompt,
+    ProviderCase,
+)
 
 CLAUDE = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 NOVA = "amazon.nova-pro-v1:0"
@@ -396,7 +406,6 @@ def test_content_filter_is_normalized(client, instrumented_bedrock, server):
 
 
 def test_mid_stream_exception_events_are_classified_by_code():
-    table = bedrock_provider.errors()
     for code, expected in (
         ("throttlingException", ErrorType.RATE_LIMIT),
         ("modelStreamErrorException", ErrorType.SERVER_ERROR),
@@ -404,7 +413,7 @@ def test_mid_stream_exception_events_are_classified_by_code():
         ("validationException", ErrorType.BAD_REQUEST),
     ):
         error = botocore.exceptions.EventStreamError({"Error": {"Code": code, "Message": "x"}}, "ConverseStream")
-        assert next(kind for cls, kind in table if isinstance(error, cls)) is expected, code
+        assert first_row_kind(bedrock_provider, error) is expected, code
 
 
 # -- scope, lifecycle -------------------------------------------------------------------------------------------------
@@ -462,8 +471,7 @@ def test_arn_model_id_is_priced(client, instrumented_bedrock, server):
 
 
 def test_every_botocore_exception_is_covered_most_specific_first():
-    table = bedrock_provider.errors()
-    listed = [cls for cls, _ in table]
+    listed = listed_classes(bedrock_provider)
     public = [
         cls
         for name, cls in vars(botocore.exceptions).items()
@@ -477,9 +485,7 @@ def test_every_botocore_exception_is_covered_most_specific_first():
     # ClientError and EventStreamError are matched by error code (next test); the other two are raised while
     # botocore loads its service models, before any call.
     assert uncovered == ["ClientError", "EventStreamError", "UndefinedModelAttributeError", "MissingServiceIdError"]
-    for i, cls in enumerate(listed):
-        for later in listed[i + 1 :]:
-            assert not issubclass(later, cls) or later is cls, f"{later.__name__} is shadowed by {cls.__name__}"
+    assert_most_specific_first(bedrock_provider)
     transport = (
         "ReadTimeoutError",
         "ConnectTimeoutError",
@@ -490,7 +496,8 @@ def test_every_botocore_exception_is_covered_most_specific_first():
         "ParamValidationError",
     )
     for name in transport:
-        kind = next(k for cls, k in table if issubclass(getattr(botocore.exceptions, name), cls))
+        exc_class = getattr(botocore.exceptions, name)
+        kind = next(k for m, k in bedrock_provider.errors() if isinstance(m, type) and issubclass(exc_class, m))
         assert kind is not ErrorType.UNKNOWN, name
 
 
@@ -498,10 +505,9 @@ def test_every_modeled_bedrock_error_code_is_mapped():
     service = botocore.session.get_session().get_service_model("bedrock-runtime")
     codes = [shape.name for shape in service.error_shapes]
     assert len(codes) >= 12
-    table = bedrock_provider.errors()
     for code in codes:
         error = botocore.exceptions.ClientError({"Error": {"Code": code, "Message": "m"}}, "Converse")
-        kind = next(k for cls, k in table if isinstance(error, cls))
+        kind = first_row_kind(bedrock_provider, error)
         assert kind is not ErrorType.UNKNOWN, code
 
 
@@ -533,3 +539,96 @@ def test_region_is_the_clients(server, instrumented_bedrock):
     for region in ("eu-west-1", "us-west-2"):
         make_client(server, region=region).converse(modelId=CLAUDE, messages=MESSAGES)
     assert [s.attributes["cloud.region"] for s in instrumented_bedrock.spans()] == ["eu-west-1", "us-west-2"]
+
+
+# -- the reliability table's entry (tests/reliability: fuzzing, transparency, load, content safety) ----------
+
+
+_BOTO3_DEFAULT_SESSION = threading.Lock()
+
+
+def _bedrock_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
+    from llmtrace.demo.providers.bedrock import make_client
+
+    with _BOTO3_DEFAULT_SESSION:  # boto3.client() uses the default session, which is not thread-safe
+        client = make_client(server, max_attempts=retries + 1)
+
+    def add_headers(request: Any, **kwargs: Any) -> None:
+        for key, value in headers.items():
+            request.headers[key] = value
+
+    client.meta.events.register("before-sign.bedrock-runtime", add_headers)
+    return client
+
+
+def _bedrock_kwargs(prompt: Prompt) -> dict[str, Any]:
+    spec = {
+        "name": prompt.tool_name,
+        "description": prompt.tool_description,
+        "inputSchema": {"json": {"type": "object"}},
+    }
+    messages: list[dict[str, Any]] = [{"role": "user", "content": [{"text": prompt.user}]}]
+    if prompt.tool_result is not None:
+        use = {"toolUseId": TOOL_CALL_ID, "name": prompt.tool_name, "input": TOOL_ARGUMENTS}
+        result = {"toolUseId": TOOL_CALL_ID, "content": [{"text": prompt.tool_result}]}
+        messages += [
+            {"role": "assistant", "content": [{"toolUse": use}]},
+            {"role": "user", "content": [{"toolResult": result}]},
+        ]
+    return {
+        "modelId": "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+        "system": [{"text": prompt.system}],
+        "messages": messages,
+        "toolConfig": {"tools": [{"toolSpec": spec}]},
+        "inferenceConfig": {"maxTokens": 64},
+    }
+
+
+def _bedrock_chat(client: Any, prompt: Prompt, stream: bool) -> Any:
+    if stream:  # ConverseStream returns a dict; the event stream the user iterates is under "stream"
+        return client.converse_stream(**_bedrock_kwargs(prompt))["stream"]
+    return client.converse(**_bedrock_kwargs(prompt))
+
+
+def _bedrock_frame(name: str | None, payload: Any) -> bytes:
+    """One event-stream frame; a raw string payload goes as is (the fuzzer's junk), anything else as JSON."""
+    headers = {":event-type": str(name), ":content-type": "application/json", ":message-type": "event"}
+    return event_message(headers, (payload if isinstance(payload, str) else json.dumps(payload)).encode())
+
+
+_BEDROCK_USAGE = {"inputTokens": 12, "outputTokens": 5, "totalTokens": 17}
+RELIABILITY_CASE = ProviderCase(
+    name="bedrock",
+    sdk="boto3",
+    make_client=_bedrock_client,
+    make_async_client=None,
+    chat=_bedrock_chat,
+    achat=None,
+    response={
+        "output": {
+            "message": {
+                "role": "assistant",
+                "content": [
+                    {"text": "Hello there"},
+                    {"toolUse": {"toolUseId": "tooluse_1", "name": "lookup", "input": {"q": 1}}},
+                ],
+            }
+        },
+        "stopReason": "end_turn",
+        "usage": _BEDROCK_USAGE,
+        "metrics": {"latencyMs": 180},
+    },
+    stream_events=[
+        ("messageStart", {"role": "assistant"}),
+        ("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "Hel"}}),
+        ("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "lo"}}),
+        ("contentBlockStop", {"contentBlockIndex": 0}),
+        ("messageStop", {"stopReason": "end_turn"}),
+        ("metadata", {"usage": _BEDROCK_USAGE, "metrics": {"latencyMs": 240}}),
+    ],
+    encode=_bedrock_frame,
+    stream_content_type="application/vnd.amazon.eventstream",
+    sdk_chunk=lambda event, payload: {str(event): payload},
+    error_body=lambda message: {"__type": "ValidationException", "message": message},
+    volatile=(SDK_DATE, r"'RetryAttempts': \d+"),
+)

@@ -4,47 +4,38 @@ from __future__ import annotations
 
 import inspect
 import itertools
+from typing import Any
 
 import cohere
 import httpx
 import pytest
 from cohere.core import ApiError, ParsingError
 
-from llmtrace.call import normalize_finish_reason
+from llmtrace.call import Outcomes, normalize_finish_reason
+from llmtrace.classification import ErrorRules
 from llmtrace.demo.fake_server import FakeProviderServer
 from llmtrace.demo.providers.cohere import PREFIX
 from llmtrace.demo.workload import WorkloadConfig, reference_cost, run_workload
-from llmtrace.errors import classify
 from llmtrace.providers import cohere as cohere_provider
 from llmtrace.providers.cohere import CohereInstrumentor
 
 from .._assertions import assert_rate_limited_after_retries, assert_stream_timing
+from .._error_tables import assert_most_specific_first, listed_classes
 from .._instrumentors import instrumented_by
 from .._truth import metric_points as _points
 from .._truth import truth_rows as _rows
+from ..reliability._case import (
+    Bound,
+    Prompt,
+    ProviderCase,
+    openai_kwargs,
+    with_call_id,
+)
 
 MODEL = "command-a-03-2025"
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name three rivers."}]
 TOOLS = [{"type": "function", "function": {"name": "lookup", "description": "Find", "parameters": {"type": "object"}}}]
 _ids = itertools.count()
-# Cohere's finish reasons that call.py's table does not know yet (the lead adds them to call._FINISH).
-needs_finish_mapping = pytest.mark.xfail(
-    normalize_finish_reason("TOOL_CALL") is None or normalize_finish_reason("ERROR_TOXIC") is None,
-    reason="call._FINISH lacks tool_call / error_toxic",
-    strict=True,
-)
-# cohere errors carry ``headers`` (a dict) and no ``response``; errors.classify reads only ``exc.response.headers``.
-needs_exc_headers = pytest.mark.xfail(
-    classify(cohere.TooManyRequestsError(body=None, headers={"retry-after-ms": "10"})).retry_after_s is None,
-    reason="errors.classify does not read exc.headers",
-    strict=True,
-)
-# A 2xx body the SDK could not decode is a bare ApiError(status_code=200); classify lets the 2xx status say "unknown".
-needs_2xx_invalid_response = pytest.mark.xfail(
-    classify(ApiError(status_code=200, body="{")).type.value != "invalid_response",
-    reason="errors.classify maps a 2xx ApiError to unknown",
-    strict=True,
-)
 
 
 instrumented_cohere = instrumented_by(CohereInstrumentor)
@@ -224,7 +215,6 @@ def test_all_attempts_rate_limited(client, instrumented_cohere, server):
     assert instrumented_cohere.points("llm.tokens") == [] and instrumented_cohere.total("llm.retries") == 2
 
 
-@needs_exc_headers
 def test_rate_limit_retry_after_is_recorded(server, instrumented_cohere):
     client = cohere.ClientV2(api_key="co-test", base_url=server.url + PREFIX, max_retries=0)
     with pytest.raises(cohere.TooManyRequestsError):
@@ -301,7 +291,6 @@ def test_malformed_body(client, instrumented_cohere, server):
     assert span.attributes["error.type"] == "ApiError"
 
 
-@needs_2xx_invalid_response
 def test_malformed_body_is_an_invalid_response(client, instrumented_cohere, server):
     with pytest.raises(ApiError):
         client.chat(model=MODEL, messages=MESSAGES, request_options=options("malformed"))
@@ -322,7 +311,6 @@ def test_v1_client_v2_namespace_and_clients_made_before_instrumenting(server, te
     assert (attrs["server.address"], attrs["llm.tokens.input"]) == ("127.0.0.1", server.log[0].usage["input"])
 
 
-@needs_finish_mapping
 def test_tool_call(client, instrumented_cohere, server):
     reply = client.chat(model=MODEL, messages=MESSAGES, tools=TOOLS, request_options=options("tool_call"))
     attrs = dict(instrumented_cohere.span().attributes)
@@ -331,7 +319,6 @@ def test_tool_call(client, instrumented_cohere, server):
     assert attrs["gen_ai.response.finish_reasons"] == ("TOOL_CALL",) and attrs["llm.stop_reason"] == "tool_use"
 
 
-@needs_finish_mapping
 def test_stream_tool_call_and_content_filter(client, instrumented_cohere, server):
     list(client.chat_stream(model=MODEL, messages=MESSAGES, tools=TOOLS, request_options=options("tool_call")))
     list(client.chat_stream(model=MODEL, messages=MESSAGES, request_options=options("content_filter")))
@@ -342,7 +329,10 @@ def test_stream_tool_call_and_content_filter(client, instrumented_cohere, server
 
 
 def test_finish_reasons_normalize():
-    assert [normalize_finish_reason(r).value for r in ("COMPLETE", "STOP_SEQUENCE", "MAX_TOKENS", "ERROR")] == [
+    reasons = Outcomes.of(cohere_provider.PROVIDER.finish_reasons, ErrorRules()).finish_reasons
+    assert [
+        normalize_finish_reason(r, reasons).value for r in ("COMPLETE", "STOP_SEQUENCE", "MAX_TOKENS", "ERROR")
+    ] == [
         "stop",
         "stop",
         "length",
@@ -375,16 +365,13 @@ def _public_errors() -> list[type]:
 
 
 def test_every_public_exception_is_mapped():
-    listed = [cls for cls, _ in cohere_provider.errors()]
+    listed = listed_classes(cohere_provider)
     assert ParsingError in listed
     assert sorted(c.__name__ for c in _public_errors() if c not in listed) == []
 
 
 def test_subclasses_come_before_their_bases():
-    listed = [cls for cls, _ in cohere_provider.errors()]
-    for i, cls in enumerate(listed):
-        for later in listed[i + 1 :]:
-            assert not issubclass(later, cls) or later is cls, f"{later.__name__} is shadowed by {cls.__name__}"
+    assert_most_specific_first(cohere_provider)
 
 
 # -- the demo driver ---------------------------------------------------------------------------------------------
@@ -407,3 +394,84 @@ def test_demo_workload_metrics_equal_ground_truth(instrumented_cohere, fast_back
         assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-15)
     retries = _points(instrumented_cohere, "llm.retries", ("provider", "model"))
     assert retries == _rows(truth["retries"], ("provider", "model"))
+
+
+# -- the reliability table's entry (tests/reliability: fuzzing, transparency, load, content safety) ----------
+
+
+def _cohere_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
+    """Made after ``instrument()`` (cohere binds chat/chat_stream onto each client when it is created)."""
+    import cohere
+
+    from llmtrace.demo.providers.cohere import PREFIX
+
+    sdk = cohere.ClientV2(api_key="k", base_url=server.url + PREFIX, timeout=5.0, max_retries=retries)
+    return Bound(sdk, with_call_id(headers))
+
+
+def _cohere_async_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
+    import cohere
+
+    from llmtrace.demo.providers.cohere import PREFIX
+
+    sdk = cohere.AsyncClientV2(api_key="k", base_url=server.url + PREFIX, timeout=5.0, max_retries=retries)
+    return Bound(sdk, with_call_id(headers))
+
+
+def _cohere_kwargs(client: Bound, prompt: Prompt) -> dict[str, Any]:
+    kwargs = openai_kwargs(prompt, False)
+    del kwargs["stream"]
+    options = {"additional_headers": client.headers}
+    return {**kwargs, "model": "command-a-03-2025", "request_options": options}
+
+
+def _cohere_chat(client: Any, prompt: Prompt, stream: bool) -> Any:
+    kwargs = _cohere_kwargs(client, prompt)
+    return client.sdk.chat_stream(**kwargs) if stream else client.sdk.chat(**kwargs)
+
+
+async def _cohere_achat(client: Any, prompt: Prompt, stream: bool) -> Any:
+    kwargs = _cohere_kwargs(client, prompt)
+    return client.sdk.chat_stream(**kwargs) if stream else await client.sdk.chat(**kwargs)
+
+
+_COHERE_USAGE = {
+    "billed_units": {"input_tokens": 4, "output_tokens": 5},
+    "tokens": {"input_tokens": 12, "output_tokens": 5},
+    "cached_tokens": 0,
+}
+
+
+def _cohere_event(kind: str, **fields: Any) -> tuple[str, dict[str, Any]]:
+    return kind, {"type": kind, **fields}
+
+
+RELIABILITY_CASE = ProviderCase(
+    name="cohere",
+    sdk="cohere",
+    make_client=_cohere_client,
+    make_async_client=_cohere_async_client,
+    chat=_cohere_chat,
+    achat=_cohere_achat,
+    response={
+        "id": "c-1",
+        "message": {
+            "role": "assistant",
+            "content": [{"type": "text", "text": "Hello there"}],
+            "tool_calls": [
+                {"id": "lookup_1", "type": "function", "function": {"name": "lookup", "arguments": '{"q": 1}'}}
+            ],
+        },
+        "finish_reason": "COMPLETE",
+        "usage": _COHERE_USAGE,
+    },
+    stream_events=[
+        _cohere_event("message-start", id="c-1", delta={"message": {"role": "assistant", "content": []}}),
+        _cohere_event("content-start", index=0, delta={"message": {"content": {"type": "text", "text": ""}}}),
+        _cohere_event("content-delta", index=0, delta={"message": {"content": {"text": "Hel"}}}),
+        _cohere_event("content-delta", index=0, delta={"message": {"content": {"text": "lo"}}}),
+        _cohere_event("content-end", index=0),
+        _cohere_event("message-end", delta={"finish_reason": "COMPLETE", "usage": _COHERE_USAGE}),
+    ],
+    stream_retries=False,
+)

@@ -11,6 +11,8 @@ import pytest
 from llmtrace.providers import anthropic as anthropic_provider
 from llmtrace.providers import openai as openai_provider
 
+from .._error_tables import assert_maps_every, assert_most_specific_first
+
 # Bases that carry no meaning of their own: classified from the HTTP status / exception kind instead.
 _BASES = {
     "OpenAIError",
@@ -42,15 +44,9 @@ def _public_errors(module, root):
     [(openai, openai.OpenAIError, openai_provider), (anthropic, anthropic.AnthropicError, anthropic_provider)],
 )
 def test_every_public_exception_is_mapped(sdk, root, provider):
-    table = provider.errors()
-    listed = [cls for cls, _ in table]
-    missing = [cls.__name__ for cls in _public_errors(sdk, root) if cls not in listed]
-    assert missing == []
+    assert_maps_every(provider, _public_errors(sdk, root))
 
 
 @pytest.mark.parametrize("provider", [openai_provider, anthropic_provider])
 def test_subclasses_come_before_their_bases(provider):
-    listed = [cls for cls, _ in provider.errors()]
-    for i, cls in enumerate(listed):
-        for later in listed[i + 1 :]:
-            assert not issubclass(later, cls) or later is cls, f"{later.__name__} is shadowed by {cls.__name__}"
+    assert_most_specific_first(provider)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import inspect
 import itertools
 import json
+import re
+from typing import Any
 
 import httpx2
 import pytest
@@ -20,9 +22,17 @@ from llmtrace.providers import google_genai as google_provider
 from llmtrace.providers.google_genai import GoogleGenAIInstrumentor
 
 from .._assertions import assert_rate_limited_after_retries, assert_stream_timing
+from .._error_tables import listed_classes
 from .._instrumentors import instrumented_by
 from .._truth import metric_points as _points
 from .._truth import truth_rows as _rows
+from ..reliability._case import (
+    TOOL_ARGUMENTS,
+    TOOL_CALL_ID,
+    Prompt,
+    ProviderCase,
+    with_call_id,
+)
 
 CONTENTS = [{"role": "user", "parts": [{"text": "Name three rivers."}]}]
 SYSTEM = "You are terse."
@@ -461,8 +471,7 @@ def test_instrument_twice_and_uninstrument(server, telemetry):
 
 
 def test_every_public_exception_is_mapped():
-    table = google_provider.errors()
-    listed = [cls for cls, _ in table]
+    listed = listed_classes(google_provider)
     bases = {"APIError"}  # ClientError/ServerError's base: classified from the HTTP status
     public = [
         cls
@@ -499,3 +508,112 @@ def test_demo_workload_metrics_equal_ground_truth(instrumented_google):
         assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-15)
     retry_keys = ("provider", "model")
     assert _points(instrumented_google, "llm.retries", retry_keys) == _rows(truth["retries"], retry_keys)
+
+
+# -- the reliability table's entry (tests/reliability: fuzzing, transparency, load, content safety) ----------
+
+
+def _google_options(server: Any, headers: dict[str, str], retries: int) -> Any:
+    from google.genai import types
+
+    from llmtrace.demo.providers.google import base_url
+
+    retry = types.HttpRetryOptions(attempts=retries + 1, initial_delay=0.001, max_delay=0.002, jitter=0)
+    # 30 s: the load test's 100 async clients (aiohttp, auth via the loop's small default executor) queue for
+    # several seconds on 2 cores, and the SDK's timeout covers that wait.
+    return types.HttpOptions(
+        base_url=base_url(server), timeout=30_000, retry_options=retry, headers=with_call_id(headers)
+    )
+
+
+def _google_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
+    from google import genai
+
+    return genai.Client(api_key="k", http_options=_google_options(server, headers, retries))
+
+
+def _google_async_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
+    return _google_client(server, headers, retries).aio
+
+
+def _google_kwargs(prompt: Prompt) -> dict[str, Any]:
+    from google.genai import types
+
+    declaration = {"name": prompt.tool_name, "description": prompt.tool_description, "parameters": {"type": "OBJECT"}}
+    config = types.GenerateContentConfig(
+        system_instruction=prompt.system,
+        tools=[types.Tool(function_declarations=[declaration])],
+        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+    )
+    contents = [{"role": "user", "parts": [{"text": prompt.user}]}]
+    if prompt.tool_result is not None:
+        call = {"id": TOOL_CALL_ID, "name": prompt.tool_name, "args": TOOL_ARGUMENTS}
+        response = {"id": TOOL_CALL_ID, "name": prompt.tool_name, "response": {"result": prompt.tool_result}}
+        contents += [
+            {"role": "model", "parts": [{"function_call": call}]},
+            {"role": "user", "parts": [{"function_response": response}]},
+        ]
+    return {"model": "gemini-2.5-flash", "contents": contents, "config": config}
+
+
+def _google_chat(client: Any, prompt: Prompt, stream: bool) -> Any:
+    call = client.models.generate_content_stream if stream else client.models.generate_content
+    return call(**_google_kwargs(prompt))
+
+
+async def _google_achat(client: Any, prompt: Prompt, stream: bool) -> Any:
+    call = client.models.generate_content_stream if stream else client.models.generate_content
+    return await call(**_google_kwargs(prompt))
+
+
+def _snake(value: Any) -> Any:
+    """Gemini's camelCase wire JSON -> the snake_case fields of the SDK's pydantic models."""
+    if isinstance(value, dict):
+        return {re.sub(r"(?<!^)(?=[A-Z])", "_", str(k)).lower(): _snake(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_snake(v) for v in value]
+    return value
+
+
+_GOOGLE_USAGE = {"promptTokenCount": 12, "candidatesTokenCount": 5, "totalTokenCount": 17, "thoughtsTokenCount": 0}
+_GOOGLE_HEAD = {"modelVersion": "gemini-2.5-flash", "responseId": "resp-1"}
+RELIABILITY_CASE = ProviderCase(
+    name="google",
+    sdk="google.genai",
+    make_client=_google_client,
+    make_async_client=_google_async_client,
+    chat=_google_chat,
+    achat=_google_achat,
+    response={
+        "candidates": [
+            {
+                "content": {
+                    "role": "model",
+                    "parts": [{"text": "Hello there"}, {"functionCall": {"name": "lookup", "args": {"q": 1}}}],
+                },
+                "finishReason": "STOP",
+                "index": 0,
+            }
+        ],
+        "usageMetadata": {**_GOOGLE_USAGE, "cachedContentTokenCount": 0},
+        **_GOOGLE_HEAD,
+    },
+    stream_events=[
+        (
+            None,
+            {"candidates": [{"content": {"role": "model", "parts": [{"text": "Hel"}]}, "index": 0}], **_GOOGLE_HEAD},
+        ),
+        (None, {"candidates": [{"content": {"role": "model", "parts": [{"text": "lo"}]}, "index": 0}], **_GOOGLE_HEAD}),
+        (
+            None,
+            {
+                "candidates": [{"content": {"role": "model", "parts": [{"text": ""}]}, "finishReason": "STOP"}],
+                "usageMetadata": _GOOGLE_USAGE,
+                **_GOOGLE_HEAD,
+            },
+        ),
+    ],
+    sdk_response=_snake,
+    sdk_chunk=lambda event, payload: _snake(payload),
+    proxied_stream=False,
+)

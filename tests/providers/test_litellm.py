@@ -8,6 +8,16 @@ one ``llm.calls`` increment and one set of token/cost counts.
 from __future__ import annotations
 
 import os
+from typing import Any
+
+from ..reliability._case import (
+    SDK_DATE,
+    UUID,
+    Prompt,
+    ProviderCase,
+    openai_kwargs,
+)
+from .test_openai import RELIABILITY_CASE as _OPENAI_CASE
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no model cost map download at import
 
@@ -23,6 +33,7 @@ from llmtrace.providers import litellm as litellm_provider
 from llmtrace.providers.litellm import LiteLLMInstrumentor
 from llmtrace.providers.openai import OpenAIInstrumentor
 
+from .._error_tables import assert_most_specific_first, listed_classes
 from .._instrumentors import instrumented_by
 from .._truth import metric_points as _points
 from .._truth import truth_rows as _rows
@@ -414,7 +425,7 @@ _BASES = {"APIError", "OpenAIError"}
 
 
 def test_every_public_exception_is_mapped():
-    listed = [cls for cls, _ in litellm_provider.errors()]
+    listed = listed_classes(litellm_provider)
     public = [
         cls
         for name, cls in vars(litellm.exceptions).items()
@@ -428,10 +439,7 @@ def test_every_public_exception_is_mapped():
 
 
 def test_subclasses_come_before_their_bases():
-    listed = [cls for cls, _ in litellm_provider.errors()]
-    for i, cls in enumerate(listed):
-        for later in listed[i + 1 :]:
-            assert not issubclass(later, cls) or later is cls, f"{later.__name__} is shadowed by {cls.__name__}"
+    assert_most_specific_first(litellm_provider)
 
 
 # -- the demo driver: ground truth equals what llmtrace recorded ----------------------------------------------------
@@ -455,3 +463,47 @@ def test_demo_workload_metrics_equal_ground_truth(instrumented_litellm):
         assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-15)
     retry_keys = ("provider", "model")
     assert _points(instrumented_litellm, "llm.retries", retry_keys) == _rows(truth["retries"], retry_keys)
+
+
+# -- the reliability table's entry (tests/reliability: fuzzing, transparency, load, content safety) ----------
+
+
+def _litellm_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
+    """litellm has no client object: the per-call routing arguments (the openai SDK underneath retries)."""
+    import litellm
+
+    litellm.suppress_debug_info = True
+    return {"api_base": server.openai_base_url, "api_key": "sk-k", "max_retries": retries, "extra_headers": headers}
+
+
+def _litellm_kwargs(client: dict[str, Any], prompt: Prompt, stream: bool) -> dict[str, Any]:
+    kwargs = {**openai_kwargs(prompt, stream), **client, "model": "openai/gpt-4o-mini"}
+    if stream:
+        kwargs["stream_options"] = {"include_usage": True}
+    return kwargs
+
+
+def _litellm_chat(client: Any, prompt: Prompt, stream: bool) -> Any:
+    import litellm
+
+    return litellm.completion(**_litellm_kwargs(client, prompt, stream))
+
+
+async def _litellm_achat(client: Any, prompt: Prompt, stream: bool) -> Any:
+    import litellm
+
+    return await litellm.acompletion(**_litellm_kwargs(client, prompt, stream))
+
+
+RELIABILITY_CASE = ProviderCase(
+    name="litellm",
+    sdk="litellm",
+    make_client=_litellm_client,
+    make_async_client=_litellm_client,
+    chat=_litellm_chat,
+    achat=_litellm_achat,
+    response=_OPENAI_CASE.response,
+    stream_events=_OPENAI_CASE.stream_events,
+    # litellm stamps what the body lacks (ids, created) with fresh values, and the time it took
+    volatile=(SDK_DATE, UUID, r"created=\d+", r"'created': \d+", r"_response_ms=[\d.]+"),
+)

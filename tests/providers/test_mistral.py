@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gc
 import inspect
-import itertools
 import json
+from typing import Any
 
 import httpx2
 import pytest
@@ -15,28 +15,33 @@ from mistralai.client import errors as mistral_errors
 from mistralai.client.chat import Chat
 from mistralai.client.utils.eventstreaming import EventStream, EventStreamAsync
 
-from llmtrace.call import normalize_finish_reason
+from llmtrace.call import Outcomes, normalize_finish_reason
+from llmtrace.classification import ErrorRules
 from llmtrace.demo.providers.mistral import PREFIX, retry_config
 from llmtrace.demo.workload import WorkloadConfig, reference_cost, run_workload
 from llmtrace.providers import mistral as mistral_provider
 from llmtrace.providers.mistral import MistralInstrumentor
 
-from .._assertions import assert_rate_limited_after_retries, assert_stream_timing
+from .._assertions import assert_rate_limited_after_retries, assert_stream_timing, assert_usage_matches, fault
+from .._error_tables import assert_most_specific_first, listed_classes
 from .._instrumentors import instrumented_by
 from .._truth import metric_points as _points
 from .._truth import truth_rows as _rows
+from ..reliability._case import (
+    Bound,
+    Prompt,
+    ProviderCase,
+    chat_chunks,
+    chat_completion,
+    openai_kwargs,
+    with_call_id,
+)
 
 MESSAGES = [
     {"role": "system", "content": "You are terse."},
     {"role": "user", "content": "Name three rivers."},
 ]
 TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}}}]
-_CALL_IDS = itertools.count()
-
-
-def fault(plan: str, **extra: str) -> dict[str, str]:
-    """The fault plan, with a call id: the SDK sends no retry-count header, so the server counts attempts by it."""
-    return {"x-llmtrace-fault": plan, "x-llmtrace-call": f"mistral-test-{next(_CALL_IDS)}", **extra}
 
 
 instrumented_mistral = instrumented_by(MistralInstrumentor)
@@ -52,19 +57,6 @@ def make_client(server, *, retries: bool = True, timeout_ms: int = 5000) -> Mist
 @pytest.fixture
 def client(server, instrumented_mistral):
     return make_client(server)
-
-
-def assert_usage_matches(attrs, exchange):
-    usage = exchange.usage
-    assert attrs["llm.tokens.input"] == usage["input"]
-    assert attrs["llm.tokens.output"] == usage["output"]
-    assert attrs["llm.tokens.total"] == usage["input"] + usage["output"]
-    assert attrs.get("llm.tokens.cache_read") == usage.get("cache_read")
-    assert attrs["gen_ai.usage.input_tokens"] == usage["input"]
-    assert attrs["gen_ai.usage.output_tokens"] == usage["output"]
-    expected_cost = reference_cost("mistral", attrs["llm.response.model"], usage)
-    assert attrs["llm.cost_usd"] == pytest.approx(expected_cost, rel=1e-9, abs=1e-15)
-    assert attrs["llm.cost.pricing"].startswith("genai-prices ")
 
 
 # -- success paths ----------------------------------------------------------------------------------------------
@@ -87,7 +79,7 @@ def test_chat_complete(client, instrumented_mistral, server):
     assert span.name == "chat mistral-small-latest" and span.kind.name == "CLIENT"
     assert exchange.path == "/mistral/v1/chat/completions" and exchange.provider == "mistral"
     assert reply.choices[0].message.content == exchange.text
-    assert_usage_matches(attrs, exchange)
+    assert_usage_matches(attrs, exchange, "mistral")
     assert {
         k: attrs[k]
         for k in (
@@ -166,7 +158,7 @@ def test_cached_prompt_tokens_are_a_subset_of_input(client, instrumented_mistral
     assert (attrs["llm.tokens.input"], attrs["llm.tokens.cache_read"], attrs["llm.tokens.output"]) == (2000, 1536, 90)
     assert attrs["gen_ai.usage.cache_read.input_tokens"] == 1536
     assert "llm.tokens.cache_write" not in attrs and "llm.tokens.reasoning" not in attrs
-    assert_usage_matches(attrs, exchange)
+    assert_usage_matches(attrs, exchange, "mistral")
     assert attrs["llm.cost.cache_usd"] > 0
     assert instrumented_mistral.total("llm.tokens", type="cache_read") == 1536
 
@@ -179,7 +171,7 @@ def test_chat_stream(client, instrumented_mistral, server):
     (exchange,) = server.log
     attrs = dict(instrumented_mistral.span().attributes)
     assert text == exchange.text
-    assert_usage_matches(attrs, exchange)
+    assert_usage_matches(attrs, exchange, "mistral")
     assert attrs["llm.streaming"] is True and attrs["gen_ai.request.stream"] is True
     assert attrs["llm.chunks"] == exchange.chunks == 6
     assert_stream_timing(attrs, chunks=6, ttft_ms=30, delay_ms=5)
@@ -199,8 +191,8 @@ async def test_async_complete_and_stream(client, instrumented_mistral, server):
     assert reply.choices[0].message.content == server.log[0].text
     assert "".join(e.data.choices[0].delta.content or "" for e in events) == server.log[1].text
     first, second = sorted(instrumented_mistral.spans(), key=lambda s: s.start_time)
-    assert_usage_matches(dict(first.attributes), server.log[0])
-    assert_usage_matches(dict(second.attributes), server.log[1])
+    assert_usage_matches(dict(first.attributes), server.log[0], "mistral")
+    assert_usage_matches(dict(second.attributes), server.log[1], "mistral")
     assert "llm.chunks" not in first.attributes and "llm.ttft_ms" not in first.attributes
     assert second.attributes["llm.chunks"] == server.log[1].chunks and "llm.ttft_ms" in second.attributes
     assert instrumented_mistral.total("llm.calls", streaming=True) == 1
@@ -212,7 +204,7 @@ async def test_async_stream_context_manager(client, instrumented_mistral, server
         async for _ in stream:
             pass
     attrs = dict(instrumented_mistral.span().attributes)
-    assert_usage_matches(attrs, server.log[0])
+    assert_usage_matches(attrs, server.log[0], "mistral")
     assert attrs["llm.success"] is True and "llm.stream.incomplete" not in attrs
 
 
@@ -251,7 +243,7 @@ async def test_fim_complete_and_streams(client, instrumented_mistral, server):
         assert span.name == f"completion {exchange.model}"
         assert attrs["llm.operation"] == "completion" and attrs["gen_ai.operation.name"] == "text_completion"
         assert attrs["llm.stop_reason"] == "stop" and attrs["llm.prompt.message_count"] == 1
-        assert_usage_matches(attrs, exchange)
+        assert_usage_matches(attrs, exchange, "mistral")
         assert ("llm.chunks" in attrs) is attrs["llm.streaming"]
     assert (spans[0].attributes["llm.prompt.length"], spans[0].attributes["llm.max_tokens"]) == (11, 64)
     assert spans[2].attributes["llm.chunks"] == server.log[2].chunks
@@ -299,7 +291,7 @@ def test_retry_then_success_counts_one_retry(client, instrumented_mistral, serve
     attrs = dict(instrumented_mistral.span().attributes)
     assert [e.status for e in server.log] == [429, 200]
     assert attrs["llm.retry_count"] == 1 and attrs["http.request.resend_count"] == 1 and attrs["llm.success"] is True
-    assert_usage_matches(attrs, server.log[-1])
+    assert_usage_matches(attrs, server.log[-1], "mistral")
     assert instrumented_mistral.points("llm.retries") == [({"provider": "mistral", "model": "mistral-small-latest"}, 1)]
     assert instrumented_mistral.total("llm.calls", status="ok") == 1
 
@@ -313,7 +305,7 @@ async def test_async_stream_retry_then_success(client, instrumented_mistral, ser
     attrs = dict(instrumented_mistral.span().attributes)
     assert [e.status for e in server.log] == [500, 200]
     assert attrs["llm.retry_count"] == 1 and attrs["llm.chunks"] == server.log[-1].chunks
-    assert_usage_matches(attrs, server.log[-1])
+    assert_usage_matches(attrs, server.log[-1], "mistral")
 
 
 def test_all_attempts_rate_limited(client, instrumented_mistral, server):
@@ -446,7 +438,9 @@ def test_stream_closed_early_and_abandoned_streams_end_their_spans(client, instr
 )
 def test_finish_reasons_normalize(raw, normalized):
     """Every value of the SDK's ChatCompletionChoiceFinishReason maps to a normalized stop reason."""
-    reason = normalize_finish_reason(raw)
+    reason = normalize_finish_reason(
+        raw, Outcomes.of(mistral_provider.PROVIDER.finish_reasons, ErrorRules()).finish_reasons
+    )
     assert reason is not None and reason.value == normalized
 
 
@@ -482,15 +476,12 @@ def _public_errors():
 
 
 def test_every_public_exception_is_mapped():
-    listed = [cls for cls, _ in mistral_provider.errors()]
+    listed = listed_classes(mistral_provider)
     assert _public_errors() and [cls.__name__ for cls in _public_errors() if cls not in listed] == []
 
 
 def test_subclasses_come_before_their_bases():
-    listed = [cls for cls, _ in mistral_provider.errors()]
-    for i, cls in enumerate(listed):
-        for later in listed[i + 1 :]:
-            assert not issubclass(later, cls) or later is cls, f"{later.__name__} is shadowed by {cls.__name__}"
+    assert_most_specific_first(mistral_provider)
 
 
 # -- the demo driver --------------------------------------------------------------------------------------------
@@ -513,3 +504,59 @@ def test_demo_workload_metrics_equal_ground_truth(server, instrumented_mistral):
         assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-15)
     retries = _points(instrumented_mistral, "llm.retries", ("provider", "model"))
     assert retries == _rows(truth["retries"], ("provider", "model"))
+
+
+# -- the reliability table's entry (tests/reliability: fuzzing, transparency, load, content safety) ----------
+
+
+def _mistral_sdk(server: Any, retries: int) -> Any:
+    from mistralai.client import Mistral
+    from mistralai.client.utils.retries import BackoffStrategy, RetryConfig
+
+    from llmtrace.demo.providers.mistral import PREFIX
+
+    if not retries:
+        return Mistral(api_key="k", server_url=server.url + PREFIX, timeout_ms=5000)
+    # The SDK's retry loop is bounded by time, not count: 10 ms apart with room for far more attempts than any
+    # fault plan asks, so the plan (which ends in "ok") decides the number of retries. The bound counts from the
+    # first attempt, which under the load test's 116 concurrent calls on 2 cores once took over 5 s by itself (the
+    # SDK then raised the 429 without retrying): 60 s keeps the plan in charge.
+    config = RetryConfig("backoff", BackoffStrategy(10, 20, 1.5, 60_000), True)
+    return Mistral(api_key="k", server_url=server.url + PREFIX, retry_config=config, timeout_ms=5000)
+
+
+def _mistral_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
+    return Bound(_mistral_sdk(server, retries), with_call_id(headers))
+
+
+def _mistral_kwargs(client: Bound, prompt: Prompt) -> dict[str, Any]:
+    return {**openai_kwargs(prompt, False), "model": "mistral-small-latest", "http_headers": client.headers}
+
+
+def _mistral_chat(client: Any, prompt: Prompt, stream: bool) -> Any:
+    kwargs = _mistral_kwargs(client, prompt)
+    del kwargs["stream"]
+    return client.sdk.chat.stream(**kwargs) if stream else client.sdk.chat.complete(**kwargs)
+
+
+async def _mistral_achat(client: Any, prompt: Prompt, stream: bool) -> Any:
+    kwargs = _mistral_kwargs(client, prompt)
+    del kwargs["stream"]
+    chat = client.sdk.chat
+    return await (chat.stream_async(**kwargs) if stream else chat.complete_async(**kwargs))
+
+
+_MISTRAL_USAGE = {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
+_MISTRAL_CHUNK = {"id": "cmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "mistral-small-latest"}
+RELIABILITY_CASE = ProviderCase(
+    name="mistral",
+    sdk="mistralai",
+    make_client=_mistral_client,
+    make_async_client=_mistral_client,
+    chat=_mistral_chat,
+    achat=_mistral_achat,
+    response=chat_completion("cmpl-1", "mistral-small-latest", "abcdefghi", _MISTRAL_USAGE),
+    stream_events=chat_chunks(_MISTRAL_CHUNK, _MISTRAL_USAGE, usage_chunk=False),
+    # A mistral stream event is ``CompletionEvent(data=chunk)``.
+    sdk_chunk=lambda event, payload: {"data": payload},
+)

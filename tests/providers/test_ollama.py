@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import ollama
 import pytest
+
+from llmtrace.demo.fake_server import ndjson_line
+
+from ..reliability._case import (
+    Prompt,
+    ProviderCase,
+    function_chat,
+)
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name three rivers."}]
 
@@ -113,3 +123,64 @@ def test_uninstrument_restores_module_aliases(server, telemetry):
     llmtrace.uninstrument()
     ollama.Client(host=server.url).chat(model="llama3.2", messages=MESSAGES)
     assert telemetry.spans() == []
+
+
+# -- the reliability table's entry (tests/reliability: fuzzing, transparency, load, content safety) ----------
+
+
+def _ollama_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
+    import ollama
+
+    return ollama.Client(host=server.url, headers=headers)
+
+
+def _ollama_async_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
+    import ollama
+
+    return ollama.AsyncClient(host=server.url, headers=headers)
+
+
+def _ollama_kwargs(prompt: Prompt, stream: bool) -> dict[str, Any]:
+    return function_chat("llama3.2", prompt, stream, json_arguments=False)
+
+
+def _ollama_chat(client: Any, prompt: Prompt, stream: bool) -> Any:
+    return client.chat(**_ollama_kwargs(prompt, stream))
+
+
+async def _ollama_achat(client: Any, prompt: Prompt, stream: bool) -> Any:
+    return await client.chat(**_ollama_kwargs(prompt, stream))
+
+
+_OLLAMA_FINAL = {
+    "model": "llama3.2",
+    "created_at": "2026-11-24T00:00:00Z",
+    "done": True,
+    "done_reason": "stop",
+    "prompt_eval_count": 12,
+    "eval_count": 5,
+}
+RELIABILITY_CASE = ProviderCase(
+    name="ollama",
+    sdk="ollama",
+    make_client=_ollama_client,
+    make_async_client=_ollama_async_client,
+    chat=_ollama_chat,
+    achat=_ollama_achat,
+    response={
+        **_OLLAMA_FINAL,
+        "message": {
+            "role": "assistant",
+            "content": "Hello there",
+            "tool_calls": [{"function": {"name": "lookup", "arguments": {"q": 1}}}],
+        },
+    },
+    stream_events=[
+        (None, {"model": "llama3.2", "done": False, "message": {"role": "assistant", "content": "Hel"}}),
+        (None, {"model": "llama3.2", "done": False, "message": {"role": "assistant", "content": "lo"}}),
+        (None, {**_OLLAMA_FINAL, "message": {"role": "assistant", "content": ""}}),
+    ],
+    encode=ndjson_line,
+    stream_content_type="application/x-ndjson",
+    sdk_retries=False,
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+from typing import Any
 
 import httpx2
 import openai
@@ -12,16 +13,19 @@ import pytest
 from llmtrace.demo.workload import reference_cost
 from llmtrace.providers.openai import detect_provider
 
-from .._assertions import assert_rate_limited_after_retries, assert_stream_timing
+from .._assertions import assert_rate_limited_after_retries, assert_stream_timing, assert_usage_matches, fault
+from ..reliability._case import (
+    Prompt,
+    ProviderCase,
+    chat_chunks,
+    chat_completion,
+    openai_kwargs,
+)
 
 MESSAGES = [
     {"role": "system", "content": "You are terse."},
     {"role": "user", "content": "Name three rivers."},
 ]
-
-
-def fault(plan: str, **extra: str) -> dict[str, str]:
-    return {"x-llmtrace-fault": plan, **extra}
 
 
 @pytest.fixture
@@ -34,18 +38,6 @@ def aclient(server, instrumented):
     return openai.AsyncOpenAI(api_key="sk-test", base_url=server.openai_base_url, max_retries=2, timeout=5.0)
 
 
-def assert_usage_matches(attrs, exchange, provider="openai"):
-    usage = exchange.usage
-    assert attrs["llm.tokens.input"] == usage["input"]
-    assert attrs["llm.tokens.output"] == usage["output"]
-    assert attrs["llm.tokens.total"] == usage["input"] + usage["output"]
-    assert attrs["gen_ai.usage.input_tokens"] == usage["input"]
-    assert attrs["gen_ai.usage.output_tokens"] == usage["output"]
-    expected_cost = reference_cost(provider, attrs["llm.response.model"], usage)
-    assert attrs["llm.cost_usd"] == pytest.approx(expected_cost, rel=1e-9, abs=1e-15)
-    assert attrs["llm.cost.pricing"].startswith("genai-prices ")
-
-
 def test_chat_non_stream(client, instrumented, server):
     reply = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, temperature=0.2, max_tokens=50)
     (exchange,) = server.log
@@ -54,7 +46,7 @@ def test_chat_non_stream(client, instrumented, server):
     assert span.name == "chat gpt-4o-mini"
     assert span.kind.name == "CLIENT"
     assert reply.choices[0].message.content == exchange.text
-    assert_usage_matches(attrs, exchange)
+    assert_usage_matches(attrs, exchange, "openai")
     assert {
         k: attrs[k]
         for k in (
@@ -120,7 +112,7 @@ def test_chat_stream_with_usage(client, instrumented, server):
     (exchange,) = server.log
     attrs = dict(instrumented.span().attributes)
     assert text == exchange.text
-    assert_usage_matches(attrs, exchange)
+    assert_usage_matches(attrs, exchange, "openai")
     assert attrs["llm.streaming"] is True and attrs["llm.chunks"] == exchange.chunks == 6
     assert_stream_timing(attrs, chunks=6, ttft_ms=40, delay_ms=5)
     assert attrs["gen_ai.response.time_to_first_chunk"] == pytest.approx(attrs["llm.ttft_ms"] / 1000)
@@ -164,8 +156,8 @@ async def test_async_chat_and_stream(aclient, instrumented, server):
     assert reply.choices[0].message.content == server.log[0].text
     assert len(chunks) >= server.log[1].chunks
     first, second = sorted(instrumented.spans(), key=lambda s: s.start_time)
-    assert_usage_matches(dict(first.attributes), server.log[0])
-    assert_usage_matches(dict(second.attributes), server.log[1])
+    assert_usage_matches(dict(first.attributes), server.log[0], "openai")
+    assert_usage_matches(dict(second.attributes), server.log[1], "openai")
     assert second.attributes["llm.chunks"] == server.log[1].chunks and "llm.ttft_ms" in second.attributes
 
 
@@ -178,7 +170,7 @@ def test_responses_api_sync_and_stream(client, instrumented, server):
     for span, exchange in ((plain, server.log[0]), (streamed, server.log[1])):
         attrs = dict(span.attributes)
         assert attrs["llm.operation"] == "responses" and attrs["gen_ai.operation.name"] == "chat"
-        assert_usage_matches(attrs, exchange)
+        assert_usage_matches(attrs, exchange, "openai")
         assert attrs["llm.stop_reason"] == "stop"
         assert attrs["llm.response.length"] == len(exchange.text)
     assert streamed.attributes["llm.chunks"] == server.log[1].chunks
@@ -190,7 +182,7 @@ async def test_async_responses_stream(aclient, instrumented, server):
     async for _ in stream:
         pass
     attrs = dict(instrumented.span().attributes)
-    assert_usage_matches(attrs, server.log[0])
+    assert_usage_matches(attrs, server.log[0], "openai")
     assert attrs["llm.chunks"] == server.log[0].chunks
 
 
@@ -209,7 +201,7 @@ def test_with_raw_response_keeps_working(client, instrumented, server):
     completion = raw.parse()
     assert raw.headers.get("content-type", "").startswith("application/json")
     assert completion.choices[0].message.content == server.log[0].text
-    assert_usage_matches(dict(instrumented.span().attributes), server.log[0])
+    assert_usage_matches(dict(instrumented.span().attributes), server.log[0], "openai")
 
 
 def test_retry_then_success_counts_one_retry(client, instrumented, server):
@@ -366,7 +358,7 @@ def test_reasoning_and_cached_tokens(client, instrumented, server):
         1536,
         64,
     )
-    assert_usage_matches(attrs, server.log[0])
+    assert_usage_matches(attrs, server.log[0], "openai")
 
 
 def test_system_prompt_hash_is_the_same_template_on_openai_and_anthropic(server, instrumented):
@@ -387,3 +379,48 @@ def test_system_prompt_hash_is_the_same_template_on_openai_and_anthropic(server,
     assert single["llm.prompt.system_length"] == claude["llm.prompt.system_length"] == len(system)
     assert several["llm.prompt.system_hash"] != single["llm.prompt.system_hash"]  # two prompts: both count
     assert single["llm.prompt.hash"] == claude["llm.prompt.hash"]  # the conversation without the system prompt
+
+
+# -- the reliability table's entry (tests/reliability: fuzzing, transparency, load, content safety) ----------
+
+
+def _openai_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
+    import openai
+
+    return openai.OpenAI(api_key="k", base_url=server.openai_base_url, max_retries=retries, default_headers=headers)
+
+
+def _openai_async_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
+    import openai
+
+    return openai.AsyncOpenAI(
+        api_key="k", base_url=server.openai_base_url, max_retries=retries, default_headers=headers
+    )
+
+
+def _openai_chat(client: Any, prompt: Prompt, stream: bool) -> Any:
+    return client.chat.completions.create(**openai_kwargs(prompt, stream))
+
+
+async def _openai_achat(client: Any, prompt: Prompt, stream: bool) -> Any:
+    return await client.chat.completions.create(**openai_kwargs(prompt, stream))
+
+
+_OPENAI_USAGE = {
+    "prompt_tokens": 12,
+    "completion_tokens": 5,
+    "total_tokens": 17,
+    "prompt_tokens_details": {"cached_tokens": 0},
+    "completion_tokens_details": {"reasoning_tokens": 0},
+}
+_OPENAI_CHUNK = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini"}
+RELIABILITY_CASE = ProviderCase(
+    name="openai",
+    sdk="openai",
+    make_client=_openai_client,
+    make_async_client=_openai_async_client,
+    chat=_openai_chat,
+    achat=_openai_achat,
+    response=chat_completion("chatcmpl-1", "gpt-4o-mini-2024-07-18", "c1", _OPENAI_USAGE),
+    stream_events=chat_chunks(_OPENAI_CHUNK, _OPENAI_USAGE, usage_chunk=True),
+)

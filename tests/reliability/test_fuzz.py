@@ -365,7 +365,7 @@ def test_fuzzed_response_objects_directly(case, spans, sites):
     if not available(case):
         pytest.skip(f"{case.sdk} not installed")
     instrumentor = _instrumentor(case)
-    target = next(t for t in instrumentor.hooks.targets if t.operation == case.operation and not t.is_async)
+    target = next(t for t in instrumentor.provider.targets if t.operation == case.operation and not t.is_async)
 
     sites.start(case.name)
 
@@ -389,7 +389,7 @@ def test_fuzzed_stream_chunks_directly(case, spans, sites):
     if not available(case):
         pytest.skip(f"{case.sdk} not installed")
     instrumentor = _instrumentor(case)
-    hooks = instrumentor.hooks
+    provider = instrumentor.provider
 
     sites.start(case.name)
 
@@ -400,8 +400,9 @@ def test_fuzzed_stream_chunks_directly(case, spans, sites):
         chunks = [_as_objects(chunk) if objects else chunk for chunk in chunks]
         record = LLMRecord(case.name, case.operation, model="m", streaming=True)
         before = spans.ended
-        call = instrumentor._recorder.start(record)
-        proxy = SyncStreamProxy(iter(chunks), call, hooks.stream_state(record), instrumentor._error_table)
+        call = instrumentor._recorder.start(record, instrumentor._outcomes)
+        stream = iter(chunks)
+        proxy = SyncStreamProxy(stream, call, provider.stream_state(record, stream))
         seen = list(proxy)
         assert len(seen) == len(chunks) and all(a is b for a, b in zip(seen, chunks, strict=True))
         assert spans.ended == before + 1

@@ -63,7 +63,7 @@ def _attempts_by_task(server, tasks: list[tuple[str, int]]) -> dict[tuple[str, i
 
 def _self_tracing(case: ProviderCase) -> bool:
     """The SDK traces itself in a way llmtrace folds into its own span (litellm's callback is only reported)."""
-    return available(case) and any(not t.unsuppressible for t in case.provider_module().HOOKS.self_tracing)
+    return available(case) and any(not t.unsuppressible for t in case.provider_module().PROVIDER.self_tracing)
 
 
 # SDKs that trace themselves also run with their spans kept, recording and current while every attempt is sent.

@@ -249,9 +249,8 @@ def _next_after_close(stream: Any) -> str:
 
 def _targets(case: ProviderCase) -> dict[tuple[Any, str], Any]:
     """(class, method) -> the object in the class __dict__ right now, for every wrap target of the provider."""
-    hooks = case.provider_module().HOOKS
     found = {}
-    for target in hooks.targets:
+    for target in case.provider_module().PROVIDER.targets:
         module = importlib.import_module(target.module)
         cls_name, method = target.name.rsplit(".", 1)
         cls = getattr(module, cls_name, None)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, native_stack
+from .conftest import ROOT, listening, native_stack
 
 
 def _fake_script(tmp_path: Path, body: str) -> Path:
@@ -133,6 +133,11 @@ def test_stack_sh_up_status_down(tmp_path: Path, stack_binaries: dict[str, str])
     try:
         status = run("status")
         assert status.returncode == 0, status.stdout + status.stderr
+        # native runs bind loopback only: every socket each process listens on, not just the ports we configure
+        for name, pid in pids.items():
+            sockets = listening(pid)
+            assert sockets and {address for address, _ in sockets} == {"127.0.0.1"}, (name, sockets)
+            assert {port for _, port in sockets} <= set(ports.values()), (name, sockets)
         assert [line.split()[0] for line in status.stdout.splitlines() if " ready " in line] == [
             "jaeger",
             "prometheus",

@@ -426,6 +426,7 @@ def test_compose_scale_profile_runs_the_tested_files() -> None:
         *GATEWAYS,
         "jaeger-kafka-writer",
         "kafka",
+        "jaeger-scale-data-init",
         "jaeger-scale",
         "prometheus-scale",
         "victoriametrics",
@@ -455,6 +456,9 @@ def test_compose_scale_profile_runs_the_tested_files() -> None:
         "--config=/etc/jaeger/jaeger.yaml",
         "--config=/etc/jaeger/ingester.yaml",
     ]
+    init = scale["jaeger-scale"]["depends_on"]["jaeger-scale-data-init"]  # badger's volume handed to Jaeger's uid
+    assert init == {"condition": "service_completed_successfully"}
+    assert scale["jaeger-scale-data-init"]["volumes"] == ["jaeger-scale-data:/badger"]
     for svc in scale.values():
         assert all(port.startswith("127.0.0.1:") for port in svc.get("ports", ())), svc
     # Prometheus reads the rules from ../rules (the local profile's) and rules/ (long-term) beside its config

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from llmtrace.cli import app
 
-from .conftest import ROOT, wait_until
+from .conftest import ROOT, listening, wait_until
 
 SECURE = ROOT / "collector" / "secure"
 TENANTS = ("team-a", "team-b")
@@ -250,8 +250,12 @@ def send(
     return {kind: post(stack, f"{base}/v1/{kind}", body, token) for kind, body in payloads.items()}
 
 
-def grpc_export(stack: SecureStack, tenant: str, token: str | None) -> str | None:
-    """An OTLP/gRPC trace export (empty request) over HTTP/2; the grpc-status the server answered at once, if any.
+def grpc_export(
+    stack: SecureStack, tenant: str, token: str | None, message: bytes = b"", length: int | None = None
+) -> str | None:
+    """An OTLP/gRPC trace export of ``message`` (an encoded ExportTraceServiceRequest; empty by default) over HTTP/2;
+    the grpc-status the server answered at once, if any. ``length`` replaces the message's length in the gRPC frame
+    header: the server refuses an oversized message from that header, before its body (which it does not read).
 
     A refusal is a trailers-only response, so its grpc-status is in the headers; an accepted export puts it in the
     trailers (None here)."""
@@ -261,7 +265,9 @@ def grpc_export(stack: SecureStack, tenant: str, token: str | None) -> str | Non
     url = f"https://127.0.0.1:{stack.otlp_grpc_port[tenant]}"
     with httpx.Client(http2=True, http1=False, verify=_ca(stack), timeout=10) as client:
         response = client.post(
-            f"{url}/opentelemetry.proto.collector.trace.v1.TraceService/Export", content=b"\0\0\0\0\0", headers=headers
+            f"{url}/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+            content=b"\0" + (len(message) if length is None else length).to_bytes(4, "big") + message,
+            headers=headers,
         )
     assert response.status_code == 200 and response.http_version == "HTTP/2"
     return response.headers.get("grpc-status")
@@ -334,6 +340,48 @@ def test_backends_refuse_writes_that_bypass_the_collector(secure_stack: SecureSt
     assert response.status_code == 401
     barrier(stack, "team-a", "barrier-direct")  # team-b holds only the workload (CLI test)
     assert arrived(stack, "intruder-direct") == (0.0, 0)
+
+
+def big_traces(service: str, size: int) -> bytes:
+    """An encoded OTLP trace request of one span whose attribute makes it ``size`` bytes or a little more."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    spans = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    with provider.get_tracer("test").start_as_current_span("chat m") as span:
+        span.set_attribute("filler", "x" * size)
+    body = encode_spans(spans.get_finished_spans()).SerializeToString()
+    assert size <= len(body) < size + 1024
+    return body
+
+
+def test_requests_over_the_limit_are_refused_and_under_it_nothing_is_lost(secure_stack: SecureStack):
+    stack = secure_stack
+    token, limit = stack.tokens["team-a"], 2 * 1024 * 1024  # collector/secure/otelcol.yaml
+    over = big_traces("intruder-oversized", limit + 1)
+    response = httpx.post(
+        f"{stack.otlp_http['team-a']}/v1/traces",
+        content=over,
+        headers={"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {token}"},
+        verify=_ca(stack),
+        timeout=30,
+    )
+    # the OTLP/HTTP receiver answers 400 (not 413) with Go's MaxBytesReader error as the status message
+    assert (response.status_code, b"request body too large" in response.content) == (400, True)
+    assert grpc_export(stack, "team-a", token, length=limit + 1) == "8"  # RESOURCE_EXHAUSTED
+    # Just under the limit is accepted on both protocols, and stored: the exporter to Jaeger (requests of at most
+    # 3 MiB) never meets a span it cannot cut, which would drop the spans batched with it, the barrier's included.
+    under = [big_traces("under-the-limit", limit - 64 * 1024) for _ in range(2)]  # two spans (own ids)
+    assert post(stack, f"{stack.otlp_http['team-a']}/v1/traces", under[0], token) == 200
+    assert grpc_export(stack, "team-a", token, under[1]) is None
+    barrier(stack, "team-a", "barrier-size")
+    assert arrived(stack, "intruder-oversized") == (0.0, 0)
+    wait_until(lambda: arrived(stack, "under-the-limit") == (0.0, 2), 30, "both spans under the limit")
 
 
 @pytest.fixture(scope="module")
@@ -434,6 +482,12 @@ def test_jaeger_refuses_the_collectors_user_for_reads(secure_stack: SecureStack)
     assert secure_stack.get(f"{secure_stack.jaeger}/api/services", (user, password)).status_code == 401
 
 
+def test_the_native_secure_stack_listens_on_loopback_only(secure_stack: SecureStack):
+    for proc in secure_stack.procs:
+        sockets = listening(proc.pid)
+        assert sockets and {address for address, _ in sockets} == {"127.0.0.1"}, (proc.args[0], sockets)
+
+
 # -- rotation (last: it changes team-a's token) --------------------------------------------------------------------
 
 
@@ -445,10 +499,8 @@ def test_rotated_out_token_is_refused_without_restart(secure_stack: SecureStack)
     wait_until(lambda: send(stack, "team-a", "rotation-probe", new, calls=0)["traces"] == 200, 30, "new token")
     assert send(stack, "team-a", "rotation-probe", old, calls=0)["traces"] == 200
     path = stack.dir / "tokens" / "team-a.tokens"
-    kept = [line for line in path.read_text().splitlines() if not line.startswith(old)]
-    tmp = path.with_name("team-a.tokens.new")
-    tmp.write_text("\n".join(kept) + "\n")
-    os.replace(tmp, path)  # the old token is retired, as an operator would (atomic rename)
+    assert setup.main([str(stack.dir), "--retire", "team-a", old]) == 0  # an atomic rename, as docs/security.md says
+    assert (path.stat().st_mode & 0o777, old in path.read_text(), new in path.read_text()) == (0o640, False, True)
     wait_until(lambda: send(stack, "team-a", "rotation-probe", old, calls=0)["traces"] == 401, 30, "old token refused")
     stack.tokens["team-a"] = new
     assert send(stack, "team-a", "intruder-rotated", old) == {"traces": 401, "metrics": 401}
@@ -565,34 +617,3 @@ def test_a_tenant_flooding_unique_label_values_hits_its_own_bound(
     assert stack.promql('count(llm_calls_total{job="flood"})') == {(): MAX_SERIES - tracked}
     assert stack.promql(team_b) == before_b  # every team-b series as it was
     assert stack.get(f"{stack.prometheus}/-/ready", stack.reader).status_code == 200
-
-
-# -- what compose and Grafana run (no Docker here: the files, checked against what the tests above run) ----------
-
-
-def test_compose_profiles_local_on_loopback_and_secure_with_the_tested_files():
-    import yaml
-
-    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-    by_profile = {name: svc["profiles"] for name, svc in services.items()}
-    assert by_profile == {
-        **{name: ["local"] for name in ("otelcol", "jaeger", "prometheus", "grafana")},
-        **{f"{name}-secure": ["secure"] for name in ("otelcol", "jaeger", "prometheus", "grafana")},
-        # docs/scale.md; checked by tests/stack/test_scale.py
-        **{name: ["scale"] for name in ("otelcol-tier1", "gateway-1", "gateway-2", "jaeger-kafka-writer", "kafka")},
-        **{name: ["scale"] for name in ("jaeger-scale", "prometheus-scale", "victoriametrics")},
-    }
-    for name in ("otelcol", "jaeger", "prometheus", "grafana"):
-        assert all(port.startswith("127.0.0.1:") for port in services[name]["ports"]), name
-    assert services["otelcol-secure"]["command"] == [
-        "--config=/etc/otelcol/otelcol.yaml",
-        "--config=/etc/otelcol/secure.yaml",
-    ]
-    assert "--web.config.file=/secure/prometheus-web.yml" in services["prometheus-secure"]["command"]
-    assert services["grafana-secure"]["environment"]["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
-    local = yaml.safe_load((ROOT / "grafana/provisioning/datasources/datasources.yaml").read_text())["datasources"]
-    secure = yaml.safe_load((ROOT / "grafana/provisioning-secure/datasources/datasources.yaml").read_text())
-    assert [d["uid"] for d in secure["datasources"]] == [d["uid"] for d in local]  # the dashboards' uids
-    for source in secure["datasources"]:
-        assert source["url"].startswith("https://") and source["basicAuth"] is True, source["name"]
-        assert source["secureJsonData"]["basicAuthPassword"] == "$__env{LLMTRACE_READER_PASSWORD}"

@@ -2,7 +2,8 @@ import asyncio
 
 import pytest
 
-from llmtrace.errors import IncompleteStreamError, classify, retry_after_seconds, status_error_type
+from llmtrace.classification import ErrorRules, classify, retry_after_seconds, status_error_type
+from llmtrace.exceptions import IncompleteStreamError
 from llmtrace.semconv import ErrorType
 
 
@@ -65,4 +66,26 @@ def test_provider_table_wins_over_status():
     class Overloaded(FakeStatusError):
         pass
 
-    assert classify(Overloaded(500), ((Overloaded, ErrorType.OVERLOADED),)).type is ErrorType.OVERLOADED
+    assert classify(Overloaded(500), ErrorRules(((Overloaded, ErrorType.OVERLOADED),))).type is ErrorType.OVERLOADED
+
+
+def test_predicate_rows_match_what_no_class_tells_apart():
+    """A row may be a predicate: matched by what the exception says, whatever its class (one class per code)."""
+    rules = ErrorRules(((lambda exc: "quota" in str(exc), ErrorType.RATE_LIMIT),))
+    assert classify(FakeStatusError(400, "quota exceeded"), rules).type is ErrorType.RATE_LIMIT
+    assert classify(FakeStatusError(400, "bad field"), rules).type is ErrorType.BAD_REQUEST
+
+
+def test_provider_readers_say_where_the_sdk_keeps_status_headers_delay_and_message():
+    class Odd(Exception):
+        meta = {"status": 429, "headers": {"retry-after": "3"}}
+
+    rules = ErrorRules(
+        status=lambda exc: exc.meta["status"],
+        headers=lambda exc: exc.meta["headers"],
+        message=lambda exc: "odd failure",
+    )
+    info = classify(Odd(), rules)
+    assert (info.type, info.status, info.retry_after_s, info.message) == (ErrorType.RATE_LIMIT, 429, 3.0, "odd failure")
+    delayed = ErrorRules(status=lambda exc: 429, retry_delay=lambda exc: 7.5)
+    assert classify(Odd(), delayed).retry_after_s == 7.5  # no header: the body's delay

@@ -1,7 +1,9 @@
 """Exception -> (llm.error.type, HTTP status, retry-after, message): provider-neutral classification.
 
-Providers contribute an ordered table of their exception classes (most specific first); everything else is
-decided here from the HTTP status and body, so a new SDK exception class still lands in the right bucket.
+Providers contribute ``ErrorRules``: an ordered table of their exception classes or predicates (most specific
+first) and readers for where their SDK keeps the HTTP status, the headers, a body-borne retry delay and a readable
+message. Everything else is decided here from the HTTP status and body, so a new SDK exception class still lands in
+the right bucket.
 """
 
 from __future__ import annotations
@@ -10,29 +12,32 @@ import asyncio
 import email.utils
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
+from .exceptions import IncompleteStreamError
 from .semconv import ErrorType
 
 __all__ = [
     "ErrorInfo",
+    "ErrorRow",
+    "ErrorRules",
     "ErrorTable",
-    "IncompleteStreamError",
     "classify",
     "http_client_errors",
+    "response_headers",
+    "response_status",
     "retry_after_seconds",
     "status_error_type",
 ]
 
 
-class IncompleteStreamError(Exception):
-    """Recorded (never raised to the user) when a stream ends without its terminal event: the connection was cut."""
-
-
-# (exception class, error type), most specific first. Classes are resolved lazily by the provider.
-ErrorTable = Sequence[tuple[type[BaseException], ErrorType]]
+# (exception class or predicate, error type), most specific first. Classes are resolved lazily by the provider;
+# a predicate row matches what no class can tell apart (one class per error code, a marker in the message).
+ErrorRow = tuple[type[BaseException] | Callable[[BaseException], bool], ErrorType]
+ErrorTable = Sequence[ErrorRow]
 
 _STATUS: dict[int, ErrorType] = {
     400: ErrorType.BAD_REQUEST,
@@ -42,7 +47,7 @@ _STATUS: dict[int, ErrorType] = {
     404: ErrorType.NOT_FOUND,
     408: ErrorType.TIMEOUT,
     409: ErrorType.SERVER_ERROR,
-    424: ErrorType.SERVER_ERROR,  # bedrock ModelErrorException: the model failed
+    424: ErrorType.SERVER_ERROR,  # failed dependency: the model behind the API failed
     413: ErrorType.CONTEXT_LENGTH,
     422: ErrorType.BAD_REQUEST,
     429: ErrorType.RATE_LIMIT,
@@ -58,15 +63,14 @@ _CONTEXT_MARKERS = (
     "prompt is too long",
     "maximum context",
     "too many tokens",
-    "input is too long",  # bedrock ValidationException
+    "input is too long",
 )
-_AUTH_MARKERS = ("api_key_invalid", "api key not valid")  # Gemini answers a bad API key with a 400
 _FILTER_MARKERS = (
     "content_filter",
     "content_policy",
     "content management policy",
     "safety",
-    "blocked by guardrail",  # Mistral guardrails answer 403
+    "blocked by guardrail",
 )
 _NAME_HINTS: tuple[tuple[str, ErrorType], ...] = (
     ("timeout", ErrorType.TIMEOUT),
@@ -90,6 +94,26 @@ class ErrorInfo:
     status: int | None = None
     retry_after_s: float | None = None
     message: str = ""
+
+
+def _no_delay(exc: BaseException) -> float | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRules:
+    """One provider's error knowledge: its table, and where its SDK keeps the facts the core reads.
+
+    ``status``/``headers``: the HTTP status and response headers (the defaults read the attributes most SDKs use);
+    ``retry_delay``: a delay the server sent in the body, used when no header carries one;
+    ``message``: the exception's readable text (the default is ``str(exc)``).
+    """
+
+    table: ErrorTable = ()
+    status: Callable[[BaseException], int | None] = lambda exc: response_status(exc)
+    headers: Callable[[BaseException], Any] = lambda exc: response_headers(exc)
+    retry_delay: Callable[[BaseException], float | None] = _no_delay
+    message: Callable[[BaseException], str] = str
 
 
 def http_client_errors(http: ModuleType) -> ErrorTable:
@@ -118,7 +142,7 @@ def retry_after_seconds(headers: object) -> float | None:
     get = getattr(headers, "get", None)
     if get is None:
         return None
-    for name, divisor in (("retry-after-ms", 1000.0), ("x-amz-retry-after", 1000.0), ("retry-after", 1.0)):
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
         value = get(name)
         if value is None:
             continue
@@ -132,38 +156,25 @@ def retry_after_seconds(headers: object) -> float | None:
     return None
 
 
-def _status_of(exc: BaseException) -> int | None:
-    """The first valid HTTP status among the places SDKs keep it: ``status_code``, ``status`` (google-genai keeps
-    the RPC name there, e.g. ``RESOURCE_EXHAUSTED``), ``code`` (google-genai's HTTP status), the response's
-    (botocore's is a dict)."""
+def response_status(exc: BaseException) -> int | None:
+    """The first valid HTTP status among the places SDKs keep it: ``status_code``, ``status`` (some SDKs keep an RPC
+    name there instead), ``code``, or the response's ``status_code``/``status``."""
     response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        candidates: tuple[object, ...] = (response.get("ResponseMetadata", {}).get("HTTPStatusCode"),)
-    else:
-        candidates = (getattr(response, "status_code", None), getattr(response, "status", None))  # aiohttp: status
     for status in (
         getattr(exc, "status_code", None),
         getattr(exc, "status", None),
         getattr(exc, "code", None),
-        *candidates,
+        getattr(response, "status_code", None),
+        getattr(response, "status", None),  # aiohttp
     ):
-        if isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 599:
-            return status  # e.g. ollama's ResponseError uses -1 for "no HTTP status": skipped
+        if valid_status(status):
+            return status  # type: ignore[return-value]
     return None
 
 
-def _rpc_retry_delay(exc: BaseException) -> float | None:
-    """``google.rpc.RetryInfo.retryDelay`` (e.g. ``"24s"``) from a Google API error body: Google sends no header."""
-    details = getattr(exc, "details", None)
-    error = details.get("error", details) if isinstance(details, dict) else None
-    items = error.get("details") if isinstance(error, dict) else None
-    for item in items if isinstance(items, list) else ():
-        if isinstance(item, dict) and str(item.get("@type", "")).endswith("google.rpc.RetryInfo"):
-            try:
-                return max(float(str(item.get("retryDelay", "")).removesuffix("s")), 0.0)
-            except ValueError:
-                return None
-    return None
+def valid_status(status: object) -> bool:
+    """Whether ``status`` is an HTTP status (SDKs use -1 or an RPC name where they have none)."""
+    return isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 599
 
 
 def _refine(error_type: ErrorType, exc: BaseException) -> ErrorType:
@@ -171,8 +182,6 @@ def _refine(error_type: ErrorType, exc: BaseException) -> ErrorType:
     if error_type not in (ErrorType.BAD_REQUEST, ErrorType.PERMISSION, ErrorType.UNKNOWN):
         return error_type
     text = f"{getattr(exc, 'code', '') or ''} {getattr(exc, 'body', '') or ''} {exc}".lower()
-    if any(marker in text for marker in _AUTH_MARKERS):
-        return ErrorType.AUTH
     if any(marker in text for marker in _CONTEXT_MARKERS):
         return ErrorType.CONTEXT_LENGTH
     if any(marker in text for marker in _FILTER_MARKERS):
@@ -194,44 +203,33 @@ def _from_name(exc: BaseException) -> ErrorType:
     return ErrorType.UNKNOWN
 
 
-def classify(exc: BaseException, table: ErrorTable = ()) -> ErrorInfo:
+def classify(exc: BaseException, rules: ErrorRules = ErrorRules()) -> ErrorInfo:
     """Classify ``exc``: the provider's table first, then the HTTP status, then the exception's kind."""
-    status = _status_of(exc)
-    error_type = next((kind for cls, kind in table if isinstance(exc, cls)), None)
+    status = rules.status(exc)
+    error_type = next((kind for match, kind in rules.table if _matches(match, exc)), None)
     if status is not None and error_type in (None, ErrorType.SERVER_ERROR, ErrorType.BAD_REQUEST):
         error_type = status_error_type(status)  # e.g. InternalServerError with 503 -> overloaded
     if error_type is None:
         error_type = _from_name(exc)
-    retry_after = retry_after_seconds(_headers_of(exc))
+    retry_after = retry_after_seconds(rules.headers(exc))
     return ErrorInfo(
         type=_refine(error_type, exc),
         qualname=type(exc).__qualname__,
         status=status,
-        retry_after_s=_rpc_retry_delay(exc) if retry_after is None else retry_after,
-        message=_message_of(exc),
+        retry_after_s=rules.retry_delay(exc) if retry_after is None else retry_after,
+        message=rules.message(exc),
     )
 
 
-def _message_of(exc: BaseException) -> str:
-    """The exception's text; for cohere's ``ApiError``, whose text starts with every response header, the
-    status and body only (the headers would use most of ``llm.error.message``'s 256 characters)."""
-    text = str(exc)
-    if text.startswith("headers: ") and hasattr(exc, "body") and hasattr(exc, "status_code"):
-        body = exc.body
-        detail = body.get("message") if isinstance(body, dict) else None
-        return f"status_code: {exc.status_code}, {detail if isinstance(detail, str) else f'body: {body}'}"
-    return text
+def _matches(match: type[BaseException] | Callable[[BaseException], bool], exc: BaseException) -> bool:
+    return isinstance(exc, match) if isinstance(match, type) else bool(match(exc))
 
 
-def _headers_of(exc: BaseException) -> object:
-    """Response headers wherever the SDK keeps them: ``response`` (Stainless SDKs, httpx; botocore's dict),
-    ``raw_response``
-    (Speakeasy SDKs such as mistralai), ``headers`` (cohere), ``litellm_response_headers`` (litellm)."""
+def response_headers(exc: BaseException) -> Any:
+    """Response headers where SDKs keep them: ``response.headers`` (Stainless SDKs, httpx), ``raw_response.headers``
+    (Speakeasy SDKs), or ``headers`` on the exception itself."""
     for holder in (getattr(exc, "response", None), getattr(exc, "raw_response", None)):
-        if isinstance(holder, dict):  # botocore ClientError
-            headers = holder.get("ResponseMetadata", {}).get("HTTPHeaders")
-        else:
-            headers = getattr(holder, "headers", None)
+        headers = getattr(holder, "headers", None)
         if headers:
             return headers
-    return getattr(exc, "headers", None) or getattr(exc, "litellm_response_headers", None)
+    return getattr(exc, "headers", None)

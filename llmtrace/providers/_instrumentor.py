@@ -1,18 +1,18 @@
-"""ProviderInstrumentor: the mechanics every provider shares (wrapping, lifecycle, streams, suppression).
+"""The mechanics every provider shares: wrapping, the call lifecycle, streams, retries and SDK-span suppression.
 
-A provider module supplies data and small functions only: ``TARGETS`` (what to wrap), ``extract_request``,
-``extract_response``, a ``StreamState`` class, an error table and an ``is_stream`` test. Sync and async
-wrappers here are a few lines each around the shared ``_begin`` / ``_returned`` steps.
+A provider declares a ``Provider`` (``_contract``); ``instrumentor_class`` turns it into the OTel
+``BaseInstrumentor`` its entry point names. Sync and async wrappers here are a few lines each around the shared
+``_begin`` / ``_returned`` steps; nothing here knows any provider.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import inspect
 import sys
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
 from typing import Any
 
 import wrapt
@@ -23,32 +23,20 @@ from opentelemetry.instrumentation.utils import unwrap
 from .. import _state
 from .._guard import report_internal_error
 from .._imports import when_imported
-from ..call import LLMCall, LLMRecord, Recorder
+from ..call import GENERIC, LLMCall, Outcomes, Recorder
 from ..config import load_settings
-from ..errors import ErrorTable
 from ..exceptions import ConfigError
 from ..retries import ACTIVE_CALL, install_transport_hooks, uninstall_transport_hooks
-from ..sdk_spans import SelfTracing, install_suppression, uninstall_suppression
-from ..streams import AsyncStreamProxy, StreamState, SyncStreamProxy
+from ..sdk_spans import install_suppression, uninstall_suppression
+from ..streams import AsyncStreamProxy, SyncStreamProxy
+from ._contract import Provider, WrapTarget
 
 try:  # the key moved between opentelemetry-instrumentation releases
     from opentelemetry.instrumentation.utils import _SUPPRESS_INSTRUMENTATION_KEY
 except ImportError:  # pragma: no cover
     from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY  # type: ignore[attr-defined,no-redef]
 
-__all__ = [
-    "ProviderHooks",
-    "ProviderInstrumentor",
-    "WrapTarget",
-    "as_float",
-    "as_int",
-    "as_items",
-    "as_tools",
-    "get_path",
-    "is_raw_response",
-    "keep_function_calls",
-    "server_of",
-]
+__all__ = ["ProviderInstrumentor", "instrumentor_class"]
 
 _RECORDER_KEYS = ("tracer_provider", "meter_provider")
 # kwargs that OTel's instrument() machinery passes along and that are not llmtrace settings.
@@ -64,61 +52,32 @@ _OTEL_KEYS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class WrapTarget:
-    """One SDK method to wrap: ``module`` + ``Class.method``, the operation it performs, sync or async.
-
-    ``deferred`` targets return an object that makes the request later (e.g. Anthropic's
-    ``messages.stream()`` manager); ``request_attr`` names its private request callable to wrap instead.
-    """
-
-    module: str
-    name: str
-    operation: str
-    is_async: bool = False
-    deferred: bool = False
-    request_attr: str = ""
-    streaming: bool | None = None  # None: decided per call from kwargs["stream"]
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderHooks:
-    """Everything provider-specific, as plain functions and data."""
-
-    provider: str
-    targets: Sequence[WrapTarget]
-    extract_request: Callable[[WrapTarget, Any, dict[str, Any]], LLMRecord]
-    extract_response: Callable[[LLMRecord, Any], Any]
-    stream_state: Callable[[LLMRecord], StreamState]
-    is_stream: Callable[[Any], bool]
-    errors: Callable[[], ErrorTable]
-    rebind: Callable[[], None] | None = None  # refresh module-level aliases bound before (un)wrapping
-    # (sync, async) proxy classes for SDK streams whose close/aclose differ from the core proxies' (litellm)
-    stream_proxies: tuple[type[SyncStreamProxy], type[AsyncStreamProxy]] | None = None
-    # where the SDK starts spans of its own calls (anthropic 2.14+, mistralai's hook): suppressed by default
-    self_tracing: Sequence[SelfTracing] = ()
+def instrumentor_class(provider: Provider, name: str, doc: str) -> type[ProviderInstrumentor]:
+    """The OTel instrumentor class for ``provider`` (one class per provider: ``BaseInstrumentor`` keeps one instance
+    per class, and the ``opentelemetry_instrumentor`` entry point names a class)."""
+    caller = sys._getframe(1).f_globals.get("__name__", __name__)
+    return type(name, (ProviderInstrumentor,), {"provider": provider, "__doc__": doc, "__module__": caller})
 
 
 class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
-    """Base for every llmtrace instrumentor; subclasses set ``hooks`` and ``dependencies``."""
+    """The one instrumentor implementation; each provider's class (``instrumentor_class``) only sets ``provider``."""
 
-    hooks: ProviderHooks
-    dependencies: Collection[str] = ()
+    provider: Provider
 
     def instrumentation_dependencies(self) -> Collection[str]:
-        return self.dependencies
+        return self.provider.requires
 
     def _instrument(self, **kwargs: Any) -> None:
         recorder = kwargs.get("_recorder") or self._own_recorder(kwargs)
         self._recorder = recorder
         if recorder is None:
             return  # llmtrace is off in this process (a bad setting under auto-instrumentation, logged once)
-        self._error_table: ErrorTable = ()
+        self._outcomes: Outcomes = GENERIC
         self._patched = False
-        install_transport_hooks()
-        self._suppressing = recorder.settings.sdk_spans == "suppress" and bool(self.hooks.self_tracing)
+        install_transport_hooks(self.provider.transports)
+        self._suppressing = recorder.settings.sdk_spans == "suppress" and bool(self.provider.self_tracing)
         if self._suppressing:
-            install_suppression(self.hooks.self_tracing)
+            install_suppression(self.provider.self_tracing)
         # patched now if the app already imported the SDK, else when it does: never imported on our account
         self._generation = generation = object()
         when_imported(self.sdk_module(), lambda: self._patch(generation))
@@ -139,25 +98,24 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 raise
             _state.switch_off(str(exc))
             return None
-        recorder = Recorder(settings, **{k: kwargs[k] for k in _RECORDER_KEYS if kwargs.get(k) is not None})
-        _state.set_recorder(recorder)
-        return recorder
+        return _state.shared_recorder(settings, **{k: kwargs[k] for k in _RECORDER_KEYS if kwargs.get(k) is not None})
 
     def sdk_module(self) -> str:
         """The SDK module whose import triggers patching (``PROVIDER_MODULES``' import name)."""
         from . import PROVIDER_MODULES
 
-        entry = PROVIDER_MODULES.get(self.hooks.provider)
-        return entry[2] if entry else self.hooks.targets[0].module.split(".")[0]
+        entry = PROVIDER_MODULES.get(self.provider.name)
+        return entry[2] if entry else self.provider.targets[0].module.split(".")[0]
 
     def _patch(self, generation: object) -> None:
         if generation is not self._generation:
             return  # uninstrumented (or instrumented again) before the SDK was imported
-        self._error_table = self.hooks.errors()
-        for target in self.hooks.targets:
+        provider = self.provider
+        rules = dataclasses.replace(provider.error_readers, table=provider.errors())
+        self._outcomes = Outcomes.of(provider.finish_reasons, rules)
+        for target in provider.targets:
             self._wrap(target)
-        if self.hooks.rebind is not None:
-            self.hooks.rebind()
+        _rebind(provider)
         self._patched = True
 
     def _uninstrument(self, **kwargs: Any) -> None:
@@ -167,19 +125,18 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if self._patched:
             self._unpatch()
         if self._suppressing:
-            uninstall_suppression(self.hooks.self_tracing)
-        uninstall_transport_hooks()
+            uninstall_suppression(self.provider.self_tracing)
+        uninstall_transport_hooks(self.provider.transports)
 
     def _unpatch(self) -> None:
         self._patched = False
-        for target in self.hooks.targets:
+        for target in self.provider.targets:
             module = sys.modules.get(target.module)
             cls_name, method = target.name.rsplit(".", 1)
             cls = getattr(module, cls_name, None)
             if cls is not None and isinstance(cls.__dict__.get(method), wrapt.FunctionWrapper):
                 unwrap(cls, method)
-        if self.hooks.rebind is not None:
-            self.hooks.rebind()
+        _rebind(self.provider)
 
     # -- wrapping -------------------------------------------------------------------------------------------
     def _wrap(self, target: WrapTarget) -> None:
@@ -203,9 +160,9 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             if call is None:
                 return wrapped(*args, **kwargs)
             try:
-                result = wrapped(*args, **kwargs)
+                result = self.provider.settle(call.record, wrapped(*args, **kwargs))
             except BaseException as exc:
-                call.fail(exc, self._error_table)
+                call.fail(exc)
                 raise
             finally:
                 call.leave()
@@ -221,9 +178,9 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             if call is None:
                 return await wrapped(*args, **kwargs)
             try:
-                result = await wrapped(*args, **kwargs)
+                result = self.provider.settle(call.record, await wrapped(*args, **kwargs))
             except BaseException as exc:
-                call.fail(exc, self._error_table)
+                call.fail(exc)
                 raise
             finally:
                 call.leave()
@@ -249,7 +206,7 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                     deferred = functools.partial(request_wrapper, pending, instance, (), {}, request=kwargs)
                 setattr(manager, target.request_attr, deferred)
             except Exception:
-                report_internal_error(f"{self.hooks.provider}.deferred")
+                report_internal_error(f"{self.provider.name}.deferred")
             return manager
 
         return wrapper
@@ -260,28 +217,42 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if otel_context.get_value(_SUPPRESS_INSTRUMENTATION_KEY) or ACTIVE_CALL.get() is not None:
             return None
         try:
-            record = self.hooks.extract_request(target, instance, kwargs)
-            call = self._recorder.start(record)
+            record = self.provider.read_request(target, instance, kwargs)
+            if record is None:
+                return None  # not an LLM call (another service or operation of the same SDK method)
+            call = self._recorder.start(record, self._outcomes)
             call.enter()
             return call
         except Exception:
-            report_internal_error(f"{self.hooks.provider}.begin")
+            report_internal_error(f"{self.provider.name}.begin")
             return None
 
     def _returned(self, call: LLMCall, result: Any, target: WrapTarget) -> Any:
         """The SDK returned: wrap a stream, or read the response and end the call."""
         try:
-            if self.hooks.is_stream(result):
-                state = self.hooks.stream_state(call.record)
-                sync_proxy, async_proxy = self.hooks.stream_proxies or (SyncStreamProxy, AsyncStreamProxy)
-                # async by target, or by result: some SDKs' async streams come from a plain call (async generator)
-                proxy = async_proxy if target.is_async or inspect.isasyncgen(result) else sync_proxy
-                return proxy(result, call, state, self._error_table)
-            self.hooks.extract_response(call.record, result)
+            provider = self.provider
+            streamed = provider.stream_in(call.record, result)
+            if streamed is not None:
+                stream = streamed.stream
+                state = provider.stream_state(call.record, stream)
+                # async by target, or by stream: some SDKs' async streams come from a plain call (async generator)
+                is_async = target.is_async or inspect.isasyncgen(stream)
+                proxy = (AsyncStreamProxy if is_async else SyncStreamProxy)(stream, call, state)
+                return proxy if streamed.put is None else streamed.put(proxy)
+            provider.read_response(call.record, result)
         except Exception:
-            report_internal_error(f"{self.hooks.provider}.response")
+            report_internal_error(f"{self.provider.name}.response")
         call.finish()
         return result
+
+
+def _rebind(provider: Provider) -> None:
+    """Point each module-level alias at the (un)wrapped function again."""
+    for alias in provider.aliases:
+        module = sys.modules.get(alias.module)
+        holder = getattr(module, alias.holder, None)
+        if holder is not None and hasattr(module, alias.name):
+            setattr(module, alias.name, getattr(holder, alias.name))
 
 
 def _under_auto_instrumentation() -> bool:
@@ -304,86 +275,3 @@ def _arguments(wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
         return dict(inspect.signature(wrapped).bind_partial(*args, **kwargs).arguments)
     except (TypeError, ValueError):
         return kwargs
-
-
-def keep_function_calls(record: LLMRecord, calls: Sequence[Any]) -> None:
-    """Tool calls in the ``{"id", "function": {"name", "arguments"}}`` shape most chat APIs share, kept for
-    captured content (``gen_ai.output.messages``)."""
-    for call in calls:
-        function = get_path(call, "function")
-        record.keep_tool_call(get_path(call, "id"), get_path(function, "name"), get_path(function, "arguments"))
-
-
-def get_path(obj: Any, *names: str) -> Any:
-    """Read ``obj.a.b`` or ``obj["a"]["b"]`` alike; None when any step is missing (SDK objects or raw dicts)."""
-    for name in names:
-        if obj is None:
-            return None
-        obj = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-    return obj
-
-
-def as_int(value: Any) -> int | None:
-    """A token count as int, or None when the provider sent nothing usable (None, bool, negative, junk)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != value:
-        return None
-    return int(value)
-
-
-def as_float(value: Any) -> float | None:
-    """A numeric request parameter (temperature, top_p, ...) as float, or None when absent or not a number."""
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def as_items(value: Any) -> list[Any] | tuple[Any, ...]:
-    """A response's list field (choices, content blocks, tool calls) as a sequence; anything else as empty."""
-    return value if isinstance(value, (list, tuple)) else ()
-
-
-def as_tools(value: Any) -> list[Any] | tuple[Any, ...] | None:
-    """The request's tool definitions when it has any (a non-empty list), else None: nothing to hash or count."""
-    return value if isinstance(value, (list, tuple)) and value else None
-
-
-def server_of(client: Any) -> tuple[str | None, int | None]:
-    """Host and port of an SDK client's base URL (remembered per URL object: clients are few, calls are many)."""
-    url = get_path(client, "base_url")
-    if url is None:
-        return None, None
-    if isinstance(url, str):
-        return _split_url(url)
-    cached = _URLS.get(id(url))
-    if cached is not None and cached[0] is url:
-        return cached[1]
-    server = _split_url(str(url))
-    if len(_URLS) >= 256:
-        _URLS.clear()
-    _URLS[id(url)] = (url, server)  # holding the URL keeps its id unique while cached
-    return server
-
-
-_URLS: dict[int, tuple[Any, tuple[str | None, int | None]]] = {}
-
-
-def is_raw_response(response: Any) -> bool:
-    """Whether an SDK returned its raw-response wrapper (``with_raw_response``): decided once per type, because
-    asking a pydantic model for a missing attribute costs microseconds (it raises inside ``__getattr__``)."""
-    kind = type(response)
-    raw = _RAW_TYPES.get(kind)
-    if raw is None:
-        # every instance of a wrapper type sets ``http_response`` in __init__: the first one answers for its type
-        raw = _RAW_TYPES[kind] = hasattr(response, "http_response") and callable(getattr(response, "parse", None))
-    return raw
-
-
-_RAW_TYPES: dict[type, bool] = {}
-
-
-@functools.lru_cache(maxsize=256)
-def _split_url(url: str) -> tuple[str | None, int | None]:
-    """Parsed once per distinct base URL: clients are few, calls are many."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80 if parts.scheme == "http" else None)
-    return parts.hostname, port

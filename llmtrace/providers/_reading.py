@@ -1,0 +1,118 @@
+"""Reading SDK objects: the small, defensive accessors every provider module uses on requests and responses.
+
+SDK responses are pydantic models, dataclasses or plain dicts depending on the SDK (and on ``with_raw_response``);
+providers read them through these so a missing or malformed field is None, never an exception.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from ..call import LLMRecord
+
+__all__ = [
+    "as_float",
+    "as_int",
+    "as_items",
+    "as_stop_sequences",
+    "as_tools",
+    "get_path",
+    "is_raw_response",
+    "keep_function_calls",
+    "server_of",
+]
+
+
+def keep_function_calls(record: LLMRecord, calls: Sequence[Any]) -> None:
+    """Tool calls in the ``{"id", "function": {"name", "arguments"}}`` shape most chat APIs share, kept for
+    captured content (``gen_ai.output.messages``)."""
+    for call in calls:
+        function = get_path(call, "function")
+        record.keep_tool_call(get_path(call, "id"), get_path(function, "name"), get_path(function, "arguments"))
+
+
+def get_path(obj: Any, *names: str) -> Any:
+    """Read ``obj.a.b`` or ``obj["a"]["b"]`` alike; None when any step is missing (SDK objects or raw dicts)."""
+    for name in names:
+        if obj is None:
+            return None
+        obj = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+    return obj
+
+
+def as_int(value: Any) -> int | None:
+    """A token count as int, or None when the provider sent nothing usable (None, bool, negative, junk)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != value:
+        return None
+    return int(value)
+
+
+def as_float(value: Any) -> float | None:
+    """A numeric request parameter (temperature, top_p, ...) as float, or None when absent or not a number."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def as_items(value: Any) -> list[Any] | tuple[Any, ...]:
+    """A response's list field (choices, content blocks, tool calls) as a sequence; anything else as empty."""
+    return value if isinstance(value, (list, tuple)) else ()
+
+
+def as_stop_sequences(value: Any) -> list[str] | None:
+    """Stop sequences in any of the shapes SDKs take them (one string, a list or tuple of them) as a list of
+    strings; None when there are none."""
+    if isinstance(value, str):
+        return [value] if value else None
+    if isinstance(value, (list, tuple)) and value:
+        return [str(s) for s in value]
+    return None
+
+
+def as_tools(value: Any) -> list[Any] | tuple[Any, ...] | None:
+    """The request's tool definitions when it has any (a non-empty list), else None: nothing to hash or count."""
+    return value if isinstance(value, (list, tuple)) and value else None
+
+
+def server_of(client: Any) -> tuple[str | None, int | None]:
+    """Host and port of an SDK client's base URL (remembered per URL object: clients are few, calls are many)."""
+    url = get_path(client, "base_url")
+    if url is None:
+        return None, None
+    if isinstance(url, str):
+        return _split_url(url)
+    cached = _URLS.get(id(url))
+    if cached is not None and cached[0] is url:
+        return cached[1]
+    server = _split_url(str(url))
+    if len(_URLS) >= 256:
+        _URLS.clear()
+    _URLS[id(url)] = (url, server)  # holding the URL keeps its id unique while cached
+    return server
+
+
+_URLS: dict[int, tuple[Any, tuple[str | None, int | None]]] = {}
+
+
+def is_raw_response(response: Any) -> bool:
+    """Whether an SDK returned its raw-response wrapper (``with_raw_response``): decided once per type, because
+    asking a pydantic model for a missing attribute costs microseconds (it raises inside ``__getattr__``)."""
+    kind = type(response)
+    raw = _RAW_TYPES.get(kind)
+    if raw is None:
+        # every instance of a wrapper type sets ``http_response`` in __init__: the first one answers for its type
+        raw = _RAW_TYPES[kind] = hasattr(response, "http_response") and callable(getattr(response, "parse", None))
+    return raw
+
+
+_RAW_TYPES: dict[type, bool] = {}
+
+
+@functools.lru_cache(maxsize=256)
+def _split_url(url: str) -> tuple[str | None, int | None]:
+    """Parsed once per distinct base URL: clients are few, calls are many."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80 if parts.scheme == "http" else None)
+    return parts.hostname, port
