@@ -91,6 +91,9 @@ class Attr:
     SESSION = "llm.session"  # also what agent(conversation=...) sets
     TENANT = "llm.tenant"
     USER = "llm.user"
+    # An agent run's total cost, on the run's own span, set by the app (llmtrace records calls, not runs): the scale
+    # profile's gateways keep every trace whose run cost reaches a threshold (collector/scale/gateway.yaml).
+    RUN_COST_USD = "llm.run.cost_usd"
     SERVER_ADDRESS = "server.address"
     SERVER_PORT = "server.port"
     CLOUD_REGION = "cloud.region"  # the provider region the call went to (AWS SDK semconv puts it on the span)

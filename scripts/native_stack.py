@@ -91,10 +91,16 @@ class Ports:
 
 
 def binaries(
-    progress: Callable[[str], None] | None = None, timeout: float | None = None, heartbeat: float = 60.0
+    progress: Callable[[str], None] | None = None,
+    timeout: float | None = None,
+    heartbeat: float = 60.0,
+    *,
+    scale: bool = False,
+    kafka: bool = False,
 ) -> dict[str, str]:
     """``{"OTELCOL_BIN": path, "JAEGER_BIN": ..., "PROMETHEUS_BIN": ..., "PROMTOOL_BIN": ...}``, building whatever is
-    missing with scripts/stack-binaries.sh (cold: 15-25 min on 2 cores; warm: a second).
+    missing with scripts/stack-binaries.sh (cold: 15-25 min on 2 cores; warm: a second). ``scale`` adds the scale
+    profile's ``VICTORIA_METRICS_BIN`` (the script's ``--scale``), ``kafka`` its ``KAFKA_HOME`` (``--kafka``).
 
     The script's own lines go to ``progress`` as they come; while Go is quiet for ``heartbeat`` seconds a line says
     the build is still running. Go's full output is kept in ``<cache>/logs/stack-binaries.log``. ``timeout``
@@ -106,9 +112,9 @@ def binaries(
     script = os.environ.get("LLMTRACE_STACK_BINARIES_SCRIPT") or str(ROOT / "scripts" / "stack-binaries.sh")
     log_path = CACHE / "logs" / "stack-binaries.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        ["bash", script, "--print-env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
-    )
+    command = ["bash", script, "--print-env", *(["--scale"] if scale else []), *(["--kafka"] if kafka else [])]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=_pump, args=(proc.stderr, lines), daemon=True).start()
     with log_path.open("w") as log:

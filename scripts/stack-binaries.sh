@@ -3,6 +3,10 @@
 # profile's otelcol (collector/secure/builder-config.yaml, its own release), Jaeger v2 (through a tools module carrying Jaeger's replace directive) and Prometheus 3 + promtool.
 # Idempotent: binaries live in ~/.cache/llmtrace/bin/<name>-<version>; Go caches in ~/.cache/llmtrace/go.
 # Everything comes from the Go module proxy. `--print-env` prints NAME=path lines for the test harness.
+# `--scale` also builds what only the scale profile needs (collector/scale/, docs/scale.md): VictoriaMetrics
+# single-node (go install, cold ~4 min), cached the same way; only the scale tests and the scale profile ask for it.
+# `--kafka` also fetches Apache Kafka (KRaft; jars from Maven Central with `mvn dependency:copy-dependencies`, run on
+# the machine's Java 17) into ~/.cache/llmtrace/kafka-<version>/lib: only the Kafka buffer test asks for it.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -15,6 +19,8 @@ OCB_VERSION=v0.159.0
 OCB_SECURE_VERSION=v0.161.0   # bearertokenauth is served from v0.160.0; all secure modules at one release
 JAEGER_VERSION=v1.76.0
 PROMETHEUS_VERSION=v0.316.0   # Go module version of Prometheus 3.16.0
+VICTORIA_METRICS_VERSION=v1.151.0
+KAFKA_VERSION=4.4.0
 
 MANIFEST_HASH=$(sha256sum "$ROOT/collector/builder-config.yaml" | cut -c1-12)
 OTELCOL="$BIN/otelcol-llmtrace-$OCB_VERSION-$MANIFEST_HASH"
@@ -23,6 +29,18 @@ OTELCOL_SECURE="$BIN/otelcol-llmtrace-secure-$OCB_SECURE_VERSION-$SECURE_HASH"
 JAEGER="$BIN/jaeger-$JAEGER_VERSION"
 PROMETHEUS="$BIN/prometheus-$PROMETHEUS_VERSION"
 PROMTOOL="$BIN/promtool-$PROMETHEUS_VERSION"
+VICTORIA_METRICS="$BIN/victoria-metrics-$VICTORIA_METRICS_VERSION"
+KAFKA="$CACHE/kafka-$KAFKA_VERSION"
+
+PRINT_ENV=false SCALE=false KAFKA_TOO=false
+for arg in "$@"; do
+  case "$arg" in
+    --print-env) PRINT_ENV=true ;;
+    --scale) SCALE=true ;;
+    --kafka) KAFKA_TOO=true ;;
+    *) echo "usage: $0 [--print-env] [--scale] [--kafka]" >&2; exit 2 ;;
+  esac
+done
 
 log() { echo "[stack-binaries] $*" >&2; }
 
@@ -77,6 +95,37 @@ build_prometheus() {
   mv "$CACHE/tmp-gobin/promtool" "$PROMTOOL"
 }
 
+build_victoria_metrics() {
+  [ -x "$VICTORIA_METRICS" ] && return
+  log "building victoria-metrics $VICTORIA_METRICS_VERSION (cold ~4 min)"
+  GOBIN="$CACHE/tmp-gobin" go install \
+    "github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@$VICTORIA_METRICS_VERSION"
+  mv "$CACHE/tmp-gobin/victoria-metrics" "$VICTORIA_METRICS"
+}
+
+fetch_kafka() {
+  [ -f "$KAFKA/lib/.complete" ] && return
+  log "fetching kafka $KAFKA_VERSION from Maven Central (~1 min)"
+  mkdir -p "$KAFKA"
+  cat > "$KAFKA/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>llmtrace.local</groupId>
+  <artifactId>kafka-runtime</artifactId>
+  <version>1</version>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-simple</artifactId><version>2.0.17</version></dependency>
+  </dependencies>
+</project>
+POM
+  rm -rf "$KAFKA/lib"
+  (cd "$KAFKA" && mvn -q -B -Dmaven.repo.local="$CACHE/m2" dependency:copy-dependencies \
+    -DoutputDirectory="$KAFKA/lib" -DincludeScope=runtime >&2)
+  touch "$KAFKA/lib/.complete"
+}
+
 mkdir -p "$BIN" "$CACHE/tmp-gobin"
 # One build per cache at a time (the tests, scripts/stack.sh and CI may all ask): later callers wait, then find the
 # binaries built.
@@ -88,9 +137,13 @@ build_otelcol "$OTELCOL" "$ROOT/collector/builder-config.yaml" "$OCB_VERSION" ot
 build_otelcol "$OTELCOL_SECURE" "$ROOT/collector/secure/builder-config.yaml" "$OCB_SECURE_VERSION" otelcol-llmtrace-secure
 build_jaeger
 build_prometheus
-if [ "${1:-}" = "--print-env" ]; then
+if $SCALE; then build_victoria_metrics; fi
+if $KAFKA_TOO; then fetch_kafka; fi
+if $PRINT_ENV; then
   printf 'OTELCOL_BIN=%s\nOTELCOL_SECURE_BIN=%s\nJAEGER_BIN=%s\nPROMETHEUS_BIN=%s\nPROMTOOL_BIN=%s\n' \
     "$OTELCOL" "$OTELCOL_SECURE" "$JAEGER" "$PROMETHEUS" "$PROMTOOL"
+  if $SCALE; then printf 'VICTORIA_METRICS_BIN=%s\n' "$VICTORIA_METRICS"; fi
+  if $KAFKA_TOO; then printf 'KAFKA_HOME=%s\n' "$KAFKA"; fi
 else
-  log "ready: $OTELCOL $OTELCOL_SECURE $JAEGER $PROMETHEUS $PROMTOOL"
+  log "ready: $OTELCOL $OTELCOL_SECURE $JAEGER $PROMETHEUS $PROMTOOL$($SCALE && echo " $VICTORIA_METRICS")"
 fi

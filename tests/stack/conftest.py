@@ -54,9 +54,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
     if config.option.collectonly or not any("stack_binaries" in getattr(i, "fixturenames", ()) for i in session.items):
         return
+    # VictoriaMetrics is built only when a selected test needs it (tests/stack/test_scale.py).
+    scale = any("scale_binaries" in getattr(i, "fixturenames", ()) for i in session.items)
     say = _printer(config)
     try:
-        config.stash[_BINARIES] = native_stack.binaries(progress=say)
+        config.stash[_BINARIES] = native_stack.binaries(progress=say, scale=scale)
     except Exception as exc:  # reported by every test that needs them, the build log's tail included
         say(f"[stack-binaries] failed: {exc}")
         config.stash[_BINARIES] = exc
@@ -86,6 +88,14 @@ def stack_binaries(pytestconfig: pytest.Config) -> dict[str, str]:
     if isinstance(found, BaseException):
         pytest.fail(f"stack binaries unavailable: {found}", pytrace=False)
     return found
+
+
+@pytest.fixture(scope="session")
+def scale_binaries(stack_binaries: dict[str, str]) -> dict[str, str]:
+    """``stack_binaries`` plus the scale profile's ``VICTORIA_METRICS_BIN``."""
+    if "VICTORIA_METRICS_BIN" not in stack_binaries:  # the hook built without --scale: build the rest here
+        return native_stack.binaries(scale=True)
+    return stack_binaries
 
 
 def http_get(url: str, timeout: float = 10.0) -> Any:

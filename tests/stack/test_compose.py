@@ -24,6 +24,17 @@ SECURE_SERVICES = ("otelcol-secure", "jaeger-secure", "prometheus-secure", "graf
 # The users the images run as (their Dockerfiles' USER): gcr.io/distroless/base-debian12:nonroot (our collector
 # images), jaegertracing/jaeger (10001, jaegertracing/jaeger#4906), prom/prometheus (nobody), grafana/grafana (472).
 IMAGE_USERS = {"otelcol-secure": 65532, "jaeger-secure": 10001, "prometheus-secure": 65534, "grafana-secure": 472}
+SCALE_SERVICES = (
+    "otelcol-tier1",
+    "gateway-1",
+    "gateway-2",
+    "jaeger-kafka-writer",
+    "kafka",
+    "jaeger-scale-data-init",
+    "jaeger-scale",
+    "prometheus-scale",
+    "victoriametrics",
+)
 SECRETS_GID = 4242  # a group no image user has
 # Ports reachable from other hosts in the secure profile: each one takes TLS and a credential.
 SECURE_PUBLIC_PORTS = {
@@ -172,6 +183,7 @@ def test_compose_profiles_local_on_loopback_and_secure_with_the_tested_files():
     assert by_profile == {
         **{name: ["local"] for name in ("otelcol", "jaeger-data-init", "jaeger", "prometheus", "grafana")},
         **{name: ["secure"] for name in (*SECURE_SERVICES, "jaeger-secure-data-init")},
+        **{name: ["scale"] for name in SCALE_SERVICES},  # docs/scale.md; its files: tests/stack/test_scale.py
     }
     for name in ("otelcol", "jaeger", "prometheus", "grafana"):
         assert {_published(p)[0] for p in SERVICES[name]["ports"]} == {"127.0.0.1"}, name
@@ -207,7 +219,16 @@ def test_jaegers_badger_volume_is_handed_to_its_user_first(jaeger: str):
 LISTEN = re.compile(r"\$\{env:(\w+):-([^}]*)\}")
 
 
-@pytest.mark.parametrize("service", ["otelcol", "jaeger", "otelcol-secure", "jaeger-secure"])
+@pytest.mark.parametrize(
+    "service",
+    [
+        "otelcol",
+        "jaeger",
+        "otelcol-secure",
+        "jaeger-secure",
+        *("otelcol-tier1", "gateway-1", "gateway-2", "jaeger-kafka-writer", "jaeger-scale"),
+    ],
+)
 def test_configs_listen_on_loopback_unless_compose_says_otherwise(service: str):
     """Started by hand with the repo's configs, a binary is reachable from this host only; compose opens each
     listener inside its container (reached through the published ports, loopback ones in the local profile)."""
