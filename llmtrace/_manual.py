@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import importlib
 from typing import Any
 
 from . import _state
 from .call import GENERIC, LLMRecord, Outcomes
-from .classification import ErrorRules
 from .semconv import ErrorType
 
 __all__ = ["log_call"]
@@ -14,6 +16,19 @@ __all__ = ["log_call"]
 
 class LoggedCallError(Exception):
     """Stands for a failure reported through ``log_call(error_type=...)``."""
+
+
+@functools.lru_cache(maxsize=64)
+def _outcomes(provider: str) -> Outcomes:
+    """How a known provider spells finish reasons and keeps error details (its contract, without importing its SDK);
+    the spec's spellings for any other provider."""
+    from .providers import PROVIDER_MODULES
+
+    entry = PROVIDER_MODULES.get(provider)
+    if entry is None:
+        return GENERIC
+    contract = importlib.import_module(entry[0]).PROVIDER
+    return Outcomes.of(contract.finish_reasons, contract.error_readers)
 
 
 def log_call(
@@ -49,10 +64,11 @@ def log_call(
 
         llmtrace.log_call(provider="acme", model="acme-large", input_tokens=120, output_tokens=30, latency_s=0.8)
     """
-    outcomes = GENERIC
+    outcomes = _outcomes(provider)
     if error is None and error_type is not None:
         kind = ErrorType(error_type)  # ValueError names the bad value
-        error, outcomes = LoggedCallError(kind.value), Outcomes.of({}, ErrorRules(((LoggedCallError, kind),)))
+        rules = dataclasses.replace(outcomes.errors, table=((LoggedCallError, kind),))
+        error, outcomes = LoggedCallError(kind.value), Outcomes(outcomes.finish_reasons, rules)
     record = LLMRecord(
         provider=provider,
         operation=operation,
