@@ -209,6 +209,12 @@ class WorkloadResult:
 @pytest.fixture(scope="session")
 def workload(stack: Stack) -> WorkloadResult:
     """The seeded demo workload through the real SDKs, exported over OTLP/HTTP to the collector."""
+    return exported_workload(stack, calls=150, seed=11, fault_rate=0.3, providers=("openai", "anthropic", "ollama"))
+
+
+def exported_workload(stack: Stack, **config: Any) -> WorkloadResult:
+    """A seeded demo workload (``WorkloadConfig(**config)``) through the real SDKs, its spans and metrics exported
+    over OTLP/HTTP to ``stack``'s collector; returns once Prometheus and Jaeger hold every call."""
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.metrics import MeterProvider
@@ -231,10 +237,8 @@ def workload(stack: Stack) -> WorkloadResult:
     llmtrace.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
     started = time.time()
     try:
-        with FakeProviderServer(seed=11) as server:
-            truth = run_workload(
-                server, WorkloadConfig(calls=150, seed=11, fault_rate=0.3, providers=("openai", "anthropic", "ollama"))
-            ).to_json()
+        with FakeProviderServer(seed=config.get("seed", 0)) as server:
+            truth = run_workload(server, WorkloadConfig(**config)).to_json()
     finally:
         llmtrace.uninstrument()
         tracer_provider.shutdown()
