@@ -20,8 +20,11 @@ __all__ = [
     "as_stop_sequences",
     "as_tools",
     "get_path",
+    "ids_from_first_chunk",
     "is_raw_response",
     "keep_function_calls",
+    "keep_text",
+    "read_token_usage",
     "server_of",
 ]
 
@@ -71,6 +74,32 @@ def as_stop_sequences(value: Any) -> list[str] | None:
     if isinstance(value, (list, tuple)) and value:
         return [str(s) for s in value]
     return None
+
+
+def keep_text(record: LLMRecord, text: Any) -> bool:
+    """Add a piece of completion text to the record; whether it was one (a non-empty string)."""
+    if isinstance(text, str) and text:
+        record.output_text.append(text)
+        return True
+    return False
+
+
+def read_token_usage(record: LLMRecord, usage: Any) -> bool:
+    """The two counts of an OpenAI-shaped usage object (``prompt_tokens`` includes cached tokens,
+    ``completion_tokens`` reasoning ones), which many APIs copy; False when there is no usage. The callers read
+    their API's own extra fields after it."""
+    if usage is None:
+        return False
+    record.input_tokens = as_int(get_path(usage, "prompt_tokens"))
+    record.output_tokens = as_int(get_path(usage, "completion_tokens"))
+    return True
+
+
+def ids_from_first_chunk(record: LLMRecord, chunk: Any) -> None:
+    """A stream's response id and model, from the first chunk that has them (OpenAI-shaped chunks repeat them)."""
+    if record.response_id is None:
+        record.response_id = get_path(chunk, "id")
+        record.response_model = get_path(chunk, "model")
 
 
 def as_tools(value: Any) -> list[Any] | tuple[Any, ...] | None:

@@ -27,7 +27,7 @@ from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
 from ._contract import Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
-from ._reading import as_float, as_int, as_items, as_stop_sequences, as_tools, get_path, server_of
+from ._reading import as_float, as_int, as_items, as_stop_sequences, as_tools, get_path, keep_text, server_of
 
 __all__ = [
     "PROVIDER",
@@ -183,9 +183,7 @@ def _finish(record: LLMRecord, reason: Any) -> None:
 
 def _read_message(record: LLMRecord, message: Any) -> None:
     for block in as_items(get_path(message, "content")):
-        text = get_path(block, "text")
-        if isinstance(text, str) and text:
-            record.output_text.append(text)
+        keep_text(record, get_path(block, "text"))
         use = get_path(block, "toolUse")
         if use is not None:
             record.tool_calls += 1
@@ -266,22 +264,19 @@ def _read_text_fields(record: LLMRecord, body: dict[str, Any]) -> bool:
         if get_path(block, "type") in ("tool_use", "server_tool_use"):
             record.tool_calls += 1
             record.keep_tool_call(get_path(block, "id"), get_path(block, "name"), get_path(block, "input"))
-        _text(record, get_path(block, "text"))
+        keep_text(record, get_path(block, "text"))
     _read_message(record, get_path(body, "output", "message"))  # Nova
-    _text(record, body.get("generation"))  # Llama
-    _text(record, body.get("outputText"))  # Titan stream
-    _text(record, body.get("text"))  # Cohere
+    keep_text(record, body.get("generation"))  # Llama
+    keep_text(record, body.get("outputText"))  # Titan stream
+    keep_text(record, body.get("text"))  # Cohere
     for part in body.get("results") or body.get("outputs") or body.get("choices") or ():  # Titan, Mistral
-        _text(record, get_path(part, "outputText") or get_path(part, "text") or get_path(part, "message", "content"))
+        keep_text(
+            record, get_path(part, "outputText") or get_path(part, "text") or get_path(part, "message", "content")
+        )
         _finish(record, get_path(part, "completionReason") or get_path(part, "stop_reason"))
         _finish(record, get_path(part, "finish_reason"))
     _finish(record, next((body[k] for k in _STOP_KEYS if body.get(k)), None))
     return (len(record.output_text), record.tool_calls) != before
-
-
-def _text(record: LLMRecord, text: Any) -> None:
-    if isinstance(text, str) and text:
-        record.output_text.append(text)
 
 
 # -- streams ----------------------------------------------------------------------------------------------------------
@@ -312,7 +307,7 @@ class BedrockStreamState(StreamState):
         record = self.record
         if "contentBlockDelta" in event:
             delta = get_path(event, "contentBlockDelta", "delta")
-            _text(record, get_path(delta, "text"))
+            keep_text(record, get_path(delta, "text"))
             return bool(delta)
         if get_path(event, "contentBlockStart", "start", "toolUse") is not None:
             record.tool_calls += 1
@@ -339,7 +334,7 @@ class BedrockStreamState(StreamState):
     def _anthropic_event(self, body: dict[str, Any]) -> bool:
         kind, record = body.get("type"), self.record
         if kind == "content_block_delta":
-            _text(record, get_path(body, "delta", "text"))
+            keep_text(record, get_path(body, "delta", "text"))
             return True
         if kind == "content_block_start" and get_path(body, "content_block", "type") == "tool_use":
             record.tool_calls += 1

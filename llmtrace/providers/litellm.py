@@ -22,7 +22,19 @@ from ..semconv import ErrorType
 from ..streams import StreamState
 from ._contract import AIOHTTP, HTTPX, HTTPX2, Alias, Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
-from ._reading import as_float, as_int, as_items, as_stop_sequences, as_tools, get_path, keep_function_calls, server_of
+from ._reading import (
+    as_float,
+    as_int,
+    as_items,
+    as_stop_sequences,
+    as_tools,
+    get_path,
+    ids_from_first_chunk,
+    keep_function_calls,
+    keep_text,
+    read_token_usage,
+    server_of,
+)
 from .openai import detect_provider
 
 __all__ = [
@@ -149,10 +161,7 @@ def _read_choice(record: LLMRecord, choice: Any, message: Any) -> bool:
     if reason:
         record.finish_reasons.append(str(reason))
     text = get_path(message, "content")
-    content = False
-    if isinstance(text, str) and text:
-        record.output_text.append(text)
-        content = True
+    content = keep_text(record, text)
     calls = as_items(get_path(message, "tool_calls"))
     if calls:
         # A stream repeats a tool call on every arguments delta; only the delta that opens a call has its id.
@@ -163,10 +172,8 @@ def _read_choice(record: LLMRecord, choice: Any, message: Any) -> bool:
 
 def _read_usage(record: LLMRecord, usage: Any) -> None:
     """litellm's Usage is OpenAI-shaped for every provider: prompt_tokens includes cache reads and writes."""
-    if usage is None:
+    if not read_token_usage(record, usage):
         return
-    record.input_tokens = as_int(get_path(usage, "prompt_tokens"))
-    record.output_tokens = as_int(get_path(usage, "completion_tokens"))
     cache_read = as_int(get_path(usage, "prompt_tokens_details", "cached_tokens"))
     cache_write = as_int(get_path(usage, "cache_creation_input_tokens")) or as_int(
         get_path(usage, "prompt_tokens_details", "cache_creation_tokens")
@@ -189,9 +196,7 @@ class LiteLLMStreamState(StreamState):
 
     def process_chunk(self, chunk: Any) -> bool:
         record = self.record
-        if record.response_id is None:
-            record.response_id = get_path(chunk, "id")
-            record.response_model = get_path(chunk, "model")
+        ids_from_first_chunk(record, chunk)
         content = False
         for choice in as_items(get_path(chunk, "choices")):
             content = _read_choice(record, choice, get_path(choice, "delta")) or content

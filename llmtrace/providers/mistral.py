@@ -19,7 +19,18 @@ from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
 from ._contract import HTTPX2, Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
-from ._reading import as_float, as_int, as_items, as_stop_sequences, as_tools, get_path, keep_function_calls, server_of
+from ._reading import (
+    as_float,
+    as_int,
+    as_items,
+    as_stop_sequences,
+    as_tools,
+    get_path,
+    ids_from_first_chunk,
+    keep_function_calls,
+    read_token_usage,
+    server_of,
+)
 
 __all__ = [
     "PROVIDER",
@@ -106,10 +117,8 @@ def read_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> L
 
 def _read_usage(record: LLMRecord, usage: Any) -> None:
     """``prompt_tokens`` includes cached tokens; the cached count is an extra field the SDK model keeps."""
-    if usage is None:
+    if not read_token_usage(record, usage):
         return
-    record.input_tokens = as_int(get_path(usage, "prompt_tokens"))
-    record.output_tokens = as_int(get_path(usage, "completion_tokens"))
     cached = as_int(get_path(usage, "prompt_tokens_details", "cached_tokens"))
     if cached is None:
         cached = as_int(get_path(usage, "num_cached_tokens"))
@@ -167,9 +176,7 @@ class ChatStreamState(StreamState):
     def process_chunk(self, event: Any) -> bool:
         chunk = get_path(event, "data")
         record = self.record
-        if record.response_id is None:
-            record.response_id = get_path(chunk, "id")
-            record.response_model = get_path(chunk, "model")
+        ids_from_first_chunk(record, chunk)
         usage = get_path(chunk, "usage")
         if usage is not None:
             _read_usage(record, usage)

@@ -14,7 +14,17 @@ from ..semconv import ErrorType
 from ..streams import StreamState
 from ._contract import HTTPX, Alias, Provider, WrapTarget, generator_stream
 from ._instrumentor import instrumentor_class
-from ._reading import as_float, as_int, as_items, as_stop_sequences, as_tools, get_path, keep_function_calls, server_of
+from ._reading import (
+    as_float,
+    as_int,
+    as_items,
+    as_stop_sequences,
+    as_tools,
+    get_path,
+    keep_function_calls,
+    keep_text,
+    server_of,
+)
 
 __all__ = [
     "PROVIDER",
@@ -82,10 +92,7 @@ def _read_part(record: LLMRecord, part: Any) -> bool:
         record.response_model = get_path(part, "model")
     message = get_path(part, "message")
     text = get_path(message, "content") if message is not None else get_path(part, "response")
-    content = False
-    if isinstance(text, str) and text:
-        record.output_text.append(text)
-        content = True
+    content = keep_text(record, text)
     calls = as_items(get_path(message, "tool_calls"))
     if calls:
         record.tool_calls += len(calls)

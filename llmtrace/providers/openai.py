@@ -22,8 +22,11 @@ from ._reading import (
     as_items,
     as_stop_sequences,
     get_path,
+    ids_from_first_chunk,
     is_raw_response,
     keep_function_calls,
+    keep_text,
+    read_token_usage,
     server_of,
 )
 
@@ -160,8 +163,7 @@ def _read_choices(record: LLMRecord, choices: Any) -> None:
             record.finish_reasons.append(str(reason))
         message = get_path(choice, "message")
         text = get_path(message, "content") if message is not None else get_path(choice, "text")
-        if isinstance(text, str) and text:
-            record.output_text.append(text)
+        keep_text(record, text)
         calls = as_items(get_path(message, "tool_calls"))
         if calls:
             record.tool_calls += len(calls)
@@ -170,10 +172,8 @@ def _read_choices(record: LLMRecord, choices: Any) -> None:
 
 def _read_usage(record: LLMRecord, usage: Any) -> None:
     """Chat/completions/embeddings usage. prompt_tokens already includes cached tokens."""
-    if usage is None:
+    if not read_token_usage(record, usage):
         return
-    record.input_tokens = as_int(get_path(usage, "prompt_tokens"))
-    record.output_tokens = as_int(get_path(usage, "completion_tokens"))
     if record.output_tokens is None and record.operation == "embeddings" and record.input_tokens is not None:
         record.output_tokens = 0
     record.cache_read_tokens = as_int(get_path(usage, "prompt_tokens_details", "cached_tokens")) or None
@@ -218,9 +218,7 @@ class ChatStreamState(StreamState):
 
     def process_chunk(self, chunk: Any) -> bool:
         record = self.record
-        if record.response_id is None:
-            record.response_id = get_path(chunk, "id")
-            record.response_model = get_path(chunk, "model")
+        ids_from_first_chunk(record, chunk)
         try:  # the hot path: an SDK chunk with one choice whose delta carries text (plain attribute loads)
             choices = chunk.choices
             if type(choices) is list and len(choices) == 1:
@@ -277,8 +275,7 @@ class ChatStreamState(StreamState):
         if not isinstance(delta, dict):
             return False
         text = delta.get("content") if delta else choice.get("text")
-        if isinstance(text, str) and text:
-            self.record.output_text.append(text)
+        if keep_text(self.record, text):
             return True
         self._tool_deltas(as_items(delta.get("tool_calls")))
         return bool(delta.get("tool_calls") or delta.get("refusal") or delta.get("reasoning_content"))

@@ -27,8 +27,11 @@ from ._reading import (
     as_stop_sequences,
     as_tools,
     get_path,
+    ids_from_first_chunk,
     is_raw_response,
     keep_function_calls,
+    keep_text,
+    read_token_usage,
     server_of,
 )
 
@@ -102,10 +105,8 @@ def read_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> L
 
 def _usage(record: LLMRecord, usage: Any) -> None:
     """Together's usage: prompt tokens include the cached ones it reports as ``cached_tokens``."""
-    if usage is None:
+    if not read_token_usage(record, usage):
         return
-    record.input_tokens = as_int(get_path(usage, "prompt_tokens"))
-    record.output_tokens = as_int(get_path(usage, "completion_tokens"))
     cached = get_path(usage, "cached_tokens")
     if cached is None:
         cached = get_path(usage, "prompt_tokens_details", "cached_tokens")
@@ -126,8 +127,7 @@ def read_response(record: LLMRecord, response: Any) -> None:
     for choice in as_items(get_path(response, "choices")):
         message = get_path(choice, "message")
         text = get_path(message, "content") if message is not None else get_path(choice, "text")
-        if isinstance(text, str) and text:
-            record.output_text.append(text)
+        keep_text(record, text)
         calls = as_items(get_path(message, "tool_calls"))
         record.tool_calls += len(calls)
         keep_function_calls(record, calls)
@@ -151,9 +151,7 @@ class TogetherStreamState(StreamState):
 
     def process_chunk(self, chunk: Any) -> bool:
         record = self.record
-        if record.response_id is None:
-            record.response_id = get_path(chunk, "id")
-            record.response_model = get_path(chunk, "model")
+        ids_from_first_chunk(record, chunk)
         self._finish(get_path(chunk, "finish_reason"))  # legacy completion chunks keep it beside the choices
         usage = get_path(chunk, "usage")
         if usage is not None:
