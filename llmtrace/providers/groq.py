@@ -67,15 +67,8 @@ _SUBSETS = frozenset({"cache_read_tokens", "reasoning_tokens"})  # zero means "n
 
 def read_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> LLMRecord:
     """Read chat.completions.create() or embeddings.create() arguments into a record (request side only)."""
-    host, port = server_of(getattr(resource, "_client", None))
-    record = LLMRecord(
-        provider="groq",
-        operation=target.operation,
-        model=kwargs.get("model"),
-        streaming=bool(kwargs.get("stream")),
-        server_address=host,
-        server_port=port,
-    )
+    record = LLMRecord("groq", target.operation, kwargs.get("model"), streaming=bool(kwargs.get("stream")))
+    record.server_address, record.server_port = server_of(getattr(resource, "_client", None))
     if target.operation == "embeddings":
         record.messages = kwargs.get("input")
         return record
@@ -146,14 +139,13 @@ class GroqStreamState(StreamState):
 
     def __init__(self, record: LLMRecord) -> None:
         self.record = record
-        self.calls: dict[Any, list[Any]] = {}  # (choice, tool-call index) -> [id, name, arguments so far]
         self.usage: Any = None
+        self.calls: dict[Any, list[Any]] = {}  # (choice, tool-call index) -> [id, name, arguments so far]
 
     def process_chunk(self, chunk: Any) -> bool:
         record = self.record
-        if record.response_id is None:
-            record.response_id = get_path(chunk, "id")
-            record.response_model = get_path(chunk, "model")
+        record.response_id = record.response_id or get_path(chunk, "id")  # every chunk repeats them
+        record.response_model = record.response_model or get_path(chunk, "model")
         usage = get_path(chunk, "x_groq", "usage") or get_path(chunk, "usage")
         if usage is not None:
             self.usage = usage

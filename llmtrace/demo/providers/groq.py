@@ -139,18 +139,23 @@ def _chat_events(
 
 
 def _embeddings(handler: Handler, reply: Reply, body: dict[str, Any]) -> None:
+    """One vector per input text, seeded by the text; usage counts input tokens only."""
     ex = reply.exchange
-    texts = body.get("input")
-    texts = texts if isinstance(texts, list) else [texts]
-    rng = random.Random(json.dumps(texts))
+    given = body.get("input")
     count = reply.usage["input"]
     ex.usage, ex.text = {"input": count, "output": 0}, ""
     data = [
-        {"object": "embedding", "index": i, "embedding": [round(rng.uniform(-1, 1), 6) for _ in range(8)]}
-        for i in range(len(texts))
+        {"object": "embedding", "index": i, "embedding": _vector(text)}
+        for i, text in enumerate(given if isinstance(given, list) else [given])
     ]
     usage = {"prompt_tokens": count, "total_tokens": count}
-    handler.send_json(200, {"object": "list", "data": data, "model": ex.model, "usage": usage})
+    x_groq = {"id": "req_" + rand_id(ex)}
+    handler.send_json(200, {"object": "list", "data": data, "model": ex.model, "usage": usage, "x_groq": x_groq})
+
+
+def _vector(text: Any) -> list[float]:
+    rng = random.Random(json.dumps(text))
+    return [round(rng.uniform(-1, 1), 6) for _ in range(8)]
 
 
 _ROUTES: dict[str, Route] = {
