@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..call import LLMRecord
-from ..classification import ErrorTable, response_status
+from ..classification import ErrorTable, http_client_errors, response_status
 from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
 from ._contract import HTTPX, Provider, Streamed, WrapTarget
@@ -212,8 +212,10 @@ def _stream_error_says(kind: str) -> Callable[[BaseException], bool]:
 
 
 def errors() -> ErrorTable:
-    """groq exception classes (most specific first), after Groq's own statuses and in-stream error types."""
+    """groq exception classes (most specific first), after Groq's own statuses and in-stream error types; then
+    httpx's, which reach the user unwrapped when a stream breaks after it started."""
     import groq
+    import httpx
 
     return (
         (_status_is(498), ErrorType.OVERLOADED),  # flex tier capacity exceeded
@@ -233,12 +235,13 @@ def errors() -> ErrorTable:
         (groq.APIStatusError, ErrorType.BAD_REQUEST),  # the status decides (status_error_type)
         (groq.APIError, ErrorType.SERVER_ERROR),  # an error event inside a stream
         (groq.GroqError, ErrorType.UNKNOWN),
+        *http_client_errors(httpx),
     )
 
 
 PROVIDER = Provider(
     name="groq",
-    requires=("groq >= 0.9",),
+    requires=("groq >= 0.31",),
     targets=TARGETS,
     read_request=read_request,
     read_response=read_response,

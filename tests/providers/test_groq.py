@@ -23,6 +23,7 @@ from llmtrace.demo.providers.groq import PREFIX
 from llmtrace.demo.workload import WorkloadConfig, run_workload
 from llmtrace.pricing import GENAI_PRICES_PROVIDER_IDS
 from llmtrace.providers import groq as groq_provider
+from llmtrace.providers._reading import get_path
 from llmtrace.providers.groq import GroqInstrumentor
 from llmtrace.semconv import GENAI_PROVIDER_NAMES
 
@@ -77,7 +78,8 @@ def test_chat_non_stream(client, instrumented_groq, server):
     attrs = dict(span.attributes)
     assert span.name == f"chat {MODEL}" and span.kind.name == "CLIENT"
     assert exchange.path == "/groq/openai/v1/chat/completions" and exchange.provider == "groq"
-    assert reply.choices[0].message.content == exchange.text and reply.x_groq.id.startswith("req_")
+    assert reply.choices[0].message.content == exchange.text
+    assert get_path(reply, "x_groq", "id").startswith("req_")  # a model field in groq 1.x, a dict before
     assert_usage_matches(attrs, exchange, "groq")
     keys = (
         "llm.provider",
@@ -154,7 +156,7 @@ def test_cached_and_reasoning_tokens(client, instrumented_groq, server):
     reply = client.chat.completions.create(model="openai/gpt-oss-20b", messages=MESSAGES, extra_headers=headers)
     (exchange,) = server.log
     attrs = dict(instrumented_groq.span().attributes)
-    assert reply.usage.prompt_tokens == 2000 and reply.usage.prompt_tokens_details.cached_tokens == 1536
+    assert get_path(reply, "usage", "prompt_tokens_details", "cached_tokens") == 1536
     assert exchange.usage == {"input": 2000, "output": 90, "cache_read": 1536, "reasoning": 12}  # no cache writes
     assert (attrs["llm.tokens.input"], attrs["llm.tokens.cache_read"], attrs["llm.tokens.reasoning"]) == (
         2000,
