@@ -22,7 +22,17 @@ from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
 from ._contract import HTTPX, Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
-from ._reading import as_float, as_int, as_items, as_tools, get_path, is_raw_response, keep_function_calls, server_of
+from ._reading import (
+    as_float,
+    as_int,
+    as_items,
+    as_stop_sequences,
+    as_tools,
+    get_path,
+    is_raw_response,
+    keep_function_calls,
+    server_of,
+)
 
 __all__ = [
     "PROVIDER",
@@ -76,8 +86,7 @@ def read_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> L
         value = read(kwargs.get(name))
         if value is not None and getattr(record, attribute) is None:
             setattr(record, attribute, value)
-    stop = kwargs.get("stop")
-    record.stop_sequences = [stop] if isinstance(stop, str) else [str(s) for s in stop] if stop else None
+    record.stop_sequences = as_stop_sequences(kwargs.get("stop"))
     _read_messages(record, kwargs.get("messages"))
     record.tools = as_tools(kwargs.get("tools")) or as_tools(kwargs.get("functions"))
     return record
