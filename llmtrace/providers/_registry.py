@@ -59,12 +59,12 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
                  "google-genai", "gcp.gemini", "google"),
     ProviderSpec("together", "together", "llmtrace.providers.together", "TogetherInstrumentor", "together",
                  "together", None, "together"),
+    ProviderSpec("groq", "groq", "llmtrace.providers.groq", "GroqInstrumentor", "groq", "groq", "groq", "groq"),
 )  # fmt: skip
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("vertex", "gcp.vertex_ai", "google"),  # genai-prices' google provider covers Vertex AI's Gemini
     Endpoint("azure", "azure.ai.openai", "azure"),
-    Endpoint("groq", "groq", "groq"),
     Endpoint("deepseek", "deepseek", "deepseek"),
     Endpoint("xai", "x_ai", "x-ai"),
     Endpoint("openrouter", None, "openrouter"),
