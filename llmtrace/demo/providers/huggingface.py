@@ -50,12 +50,21 @@ _ERROR_BODIES: dict[str, tuple[int, dict[str, Any]]] = {
 def send_error(handler: Handler, exchange: Exchange, fault: str) -> None:
     """TGI's or the Hub's error body for ``fault``; 429s say when to come back in both header styles."""
     exchange.status, body = _ERROR_BODIES[fault]
+    unused = _unused_kwargs(exchange) if fault == "bad_request" else []
+    if unused:  # a transformers backend, not TGI: the SDK drops these and posts again
+        exchange.status, body = 400, {"error": f"The following `model_kwargs` are not used by the model: {unused}"}
     headers = {"x-request-id": "req-" + rand_id(exchange)}
     if fault == "rate_limit":
         headers.update({"retry-after": "1", "ratelimit": '"api";r=0;t=1', "ratelimit-policy": '"fixed";q=500;w=300'})
     elif fault == "not_found":
         headers["x-error-code"] = "RepoNotFound"
     handler.send_json(exchange.status, body, headers)
+
+
+def _unused_kwargs(exchange: Exchange) -> list[str]:
+    """TGI-only generation parameters in a text-generation request (``watermark``): a non-TGI backend rejects them."""
+    parameters = (exchange.request_body or {}).get("parameters") or {}
+    return [name for name in ("watermark",) if exchange.path in _GENERATE and parameters.get(name)]
 
 
 # -- chat completions (OpenAI's shape, as TGI serves it) ----------------------------------------------------------
@@ -157,17 +166,21 @@ def _generate_events(reply: Reply, finish: str) -> Iterator[StreamEvent]:
     yield None, final, False
 
 
+_GENERATE = (PREFIX, PREFIX + "/")  # TGI's compat route: generate, or generate_stream when "stream" is true
 _ROUTES: dict[str, Route] = {
-    PREFIX: _generate,
-    PREFIX + "/": _generate,
+    **dict.fromkeys(_GENERATE, _generate),
     PREFIX + "/v1/chat/completions": _chat,
 }
 WIRE = WireFormat("huggingface", _ROUTES.get, send_error)
 
 
 def make_client(server: Any) -> Any:
-    import huggingface_hub  # noqa: F401 - availability check; the SDK takes headers per client, so clients are per call
+    """The fake TGI's URL (the SDK takes headers per client, so clients are made per call)."""
+    from huggingface_hub import constants
 
+    # The demo talks to the fake server only: without this the SDK's user-agent telemetry fetches an agent
+    # registry from huggingface.co inside the first call (which llmtrace would count as an attempt of it).
+    constants.HF_HUB_DISABLE_TELEMETRY = True
     return server.url + PREFIX
 
 
