@@ -63,6 +63,10 @@ def _attrs(telemetry) -> dict[str, Any]:
     return dict(telemetry.span().attributes)
 
 
+def _tokens(attrs: dict[str, Any]) -> tuple[Any, Any]:
+    return attrs.get("llm.tokens.input"), attrs.get("llm.tokens.output")
+
+
 # -- chat completions -------------------------------------------------------------------------------------------
 
 
@@ -80,7 +84,8 @@ def test_chat_completion(server, instrumented_hf):
     keys = ("llm.provider", "llm.operation", "llm.model", "llm.response.model", "llm.response.id", "llm.streaming",
             "llm.success", "llm.retry_count", "llm.stop_reason", "llm.temperature", "llm.max_tokens", "llm.top_p",
             "llm.prompt.message_count", "gen_ai.provider.name", "gen_ai.request.seed",
-            "gen_ai.request.stop_sequences", "gen_ai.response.finish_reasons", "server.address", "server.port")  # fmt: skip
+            "gen_ai.request.stop_sequences", "gen_ai.response.finish_reasons", "server.address",
+            "server.port")  # fmt: skip
     assert {k: attrs[k] for k in keys} == {
         "llm.provider": "huggingface",
         "llm.operation": "chat",
@@ -197,7 +202,7 @@ def test_text_generation_details(server, instrumented_hf):
     (exchange,) = server.log
     attrs = _attrs(instrumented_hf)
     assert output.generated_text == exchange.text and output.details.finish_reason == "stop_sequence"
-    assert (attrs["llm.tokens.input"], attrs["llm.tokens.output"]) == (exchange.usage["input"], exchange.usage["output"])
+    assert _tokens(attrs) == (exchange.usage["input"], exchange.usage["output"])
     assert attrs["llm.stop_reason"] == "stop" and attrs["gen_ai.response.finish_reasons"] == ("stop_sequence",)
     assert "llm.tokens.estimated" not in attrs
 
@@ -216,7 +221,7 @@ def test_text_generation_stream_with_details(server, instrumented_hf):
     (exchange,) = server.log
     attrs = _attrs(instrumented_hf)
     assert events[-1].generated_text == exchange.text and events[-1].token.special is True
-    assert (attrs["llm.tokens.input"], attrs["llm.tokens.output"]) == (exchange.usage["input"], exchange.usage["output"])
+    assert _tokens(attrs) == (exchange.usage["input"], exchange.usage["output"])
     assert "llm.cost.unpriced" not in attrs  # no model named: nothing to price or to call unpriced
     assert attrs["llm.chunks"] == exchange.chunks == 4  # the end-of-sequence token is not content
     assert_stream_timing(attrs, chunks=4, ttft_ms=20, delay_ms=5)
@@ -269,8 +274,9 @@ def test_unused_model_kwargs_retry_is_counted(server, instrumented_hf):
     """The SDK's one retry: a non-TGI backend's 400 naming unused ``model_kwargs`` makes it post again without
     them (and without ``details``: a non-TGI backend has none, so the answer is a plain string)."""
     url = server.url + PREFIX  # the SDK remembers unused kwargs by the call's ``model``: name the endpoint there
+    client = make_tgi(server, fault("bad_request,ok"))
     try:
-        result = make_tgi(server, fault("bad_request,ok")).text_generation("Hi", model=url, watermark=True, details=True)
+        result = client.text_generation("Hi", model=url, watermark=True, details=True)
     finally:
         hf_common._UNSUPPORTED_TEXT_GENERATION_KWARGS.clear()
     first, second = server.log
