@@ -57,8 +57,8 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
                  "aws.bedrock", "aws"),
     ProviderSpec("google", "google.genai", "llmtrace.providers.google_genai", "GoogleGenAIInstrumentor", "google",
                  "google-genai", "gcp.gemini", "google"),
-    ProviderSpec("huggingface", "huggingface_hub", "llmtrace.providers.huggingface", "HuggingFaceInstrumentor",
-                 "huggingface", "huggingface_hub"),
+    ProviderSpec("huggingface", "huggingface_hub.inference", "llmtrace.providers.huggingface",
+                 "HuggingFaceInstrumentor", "huggingface", "huggingface_hub"),
 )  # fmt: skip
 
 ENDPOINTS: tuple[Endpoint, ...] = (

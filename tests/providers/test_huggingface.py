@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import os
+import subprocess
+import sys
 
 # The SDK's user-agent telemetry fetches an "agent harness" registry from huggingface.co inside the first call of
 # a process: tests stay on loopback (and that fetch would be counted as an attempt of the call, see below).
@@ -455,6 +457,23 @@ def test_instrument_twice_wraps_once_and_uninstrument_restores(server, telemetry
     make_client(server).chat_completion(MESSAGES, model=MODEL)
     make_tgi(server).text_generation("Hi")
     assert len(telemetry.spans()) == 1
+
+
+def test_patched_when_the_inference_client_is_imported_not_the_hub():
+    """Apps import huggingface_hub for models and datasets all the time; its inference clients cost ~1 s and 400
+    modules to import, so patching waits for ``huggingface_hub.inference`` (either client's import brings it)."""
+    code = """
+import sys, wrapt, llmtrace
+llmtrace.instrument(providers=["huggingface"])
+import huggingface_hub, huggingface_hub.hf_api
+assert "huggingface_hub.inference._client" not in sys.modules
+from huggingface_hub import AsyncInferenceClient
+assert isinstance(AsyncInferenceClient.__dict__["text_generation"], wrapt.FunctionWrapper)
+from huggingface_hub import InferenceClient
+assert isinstance(InferenceClient.__dict__["chat_completion"], wrapt.FunctionWrapper)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
 
 
 # -- the demo driver --------------------------------------------------------------------------------------------
