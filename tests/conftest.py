@@ -7,6 +7,8 @@ import os
 os.environ.setdefault("LLMTRACE_RAISE_INTERNAL_ERRORS", "1")  # our own bugs must fail tests, not hide
 # litellm fetches its model cost map from the internet at import unless told not to; tests stay on loopback.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+# huggingface_hub fetches its user-agent harness list on the first call unless told not to (and counts as a send).
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 from collections.abc import Iterator
 from dataclasses import dataclass

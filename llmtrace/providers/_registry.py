@@ -60,6 +60,8 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
     ProviderSpec("together", "together", "llmtrace.providers.together", "TogetherInstrumentor", "together",
                  "together", None, "together"),
     ProviderSpec("groq", "groq", "llmtrace.providers.groq", "GroqInstrumentor", "groq", "groq", "groq", "groq"),
+    ProviderSpec("huggingface", "huggingface_hub.inference", "llmtrace.providers.huggingface",
+                 "HuggingFaceInstrumentor", "huggingface", "huggingface_hub"),
 )  # fmt: skip
 
 ENDPOINTS: tuple[Endpoint, ...] = (
