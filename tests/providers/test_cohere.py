@@ -22,8 +22,7 @@ from llmtrace.providers.cohere import CohereInstrumentor
 from .._assertions import assert_rate_limited_after_retries, assert_stream_timing
 from .._error_tables import assert_most_specific_first, listed_classes
 from .._instrumentors import instrumented_by
-from .._truth import metric_points as _points
-from .._truth import truth_rows as _rows
+from .._truth import assert_metrics_equal_truth
 from ..reliability._case import (
     Bound,
     Prompt,
@@ -383,17 +382,7 @@ def test_demo_workload_metrics_equal_ground_truth(instrumented_cohere, fast_back
         truth = run_workload(server, config).to_json()
     assert {r["provider"] for r in truth["calls"]} == {"cohere"}
     assert truth["totals"]["errors"] > 0 and truth["totals"]["retries"] > 0
-    call_keys = ("provider", "model", "status", "error_type", "streaming", "agent", "tenant")
-    assert _points(instrumented_cohere, "llm.calls", call_keys) == _rows(truth["calls"], call_keys)
-    token_keys = ("provider", "model", "type", "agent", "tenant")
-    assert _points(instrumented_cohere, "llm.tokens", token_keys) == _rows(truth["tokens"], token_keys)
-    cost_keys = ("provider", "model", "agent", "tenant")
-    got, expected = _points(instrumented_cohere, "llm.cost.usd", cost_keys), _rows(truth["cost_usd"], cost_keys)
-    assert got.keys() == expected.keys()
-    for key, value in expected.items():
-        assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-15)
-    retries = _points(instrumented_cohere, "llm.retries", ("provider", "model"))
-    assert retries == _rows(truth["retries"], ("provider", "model"))
+    assert_metrics_equal_truth(instrumented_cohere, truth)
 
 
 # -- the reliability table's entry (tests/reliability: fuzzing, transparency, load, content safety) ----------

@@ -25,8 +25,7 @@ from llmtrace.providers.mistral import MistralInstrumentor
 from .._assertions import assert_rate_limited_after_retries, assert_stream_timing, assert_usage_matches, fault
 from .._error_tables import assert_most_specific_first, listed_classes
 from .._instrumentors import instrumented_by
-from .._truth import metric_points as _points
-from .._truth import truth_rows as _rows
+from .._truth import assert_metrics_equal_truth
 from ..reliability._case import (
     Bound,
     Prompt,
@@ -493,17 +492,7 @@ def test_demo_workload_metrics_equal_ground_truth(server, instrumented_mistral):
     assert {r["provider"] for r in truth["calls"]} == {"mistral"}
     assert truth["totals"]["errors"] > 0 and truth["totals"]["retries"] > 0
     assert truth["totals"]["tokens"]["cache_read"] > 0
-    call_keys = ("provider", "model", "status", "error_type", "streaming", "agent", "tenant")
-    assert _points(instrumented_mistral, "llm.calls", call_keys) == _rows(truth["calls"], call_keys)
-    token_keys = ("provider", "model", "type", "agent", "tenant")
-    assert _points(instrumented_mistral, "llm.tokens", token_keys) == _rows(truth["tokens"], token_keys)
-    cost_keys = ("provider", "model", "agent", "tenant")
-    got, expected = _points(instrumented_mistral, "llm.cost.usd", cost_keys), _rows(truth["cost_usd"], cost_keys)
-    assert got.keys() == expected.keys()
-    for key, value in expected.items():
-        assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-15)
-    retries = _points(instrumented_mistral, "llm.retries", ("provider", "model"))
-    assert retries == _rows(truth["retries"], ("provider", "model"))
+    assert_metrics_equal_truth(instrumented_mistral, truth)
 
 
 # -- the reliability table's entry (tests/reliability: fuzzing, transparency, load, content safety) ----------

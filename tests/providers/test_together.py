@@ -23,8 +23,7 @@ from llmtrace.providers.together import TogetherInstrumentor
 from .._assertions import assert_rate_limited_after_retries, assert_stream_timing, assert_usage_matches, fault
 from .._error_tables import assert_maps_every, assert_most_specific_first, classified, public_exceptions
 from .._instrumentors import instrumented_by
-from .._truth import metric_points as _points
-from .._truth import truth_rows as _rows
+from .._truth import assert_metrics_equal_truth
 from ..reliability._case import Prompt, ProviderCase, chat_chunks, chat_completion, function_chat
 
 LLAMA = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
@@ -425,17 +424,7 @@ def test_demo_workload_metrics_equal_ground_truth(server, instrumented_together)
     assert {r["provider"] for r in truth["calls"]} == {"together"}
     assert truth["totals"]["errors"] > 0 and truth["totals"]["retries"] > 0
     assert truth["totals"]["tokens"]["cache_read"] > 0
-    call_keys = ("provider", "model", "status", "error_type", "streaming", "agent", "tenant")
-    assert _points(instrumented_together, "llm.calls", call_keys) == _rows(truth["calls"], call_keys)
-    token_keys = ("provider", "model", "type", "agent", "tenant")
-    assert _points(instrumented_together, "llm.tokens", token_keys) == _rows(truth["tokens"], token_keys)
-    cost_keys = ("provider", "model", "agent", "tenant")
-    got, expected = _points(instrumented_together, "llm.cost.usd", cost_keys), _rows(truth["cost_usd"], cost_keys)
-    assert got.keys() == expected.keys()
-    for key, value in expected.items():
-        assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-15)
-    retries = _points(instrumented_together, "llm.retries", ("provider", "model"))
-    assert retries == _rows(truth["retries"], ("provider", "model"))
+    assert_metrics_equal_truth(instrumented_together, truth)
 
 
 # -- the reliability table's entry (tests/reliability: fuzzing, transparency, load, content safety) ----------
