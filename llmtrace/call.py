@@ -8,7 +8,7 @@ exactly once.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -63,12 +63,20 @@ class Outcomes:
 
     finish_reasons: Mapping[str, FinishReason] = field(default_factory=lambda: FINISH_REASONS)
     errors: ErrorRules = field(default_factory=ErrorRules)
+    # whether a send to this URL is one of the call's HTTP attempts (None: every send inside the call is)
+    is_attempt: Callable[[str], bool] | None = None
 
     @classmethod
-    def of(cls, finish_reasons: Mapping[str, FinishReason], errors: ErrorRules) -> Outcomes:
-        """A provider's outcomes: its finish reasons on top of the spec's (lower-cased), and its error rules."""
+    def of(
+        cls,
+        finish_reasons: Mapping[str, FinishReason],
+        errors: ErrorRules,
+        is_attempt: Callable[[str], bool] | None = None,
+    ) -> Outcomes:
+        """A provider's outcomes: its finish reasons on top of the spec's (lower-cased), its error rules, and which
+        sends are attempts."""
         merged = {**FINISH_REASONS, **{raw.lower(): reason for raw, reason in finish_reasons.items()}}
-        return cls(merged, errors)
+        return cls(merged, errors, is_attempt)
 
 
 GENERIC = Outcomes()
@@ -196,6 +204,11 @@ class LLMCall:
             attributes=_request_attributes(recorder, record, self.attribution),
             start_time=self.started_at,
         )
+
+    def counts_send(self, url: Callable[[], str]) -> bool:
+        """Whether a transport send inside this call is one of its attempts (``url`` read only when it matters)."""
+        is_attempt = self.outcomes.is_attempt
+        return is_attempt is None or is_attempt(url())
 
     # -- context: the span is current and the call is active while the SDK runs -------------------------
     def enter(self) -> None:

@@ -17,7 +17,7 @@ import functools
 import importlib
 import importlib.util
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -32,6 +32,8 @@ __all__ = ["ACTIVE_CALL", "AttemptCounter", "Transport", "install_transport_hook
 
 class AttemptCounter(Protocol):
     attempts: int
+
+    def counts_send(self, url: Callable[[], str]) -> bool: ...
 
 
 ACTIVE_CALL: ContextVar[AttemptCounter | None] = ContextVar("llmtrace_active_call", default=None)
@@ -51,12 +53,22 @@ _IN_SEND: ContextVar[bool] = ContextVar("llmtrace_in_send", default=False)
 _hooks: dict[Transport, list[Any]] = {}
 
 
+def _request_url(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """The URL a transport send goes to: an httpx/botocore request's ``url``, or aiohttp's ``(method, url)``."""
+    url = getattr(args[0], "url", None) if args else None
+    if url is None:
+        url = args[1] if len(args) > 1 else kwargs.get("str_or_url", kwargs.get("url"))
+    return str(url) if url is not None else ""
+
+
 def _count_attempt(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     call = ACTIVE_CALL.get()
     if call is None:
         return wrapped(*args, **kwargs)
     if _IN_SEND.get():
         return wrapped(*args, **kwargs)  # a transport under a send we already counted
+    if not call.counts_send(lambda: _request_url(args, kwargs)):
+        return wrapped(*args, **kwargs)  # the SDK's own side request (e.g. a metadata lookup), not an attempt
     call.attempts += 1
     token = _IN_SEND.set(True)
     try:
@@ -67,7 +79,7 @@ def _count_attempt(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
 
 async def _count_async_attempt(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     call = ACTIVE_CALL.get()
-    if call is None or _IN_SEND.get():
+    if call is None or _IN_SEND.get() or not call.counts_send(lambda: _request_url(args, kwargs)):
         return await wrapped(*args, **kwargs)
     call.attempts += 1
     token = _IN_SEND.set(True)

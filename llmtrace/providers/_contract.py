@@ -88,6 +88,8 @@ class Provider:
       an error's status, headers, retry delay and message (``ErrorRules`` without a table).
     - ``finish_reasons``: the SDK's finish-reason spellings beyond the spec's (any case).
     - ``self_tracing``: where the SDK starts spans of its own calls.
+    - ``is_attempt(url)``: whether a send inside a call is one of its HTTP attempts, for SDKs whose calls also
+      make side requests (metadata lookups); None: every send is.
     """
 
     name: str
@@ -104,6 +106,7 @@ class Provider:
     settle: Callable[[LLMRecord, Any], Any] = as_is
     aliases: Sequence[Alias] = ()
     self_tracing: Sequence[SelfTracing] = ()
+    is_attempt: Callable[[str], bool] | None = None
 
 
 # The HTTP clients provider SDKs send through: a provider lists the ones its SDK uses.

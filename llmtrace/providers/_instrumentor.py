@@ -112,7 +112,7 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             return  # uninstrumented (or instrumented again) before the SDK was imported
         provider = self.provider
         rules = dataclasses.replace(provider.error_readers, table=provider.errors())
-        self._outcomes = Outcomes.of(provider.finish_reasons, rules)
+        self._outcomes = Outcomes.of(provider.finish_reasons, rules, provider.is_attempt)
         for target in provider.targets:
             self._wrap(target)
         _rebind(provider)

@@ -21,6 +21,7 @@ a call does not say here: calls are priced only by a rate card, or by genai-pric
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..call import LLMRecord
 from ..classification import ErrorRules, ErrorTable, http_client_errors, response_headers, response_status
@@ -281,6 +282,13 @@ FINISH_REASONS = {
     "stop_sequence": FinishReason.STOP,
 }
 
+
+def is_inference_request(url: str) -> bool:
+    """The SDK's own Hub lookups (``/api/...``: the user-agent harness list on a process's first call, the provider
+    mapping of ``provider="auto"``) are not attempts of the inference call; everything else it sends is."""
+    return not urlsplit(url).path.startswith("/api/")
+
+
 PROVIDER = Provider(
     name="huggingface",
     requires=("huggingface_hub >= 2.0",),
@@ -293,6 +301,7 @@ PROVIDER = Provider(
     errors=errors,
     error_readers=ErrorRules(status=_status, headers=_headers, retry_delay=_retry_delay, message=_message),
     finish_reasons=FINISH_REASONS,
+    is_attempt=is_inference_request,
 )
 
 HuggingFaceInstrumentor = instrumentor_class(

@@ -388,14 +388,10 @@ def test_abandoned_stream_ends_its_span(server, instrumented_hf):
     assert attrs["llm.stream.incomplete"] is True and attrs["llm.success"] is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="contract: every transport send inside a call counts as an attempt, the SDK's own Hub lookups too",
-)
 def test_sdk_side_requests_are_not_attempts(server, instrumented_hf, monkeypatch, tmp_path):
     """With telemetry on, the first call of a process first GETs ``{HF_ENDPOINT}/api/agent-harnesses`` (to build its
-    User-Agent): one LLM request, yet ``llm.retry_count`` says 1. (The Hub lookups of ``provider="auto"`` and of
-    ``hf-inference`` model ids would count alike.)"""
+    User-Agent): one LLM request, and ``llm.retry_count`` says 0 (the provider's ``is_attempt`` leaves the Hub's
+    ``/api/`` lookups out; without it the count was 1)."""
     from huggingface_hub.utils import _detect_agent
 
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", False)
