@@ -496,7 +496,9 @@ def _hf_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
 
     from llmtrace.demo.providers.huggingface import PREFIX
 
-    return InferenceClient(base_url=server.url + PREFIX, api_key="hf_test", headers=with_call_id(headers), timeout=5)
+    # 30 s, as the Google entry: the load test's 116 concurrent connects queue at the fake server for seconds on
+    # 2 loaded cores (a 5 s connect timeout failed there once in CI); the SDK has no retry loop to hide that.
+    return InferenceClient(base_url=server.url + PREFIX, api_key="hf_test", headers=with_call_id(headers), timeout=30)
 
 
 def _hf_async_client(server: Any, headers: dict[str, str], retries: int = 0) -> Any:
@@ -505,7 +507,10 @@ def _hf_async_client(server: Any, headers: dict[str, str], retries: int = 0) -> 
     from llmtrace.demo.providers.huggingface import PREFIX
 
     return AsyncInferenceClient(
-        base_url=server.url + PREFIX, api_key="hf_test", headers=with_call_id(headers), timeout=5
+        base_url=server.url + PREFIX,
+        api_key="hf_test",
+        headers=with_call_id(headers),
+        timeout=30,  # see above
     )
 
 
