@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import queue
+import shutil
 import signal
 import socket
 import subprocess
@@ -97,6 +98,7 @@ def binaries(
     *,
     scale: bool = False,
     kafka: bool = False,
+    background: bool = False,
 ) -> dict[str, str]:
     """``{"OTELCOL_BIN": path, "JAEGER_BIN": ..., "PROMETHEUS_BIN": ..., "PROMTOOL_BIN": ...}``, building whatever is
     missing with scripts/stack-binaries.sh (cold: 15-25 min on 2 cores; warm: a second). ``scale`` adds the scale
@@ -105,7 +107,8 @@ def binaries(
     The script's own lines go to ``progress`` as they come; while Go is quiet for ``heartbeat`` seconds a line says
     the build is still running. Go's full output is kept in ``<cache>/logs/stack-binaries.log``. ``timeout``
     (default ``LLMTRACE_BUILD_TIMEOUT`` or 3 h) bounds the whole build. ``LLMTRACE_STACK_BINARIES_SCRIPT`` replaces
-    the script (tests use a stand-in to exercise a slow or failing build).
+    the script (tests use a stand-in to exercise a slow or failing build). ``background`` runs the build at the
+    lowest CPU priority (``nice -n 19``), for a build that overlaps work that must not slow down (the test session).
     """
     say = progress or _stderr
     limit = timeout if timeout is not None else float(os.environ.get("LLMTRACE_BUILD_TIMEOUT") or 3 * 3600)
@@ -113,6 +116,8 @@ def binaries(
     log_path = CACHE / "logs" / "stack-binaries.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = ["bash", script, "--print-env", *(["--scale"] if scale else []), *(["--kafka"] if kafka else [])]
+    if background and shutil.which("nice"):
+        command = ["nice", "-n", "19", *command]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
 
     lines: queue.Queue[str | None] = queue.Queue()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build or reuse the stack's real binaries: otelcol (collector builder + collector/builder-config.yaml), the secure
-# profile's otelcol (collector/secure/builder-config.yaml, its own release), Jaeger v2 (through a tools module carrying Jaeger's replace directive) and Prometheus 3 + promtool.
+# Build or reuse the stack's real binaries: otelcol (collector builder + collector/builder-config.yaml, one
+# distribution for the local, secure and scale profiles), Jaeger (through a tools module carrying Jaeger's replace
+# directive) and Prometheus 3 + promtool.
 # Idempotent: binaries live in ~/.cache/llmtrace/bin/<name>-<version>; Go caches in ~/.cache/llmtrace/go.
 # Everything comes from the Go module proxy. `--print-env` prints NAME=path lines for the test harness.
 # `--scale` also builds what only the scale profile needs (collector/scale/, docs/scale.md): VictoriaMetrics
@@ -15,8 +16,7 @@ BIN="$CACHE/bin"
 export GOPATH="$CACHE/go/path" GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOFLAGS="-buildvcs=false"
 export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 
-OCB_VERSION=v0.159.0
-OCB_SECURE_VERSION=v0.161.0   # bearertokenauth is served from v0.160.0; all secure modules at one release
+OCB_VERSION=v0.161.0   # bearertokenauth is served from v0.160.0; every module at one release
 JAEGER_VERSION=v1.76.0
 PROMETHEUS_VERSION=v0.316.0   # Go module version of Prometheus 3.16.0
 VICTORIA_METRICS_VERSION=v1.151.0
@@ -24,8 +24,6 @@ KAFKA_VERSION=4.4.0
 
 MANIFEST_HASH=$(sha256sum "$ROOT/collector/builder-config.yaml" | cut -c1-12)
 OTELCOL="$BIN/otelcol-llmtrace-$OCB_VERSION-$MANIFEST_HASH"
-SECURE_HASH=$(sha256sum "$ROOT/collector/secure/builder-config.yaml" | cut -c1-12)
-OTELCOL_SECURE="$BIN/otelcol-llmtrace-secure-$OCB_SECURE_VERSION-$SECURE_HASH"
 JAEGER="$BIN/jaeger-$JAEGER_VERSION"
 PROMETHEUS="$BIN/prometheus-$PROMETHEUS_VERSION"
 PROMTOOL="$BIN/promtool-$PROMETHEUS_VERSION"
@@ -134,16 +132,15 @@ if command -v flock > /dev/null; then
   flock -n 9 || { log "waiting for another build of the stack binaries ($CACHE/build.lock)"; flock 9; }
 fi
 build_otelcol "$OTELCOL" "$ROOT/collector/builder-config.yaml" "$OCB_VERSION" otelcol-llmtrace
-build_otelcol "$OTELCOL_SECURE" "$ROOT/collector/secure/builder-config.yaml" "$OCB_SECURE_VERSION" otelcol-llmtrace-secure
 build_jaeger
 build_prometheus
 if $SCALE; then build_victoria_metrics; fi
 if $KAFKA_TOO; then fetch_kafka; fi
 if $PRINT_ENV; then
-  printf 'OTELCOL_BIN=%s\nOTELCOL_SECURE_BIN=%s\nJAEGER_BIN=%s\nPROMETHEUS_BIN=%s\nPROMTOOL_BIN=%s\n' \
-    "$OTELCOL" "$OTELCOL_SECURE" "$JAEGER" "$PROMETHEUS" "$PROMTOOL"
+  printf 'OTELCOL_BIN=%s\nJAEGER_BIN=%s\nPROMETHEUS_BIN=%s\nPROMTOOL_BIN=%s\n' \
+    "$OTELCOL" "$JAEGER" "$PROMETHEUS" "$PROMTOOL"
   if $SCALE; then printf 'VICTORIA_METRICS_BIN=%s\n' "$VICTORIA_METRICS"; fi
   if $KAFKA_TOO; then printf 'KAFKA_HOME=%s\n' "$KAFKA"; fi
 else
-  log "ready: $OTELCOL $OTELCOL_SECURE $JAEGER $PROMETHEUS $PROMTOOL$($SCALE && echo " $VICTORIA_METRICS")"
+  log "ready: $OTELCOL $JAEGER $PROMETHEUS $PROMTOOL$($SCALE && echo " $VICTORIA_METRICS")"
 fi

@@ -2,15 +2,18 @@
 ports from the repository's own config files (the ones docker-compose mounts) by scripts/native_stack.py, the module
 behind ``scripts/stack.sh``; then a seeded demo workload through the real SDKs with its ground truth.
 
-The binaries are built (or found in ~/.cache/llmtrace) once per session, before the first test runs, by a hook with
-its own time limit: a cold build (15-25 min on 2 cores) never counts against a test's timeout."""
+The binaries are built (or found in ~/.cache/llmtrace) once per session, in the background while the tests that do
+not need them run, under its own time limit: a cold build (15-25 min on 2 cores) never counts against a test's
+timeout."""
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
 import json
+import queue
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -38,6 +41,7 @@ def _load_native_stack() -> ModuleType:
 
 native_stack = _load_native_stack()
 _BINARIES = pytest.StashKey[Any]()
+_BUILD = pytest.StashKey["_Build"]()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -48,20 +52,78 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.timeout(STACK_TIMEOUT_S))
 
 
+class _Build:
+    """The session's one build (or look-up) of the stack binaries, started when collection finishes and run in a
+    background thread at the lowest CPU priority, so a cold build (15-25 min on 2 cores) overlaps the tests that do
+    not need the stack instead of preceding them. Its progress lines are queued and printed between tests, from the
+    main thread (the thread never touches pytest's capture). The first test that needs the binaries waits for it in
+    ``pytest_runtest_protocol``, before pytest-timeout starts that test's clock."""
+
+    HEARTBEAT_S = 300.0  # between tests, a "still building" line every 5 min is enough
+
+    def __init__(self, scale: bool) -> None:
+        self.started = time.monotonic()
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.result: dict[str, str] | BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(scale,), name="stack-binaries", daemon=True)
+        self._thread.start()
+
+    def _run(self, scale: bool) -> None:
+        try:
+            self.result = native_stack.binaries(
+                progress=self.lines.put, heartbeat=self.HEARTBEAT_S, scale=scale, background=True
+            )
+        except BaseException as exc:  # reported by every test that needs them, the build log's tail included
+            self.lines.put(f"[stack-binaries] failed: {exc}")
+            self.result = exc
+
+    def relay(self, say: Any) -> None:
+        while True:
+            try:
+                say(self.lines.get_nowait())
+            except queue.Empty:
+                return
+
+    def wait(self, say: Any) -> dict[str, str] | BaseException:
+        if self._thread.is_alive():
+            minutes = (time.monotonic() - self.started) / 60
+            say(f"[stack-binaries] the stack tests wait for the build ({minutes:.0f} min so far)")
+        while self._thread.is_alive():
+            self._thread.join(5.0)
+            self.relay(say)
+        self.relay(say)
+        assert self.result is not None
+        return self.result
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Build (or find) the stack binaries before any test runs, when a selected test needs them; progress is printed
-    even under ``-q``. A failed build is kept and reported by the tests that need the binaries."""
+    """Start building (or finding) the stack binaries when a selected test needs them; progress is printed even under
+    ``-q``. VictoriaMetrics is built only when a selected test needs it (tests/stack/test_scale.py)."""
     config = session.config
-    if config.option.collectonly or not any("stack_binaries" in getattr(i, "fixturenames", ()) for i in session.items):
+    if config.option.collectonly or not any(_needs_binaries(item) for item in session.items):
         return
-    # VictoriaMetrics is built only when a selected test needs it (tests/stack/test_scale.py).
-    scale = any("scale_binaries" in getattr(i, "fixturenames", ()) for i in session.items)
-    say = _printer(config)
-    try:
-        config.stash[_BINARIES] = native_stack.binaries(progress=say, scale=scale)
-    except Exception as exc:  # reported by every test that needs them, the build log's tail included
-        say(f"[stack-binaries] failed: {exc}")
-        config.stash[_BINARIES] = exc
+    scale = any("scale_binaries" in getattr(item, "fixturenames", ()) for item in session.items)
+    config.stash[_BUILD] = _Build(scale)
+
+
+def _needs_binaries(item: pytest.Item) -> bool:
+    return "stack_binaries" in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    build = item.config.stash.get(_BUILD, None)
+    if build is not None:
+        build.relay(_printer(item.config))
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """Wait for the build outside any test's time limit (this wrapper runs before pytest-timeout's)."""
+    build = item.config.stash.get(_BUILD, None)
+    if build is not None and _needs_binaries(item):
+        item.config.stash[_BINARIES] = build.wait(_printer(item.config))
+    yield
 
 
 def _printer(config: pytest.Config) -> Any:
@@ -81,10 +143,11 @@ def _printer(config: pytest.Config) -> Any:
 
 @pytest.fixture(scope="session")
 def stack_binaries(pytestconfig: pytest.Config) -> dict[str, str]:
-    """NAME_BIN -> path of the stack binaries, as the session hook found or built them."""
+    """NAME_BIN -> path of the stack binaries, as the session's build found or built them."""
     found = pytestconfig.stash.get(_BINARIES, None)
-    if found is None:  # the hook did not run (a plugin re-ordered collection): build here
-        found = native_stack.binaries()
+    if found is None:  # the hooks did not run (a plugin re-ordered collection): build here
+        build = pytestconfig.stash.get(_BUILD, None)
+        found = build.wait(_printer(pytestconfig)) if build is not None else native_stack.binaries()
     if isinstance(found, BaseException):
         pytest.fail(f"stack binaries unavailable: {found}", pytrace=False)
     return found

@@ -150,3 +150,42 @@ def test_stack_sh_up_status_down(tmp_path: Path, stack_binaries: dict[str, str])
     assert down.returncode == 0 and "stopped: jaeger, prometheus, otelcol" in down.stdout, down.stdout + down.stderr
     assert not [pid for pid in pids.values() if native_stack._alive(pid)]  # gone, or a zombie init has yet to reap
     assert run("status").returncode == 3
+
+
+def test_session_build_runs_behind_other_tests_and_outside_any_timeout(tmp_path: Path):
+    """The conftest's session build: started at collection, at the lowest CPU priority, its lines printed between
+    tests; the first test that needs the binaries waits for it before its own (here 2 s) clock starts."""
+    script = _fake_script(
+        tmp_path,
+        'echo "[stack-binaries] building otelcol, niceness $(nice)" >&2\n'
+        "sleep 4\n"
+        'printf "OTELCOL_BIN=/o\\nJAEGER_BIN=/j\\nPROMETHEUS_BIN=/p\\nPROMTOOL_BIN=/t\\n"\n',
+    )
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "conftest.py").write_text("from tests.stack.conftest import *  # noqa: F403\n")
+    (suite / "test_a_plain.py").write_text("import time\n\ndef test_plain():\n    time.sleep(1)\n")
+    (suite / "test_b_stack.py").write_text(
+        "import pytest\n\n@pytest.mark.timeout(2)\n"
+        "def test_stack(stack_binaries):\n    assert stack_binaries['OTELCOL_BIN'] == '/o'\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "LLMTRACE_STACK_BINARIES_SCRIPT": str(script),
+        "LLMTRACE_CACHE": str(tmp_path / "cache"),
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(suite), str(suite)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=suite,
+    )
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out
+    assert "2 passed" in out
+    assert "[stack-binaries] building otelcol, niceness 19" in out
+    # the plain test ran while the build was going: the stack test still had to wait for it
+    assert "[stack-binaries] the stack tests wait for the build" in out

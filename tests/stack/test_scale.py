@@ -95,7 +95,7 @@ class ScaleStack:
                 "--enable-feature=exemplar-storage",
             ], {}
         if name in GATEWAYS:
-            return [self.bins["OTELCOL_SECURE_BIN"], f"--config={SCALE / 'gateway.yaml'}"], {
+            return [self.bins["OTELCOL_BIN"], f"--config={SCALE / 'gateway.yaml'}"], {
                 "LLMTRACE_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{self.port(name)}",
                 "LLMTRACE_COLLECTOR_HEALTH_ENDPOINT": f"127.0.0.1:{self.port(name + '_health')}",
                 "LLMTRACE_COLLECTOR_METRICS_HOST": "127.0.0.1",
@@ -108,7 +108,7 @@ class ScaleStack:
         assert name == "tier1", name
         gateways = ", ".join(f"127.0.0.1:{self.port(g)}" for g in GATEWAYS)
         return [
-            self.bins["OTELCOL_SECURE_BIN"],
+            self.bins["OTELCOL_BIN"],
             f"--config={ROOT / 'collector' / 'otelcol.yaml'}",
             f"--config={SCALE / 'tier1.yaml'}",
         ], {
@@ -446,7 +446,7 @@ def test_compose_scale_profile_runs_the_tested_files() -> None:
         assert scale[gateway]["environment"]["LLMTRACE_GATEWAY_NAME"] == gateway
         # through the Kafka buffer, as test_kafka_outage_loses_nothing runs it
         assert scale[gateway]["environment"]["JAEGER_OTLP_ENDPOINT"] == "jaeger-kafka-writer:4317"
-        assert scale[gateway]["build"] == scale["otelcol-tier1"]["build"] == "./collector/secure"  # one build
+        assert scale[gateway]["build"] == scale["otelcol-tier1"]["build"] == "./collector"  # one build for every profile
     flags = [f for f in scale["prometheus-scale"]["command"] if not f.startswith(("--config", "--storage"))]
     from .conftest import PROMETHEUS_FLAGS
 

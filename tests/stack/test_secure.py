@@ -147,7 +147,7 @@ def secure_stack(tmp_path_factory: pytest.TempPathFactory, stack_binaries: dict[
         stack.procs.append(
             _start(
                 [
-                    bins["OTELCOL_SECURE_BIN"],
+                    bins["OTELCOL_BIN"],
                     f"--config={ROOT / 'collector' / 'otelcol.yaml'}",
                     f"--config={SECURE / 'otelcol.yaml'}",
                 ],

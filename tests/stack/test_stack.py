@@ -312,14 +312,20 @@ def test_docker_compose_mounts_exactly_the_tested_files():
     (prometheus,) = [svc for name, svc in compose["services"].items() if name == "prometheus"]
     flags = [f for f in prometheus["command"] if not f.startswith(("--config.file", "--storage.tsdb."))]
     assert flags == list(PROMETHEUS_FLAGS)  # the flags the stack tests run Prometheus with
-    for manifest_path, release in (("builder-config.yaml", "v0.159.0"), ("secure/builder-config.yaml", "v0.161.0")):
-        manifest = yaml.safe_load((ROOT / "collector" / manifest_path).read_text())
-        versions = {
-            m["gomod"].split()[-1]
-            for kind in ("receivers", "processors", "exporters", "extensions", "connectors")
-            for m in manifest.get(kind, [])
-        }
-        assert versions == {release}, manifest_path
+    # One collector distribution for every profile: one manifest, every module at the builder's release, and every
+    # compose collector service built from it.
+    assert [m.name for m in (ROOT / "collector").rglob("builder-config.yaml")] == ["builder-config.yaml"]
+    manifest = yaml.safe_load((ROOT / "collector" / "builder-config.yaml").read_text())
+    versions = {
+        m["gomod"].split()[-1]
+        for kind in ("receivers", "processors", "exporters", "extensions", "connectors")
+        for m in manifest.get(kind, [])
+    }
+    script = (ROOT / "scripts" / "stack-binaries.sh").read_text()
+    assert versions == {script.split("OCB_VERSION=")[1].split()[0]}
+    assert f"builder@{script.split('OCB_VERSION=')[1].split()[0]}" in (ROOT / "collector" / "Dockerfile").read_text()
+    builds = {svc.get("build") for svc in compose["services"].values() if "otelcol" in svc.get("image", "")}
+    assert builds == {"./collector"}
 
 
 def test_dashboards_match_their_generator(tmp_path: Path):
