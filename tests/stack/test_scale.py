@@ -446,7 +446,7 @@ def test_compose_scale_profile_runs_the_tested_files() -> None:
         assert scale[gateway]["environment"]["LLMTRACE_GATEWAY_NAME"] == gateway
         # through the Kafka buffer, as test_kafka_outage_loses_nothing runs it
         assert scale[gateway]["environment"]["JAEGER_OTLP_ENDPOINT"] == "jaeger-kafka-writer:4317"
-        assert scale[gateway]["build"] == scale["otelcol-tier1"]["build"] == "./collector"  # one build for every profile
+        assert scale[gateway]["build"] == scale["otelcol-tier1"]["build"] == "./collector"  # one build
     flags = [f for f in scale["prometheus-scale"]["command"] if not f.startswith(("--config", "--storage"))]
     from .conftest import PROMETHEUS_FLAGS
 
