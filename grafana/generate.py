@@ -7,7 +7,9 @@ actually arrive through collector -> Prometheus (docs/stack.md).
 Every amount (calls, cost, tokens, errors, retries, histogram bucket counts) is ``window_total`` from
 ``llmtrace.queries``, the same exact definition the CLI and the recording rules use: stats and tables over the
 dashboard's range (``$__range``), time series per interval (``$__interval``, so the bars of a range add up to its
-total). Only quantiles are estimates (interpolated inside a bucket).
+total). Only quantiles are estimates (interpolated inside a bucket). Tokens llmtrace estimated for calls whose
+provider reported no usage, and their cost, are never in those totals: the Cost and Tokens stats show them as a
+second, "estimated" value, only when it is non-zero.
 """
 
 from __future__ import annotations
@@ -61,17 +63,24 @@ def _panel(
     }
 
 
-def _stat(pid: int, title: str, x: int, expr: str, unit: str, decimals: int | None = None) -> dict[str, Any]:
+def _stat(
+    pid: int, title: str, x: int, expr: str, unit: str, decimals: int | None = None, estimated: str | None = None
+) -> dict[str, Any]:
+    """One number over the dashboard's range. ``estimated``: the same amount for calls whose provider reported no
+    usage, a second value labelled "estimated" that appears only when it is non-zero (the series exists only once
+    llmtrace has estimated something, and ``> 0`` drops a range with none)."""
     defaults: dict[str, Any] = {"unit": unit}
     if decimals is not None:
         defaults["decimals"] = decimals
-    target = _target(expr, ref="A", instant=True, range=False)
+    targets = [_target(expr, "reported" if estimated else "", "A", instant=True, range=False)]
+    if estimated:
+        targets.append(_target(f"{estimated} > 0", "estimated", "B", instant=True, range=False))
     return _panel(
         pid,
         title,
         "stat",
         (x, 0, 4, 4),
-        [target],
+        targets,
         fieldConfig={"defaults": defaults, "overrides": []},
         options={"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "value", "graphMode": "none"},
     )
@@ -137,8 +146,24 @@ def overview() -> dict[str, Any]:
     errors = _total("llm_calls_total", f'{F}, status="error"')
     panels = [
         _stat(1, "Calls", 0, calls, "short", 0),
-        _stat(2, "Cost", 4, _total("llm_cost_usd_total", F), "currencyUSD", 4),
-        _stat(3, "Tokens (in + out)", 8, _total("llm_tokens_total", f'{F}, type=~"input|output"'), "short", 0),
+        _stat(
+            2,
+            "Cost",
+            4,
+            _total("llm_cost_usd_total", F),
+            "currencyUSD",
+            4,
+            estimated=_total("llm_cost_estimated_usd_total", F),
+        ),
+        _stat(
+            3,
+            "Tokens (in + out)",
+            8,
+            _total("llm_tokens_total", f'{F}, type=~"input|output"'),
+            "short",
+            0,
+            estimated=_total("llm_tokens_estimated_total", f'{F}, type=~"input|output"'),
+        ),
         _stat(
             4,
             "Avg latency",

@@ -35,6 +35,7 @@ from .conftest import ROOT, Stack, http_get, running_stack, wait_until
 SERVICE = "llmtrace-dashboard-test"
 PROVIDERS = ("openai", "anthropic", "ollama")
 SHORT_LIVED, CALLS_EACH = 5, 30
+ESTIMATOR, ESTIMATED_CALLS = "estimator", 3  # calls whose tokens llmtrace estimates (first phase only)
 SCRAPE = 15  # the Prometheus datasource's timeInterval (grafana/provisioning/datasources/datasources.yaml)
 MAX_DATA_POINTS = 1000  # about a panel's width in pixels: what Grafana sends as maxDataPoints
 BOARD = json.loads((ROOT / "grafana" / "dashboards" / "llm-overview.json").read_text())
@@ -90,12 +91,14 @@ def _go_duration(seconds: int) -> str:
 
 @dataclass
 class Window:
-    """What happened inside one dashboard range: ground truth documents and the spans' timings."""
+    """What happened inside one dashboard range: ground truth documents, the spans' timings, and what llmtrace
+    estimated (the ``llm.tokens.estimated`` spans' input + output tokens and cost: no server reported them)."""
 
     range: DashboardRange
     truths: list[dict[str, Any]]
     latencies: dict[tuple[str, str], list[float]]  # (provider, model) -> seconds
     ttfts: dict[tuple[str, str], list[float]]
+    estimated: dict[str, float]  # "tokens" / "cost" -> total
 
     def rows(self, kind: str, **where: str) -> list[dict[str, Any]]:
         return [r for t in self.truths for r in t[kind] if all(r[k] == v for k, v in where.items())]
@@ -154,6 +157,26 @@ class LongLived:
         self.tracer_provider.force_flush()
         return truth
 
+    def estimated_calls(self) -> dict[str, Any]:
+        """Streams read without ``include_usage``: the server reports no usage, so llmtrace estimates the tokens
+        (kept out of the exact series). Their truth is the calls; the estimates are read back from the spans."""
+        import openai
+
+        import llmtrace
+        from llmtrace.demo.fake_server import FakeProviderServer
+
+        with FakeProviderServer(seed=7) as server, llmtrace.attributes(agent=ESTIMATOR, tenant="acme"):
+            client = openai.OpenAI(base_url=server.openai_base_url, api_key="fake", max_retries=0)
+            for n in range(ESTIMATED_CALLS):
+                content = f"Summarize report {n} in one line."
+                messages = [{"role": "user", "content": content}]
+                for _ in client.chat.completions.create(model="gpt-4o-mini", messages=messages, stream=True):
+                    pass
+        self.tracer_provider.force_flush()
+        labels = {"provider": "openai", "model": "gpt-4o-mini", "status": "ok", "error_type": "", "streaming": "true"}
+        row = {**labels, "agent": ESTIMATOR, "tenant": "acme", "value": ESTIMATED_CALLS}
+        return {"calls": [row], "tokens": [], "cost_usd": [], "retries": [], "totals": {"calls": ESTIMATED_CALLS}}
+
     def stop(self) -> None:
         import llmtrace
 
@@ -179,9 +202,11 @@ def _sleep_until(t: float) -> None:
     time.sleep(max(0.0, t - time.time()))
 
 
-def _span_timings(stack: Stack, since: float) -> tuple[dict[tuple[str, str], list[float]], ...]:
+def _from_spans(stack: Stack, since: float) -> tuple[Any, Any, dict[str, float]]:
+    """Latencies and TTFTs by (provider, model), and the estimated tokens and cost, of the spans since ``since``."""
     latencies: dict[tuple[str, str], list[float]] = defaultdict(list)
     ttfts: dict[tuple[str, str], list[float]] = defaultdict(list)
+    estimated = {"tokens": 0.0, "cost": 0.0}
     for trace in stack.jaeger_traces(service=SERVICE, limit="5000"):
         for span in trace["spans"]:
             tags = {t["key"]: t["value"] for t in span["tags"]}
@@ -191,7 +216,10 @@ def _span_timings(stack: Stack, since: float) -> tuple[dict[tuple[str, str], lis
             latencies[key].append(tags["llm.latency_ms"] / 1000)
             if "llm.ttft_ms" in tags:
                 ttfts[key].append(tags["llm.ttft_ms"] / 1000)
-    return latencies, ttfts
+            if tags.get("llm.tokens.estimated") is True:
+                estimated["tokens"] += tags["llm.tokens.input"] + tags["llm.tokens.output"]
+                estimated["cost"] += tags["llm.cost_usd"]
+    return latencies, ttfts, estimated
 
 
 @contextmanager
@@ -201,7 +229,11 @@ def dashboard_run(tmp: Path, bins: dict[str, str]) -> Iterator[Run]:
         started = math.floor(time.time()) - 60
         service = LongLived(stack)
         try:
-            before = [service.calls(seed=101), *(_short_lived(stack, 200 + i, tmp) for i in (1, 2))]
+            before = [
+                service.calls(seed=101),
+                service.estimated_calls(),
+                *(_short_lived(stack, 200 + i, tmp) for i in (1, 2)),
+            ]
             _arrived(stack, before)
             middle = _after_next_step(time.time())
             _sleep_until(middle + 1)  # later calls are after the mid-run range start
@@ -213,7 +245,7 @@ def dashboard_run(tmp: Path, bins: dict[str, str]) -> Iterator[Run]:
         wait_until(lambda: len(stack.jaeger_traces(service=SERVICE, limit="5000")) >= calls, 60, "traces in jaeger")
         end = _after_next_step(time.time())
         _sleep_until(end)
-        whole_timings, mid_timings = _span_timings(stack, started), _span_timings(stack, middle)
+        whole_timings, mid_timings = _from_spans(stack, started), _from_spans(stack, middle)
         yield Run(
             stack,
             whole=Window(DashboardRange(started, end), before + after, *whole_timings),
@@ -281,6 +313,9 @@ EXPECTED: dict[str, Expected] = {
     "Calls": lambda w, k: _grouped(w.rows("calls"), k),
     "Cost": lambda w, k: _grouped(w.rows("cost_usd"), k),
     "Tokens": _tokens,
+    # the "estimated" value of the Cost and Tokens stats: present only when non-zero
+    "Cost estimated": lambda w, k: {(): w.estimated["cost"]} if w.estimated["cost"] else {},
+    "Tokens estimated": lambda w, k: {(): w.estimated["tokens"]} if w.estimated["tokens"] else {},
     "Error %": _error_pct,
     "Avg latency": _avg_latency,
     "p99 latency": lambda w, k: _p99(w.latencies, LATENCY_BUCKETS_S, k),
@@ -292,9 +327,11 @@ EXPECTED: dict[str, Expected] = {
 }
 
 
-def _expected(name: str) -> Expected:
-    """``Cost (USD)`` -> ``Cost``, ``Tokens (in + out)`` -> ``Tokens``, ``Cost by model (per interval)`` -> ..."""
-    return EXPECTED[re.sub(r" \(.*\)$", "", name)]
+def _expected(name: str, legend: str = "") -> Expected:
+    """``Cost (USD)`` -> ``Cost``, ``Tokens (in + out)`` -> ``Tokens``, ``Cost by model (per interval)`` -> ...; a
+    stat's second value by its legend (``Cost`` + ``estimated`` -> ``Cost estimated``)."""
+    base = re.sub(r" \(.*\)$", "", name)
+    return EXPECTED[f"{base} {legend}" if legend in ("estimated",) else base]
 
 
 def _keys(result: list[dict[str, Any]]) -> tuple[str, ...]:
@@ -330,8 +367,23 @@ WINDOWS = ("whole", "mid")
 def test_stat_panel_equals_truth(run: Run, window: str, title: str):
     w = getattr(run, window)
     (panel,) = [p for p in _panels("stat") if p["title"] == title]
-    keys, got = _instant(run, w, panel["targets"][0])
-    _assert_equal(f"{window} {title}", got, _expected(title)(w, keys))
+    for target in panel["targets"]:
+        keys, got = _instant(run, w, target)
+        want = _expected(title, target["legendFormat"])(w, keys)
+        _assert_equal(f"{window} {title} {target['legendFormat']}", got, want)
+        if target["legendFormat"] == "estimated":  # shown only when non-zero: absent, never a 0
+            assert got == want, (window, title, got)
+
+
+def test_estimated_values_appear_only_in_ranges_with_estimates(run: Run):
+    """The workload's estimated calls all fall before the mid-run range starts."""
+    assert run.whole.estimated["tokens"] > 0 and run.whole.estimated["cost"] > 0
+    assert run.mid.estimated == {"tokens": 0.0, "cost": 0.0}
+    estimated = [t for p in _panels("stat") for t in p["targets"] if t["legendFormat"] == "estimated"]
+    assert len(estimated) == 2
+    for target in estimated:
+        assert run.mid.range.evaluate(run.stack, target) == []
+        assert len(run.whole.range.evaluate(run.stack, target)) == 1
 
 
 @pytest.mark.parametrize("window", WINDOWS)
@@ -385,7 +437,7 @@ def test_every_overview_query_is_checked():
             continue  # estimates, bounded by test_quantile_series_stay_within_the_observed_buckets
         names = panel.get("transformations", [{}, {"options": {"renameByName": {}}}])[1]["options"]["renameByName"]
         for target in panel["targets"]:
-            assert _expected(names.get(f"Value #{target['refId']}", panel["title"]))
+            assert _expected(names.get(f"Value #{target['refId']}", panel["title"]), target.get("legendFormat", ""))
 
 
 def test_traces_dashboard_lists_the_services_that_sent_calls(run: Run):
