@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..call import LLMRecord
 
 __all__ = [
+    "SYSTEM_ROLES",
+    "add_finish_reason",
     "as_float",
     "as_int",
     "as_items",
@@ -24,8 +26,10 @@ __all__ = [
     "is_raw_response",
     "keep_function_calls",
     "keep_text",
+    "read_choices",
     "read_token_usage",
     "server_of",
+    "split_system",
 ]
 
 
@@ -82,6 +86,41 @@ def keep_text(record: LLMRecord, text: Any) -> bool:
         record.output_text.append(text)
         return True
     return False
+
+
+def add_finish_reason(record: LLMRecord, choice: Any) -> bool:
+    """Keep a choice's ``finish_reason`` (the provider's spelling; the core maps it); whether it had one."""
+    reason = get_path(choice, "finish_reason")
+    if reason:
+        record.finish_reasons.append(str(reason))
+    return bool(reason)
+
+
+def read_choices(record: LLMRecord, choices: Any, read_text: Callable[[LLMRecord, Any], bool] = keep_text) -> None:
+    """The ``choices`` of a whole OpenAI-shaped response, which many APIs copy: each choice's text (a chat
+    ``message``'s content, or a completion's ``text``) through ``read_text``, its tool calls and its finish reason."""
+    for choice in as_items(choices):
+        message = get_path(choice, "message")
+        read_text(record, get_path(message, "content") if message is not None else get_path(choice, "text"))
+        calls = as_items(get_path(message, "tool_calls"))
+        record.tool_calls += len(calls)
+        keep_function_calls(record, calls)
+        add_finish_reason(record, choice)
+
+
+SYSTEM_ROLES = ("system", "developer")  # OpenAI's newer name for the system prompt; other APIs copy both
+
+
+def split_system(messages: Any) -> tuple[Any, list[Any] | None]:
+    """Chat messages -> (the conversation, its system prompts or None). The system prompts identify the prompt
+    template (``hashing.template_text`` turns any of their shapes into the template's text), so every provider
+    splits them by this one rule; anything but a list or tuple is returned as it is."""
+    if not isinstance(messages, (list, tuple)):
+        return messages, None
+    system = [m for m in messages if get_path(m, "role") in SYSTEM_ROLES]
+    if not system:
+        return messages, None
+    return [m for m in messages if get_path(m, "role") not in SYSTEM_ROLES], system
 
 
 def read_token_usage(record: LLMRecord, usage: Any) -> bool:

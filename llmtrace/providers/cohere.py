@@ -20,7 +20,17 @@ from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
 from ._contract import HTTPX, Provider, WrapTarget, generator_stream
 from ._instrumentor import instrumentor_class
-from ._reading import as_float, as_int, as_items, as_stop_sequences, as_tools, get_path, keep_function_calls, server_of
+from ._reading import (
+    as_float,
+    as_int,
+    as_items,
+    as_stop_sequences,
+    as_tools,
+    get_path,
+    keep_function_calls,
+    server_of,
+    split_system,
+)
 
 __all__ = [
     "PROVIDER",
@@ -74,10 +84,7 @@ def read_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> LLM
     if target.operation == "embeddings":
         record.messages = next((kwargs[k] for k in ("texts", "inputs", "images") if kwargs.get(k)), None)
         return record
-    messages = list(kwargs.get("messages") or ())
-    system = [m for m in messages if get_path(m, "role") == "system"]
-    record.messages = [m for m in messages if get_path(m, "role") != "system"]
-    record.system = system or None
+    record.messages, record.system = split_system(list(kwargs.get("messages") or ()))
     record.tools = as_tools(kwargs.get("tools"))
     return record
 

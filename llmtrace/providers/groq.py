@@ -23,6 +23,7 @@ from ..streams import StreamState
 from ._contract import HTTPX, Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
 from ._reading import (
+    add_finish_reason,
     as_float,
     as_int,
     as_items,
@@ -30,7 +31,7 @@ from ._reading import (
     as_tools,
     get_path,
     is_raw_response,
-    keep_function_calls,
+    read_choices,
     server_of,
 )
 
@@ -123,22 +124,7 @@ def read_response(record: LLMRecord, response: Any) -> None:
     if record.operation == "embeddings":
         record.output_tokens = None if record.input_tokens is None else 0
         return
-    for choice in as_items(get_path(response, "choices")):
-        message = get_path(choice, "message")
-        text = get_path(message, "content")
-        if isinstance(text, str) and text:
-            record.output_text.append(text)
-        calls = as_items(get_path(message, "tool_calls"))
-        record.tool_calls += len(calls)
-        keep_function_calls(record, calls)
-        _add_finish(record, choice)
-
-
-def _add_finish(record: LLMRecord, choice: Any) -> bool:
-    reason = get_path(choice, "finish_reason")
-    if reason:
-        record.finish_reasons.append(str(reason))
-    return bool(reason)
+    read_choices(record, get_path(response, "choices"))
 
 
 class GroqStreamState(StreamState):
@@ -160,7 +146,7 @@ class GroqStreamState(StreamState):
             self.usage = usage
         found = False
         for choice in as_items(get_path(chunk, "choices")):
-            _add_finish(record, choice)
+            add_finish_reason(record, choice)
             found = self._delta(get_path(choice, "index"), get_path(choice, "delta")) or found
         return found
 

@@ -30,7 +30,7 @@ from ..streams import StreamState
 from . import openai as openai_shape
 from ._contract import HTTPX2, Provider, WrapTarget, generator_stream
 from ._instrumentor import instrumentor_class
-from ._reading import as_float, as_int, as_items, as_tools, get_path, server_of
+from ._reading import as_float, as_int, as_items, as_tools, get_path, server_of, split_system
 
 __all__ = [
     "PROVIDER",
@@ -89,12 +89,7 @@ def read_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> LLM
     if not chat:
         record.messages = kwargs.get("prompt")
         return record
-    messages = kwargs.get("messages")
-    if isinstance(messages, (list, tuple)):
-        system = [m for m in messages if get_path(m, "role") == "system"]
-        record.messages, record.system = [m for m in messages if get_path(m, "role") != "system"], system or None
-    else:
-        record.messages = messages
+    record.messages, record.system = split_system(kwargs.get("messages"))
     record.tools = as_tools(kwargs.get("tools"))
     return record
 

@@ -34,6 +34,7 @@ from ._reading import (
     keep_text,
     read_token_usage,
     server_of,
+    split_system,
 )
 from .openai import detect_provider
 
@@ -104,14 +105,6 @@ def _flatten(kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def _split_system(messages: Any) -> tuple[Any, Any]:
-    if not isinstance(messages, list):
-        return messages, None
-    system = [m for m in messages if get_path(m, "role") in ("system", "developer")]
-    rest = [m for m in messages if get_path(m, "role") not in ("system", "developer")]
-    return rest, (system or None)
-
-
 def read_request(target: WrapTarget, _module: Any, kwargs: dict[str, Any]) -> LLMRecord:
     """Read completion()/embedding() arguments into a record (request side only)."""
     kwargs = _flatten(kwargs)
@@ -135,7 +128,7 @@ def read_request(target: WrapTarget, _module: Any, kwargs: dict[str, Any]) -> LL
     )
     record.stop_sequences = as_stop_sequences(kwargs.get("stop"))
     if target.operation == "chat":
-        record.messages, record.system = _split_system(kwargs.get("messages"))
+        record.messages, record.system = split_system(kwargs.get("messages"))
     else:
         record.messages = kwargs.get("input")
     record.tools = as_tools(kwargs.get("tools"))

@@ -20,6 +20,7 @@ from ..streams import StreamState
 from ._contract import HTTPX2, Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
 from ._reading import (
+    add_finish_reason,
     as_float,
     as_int,
     as_items,
@@ -27,9 +28,10 @@ from ._reading import (
     as_tools,
     get_path,
     ids_from_first_chunk,
-    keep_function_calls,
+    read_choices,
     read_token_usage,
     server_of,
+    split_system,
 )
 
 __all__ = [
@@ -72,16 +74,6 @@ def _server(resource: Any, kwargs: dict[str, Any]) -> tuple[str | None, int | No
     return server_of({"base_url": url})
 
 
-def _split_system(record: LLMRecord, messages: Any) -> None:
-    """System messages apart (they identify the prompt template); a one-shot iterable is left unread."""
-    if not isinstance(messages, (list, tuple)):
-        record.messages = messages
-        return
-    system = [m for m in messages if get_path(m, "role") == "system"]
-    record.messages = [m for m in messages if get_path(m, "role") != "system"]
-    record.system = system or None
-
-
 def _read_sampling(record: LLMRecord, kwargs: dict[str, Any]) -> None:
     record.temperature = as_float(kwargs.get("temperature"))
     record.max_tokens = as_int(kwargs.get("max_tokens"))
@@ -110,7 +102,7 @@ def read_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> L
         prompt, suffix = kwargs.get("prompt"), kwargs.get("suffix")
         record.messages = {"prompt": prompt, "suffix": suffix} if isinstance(suffix, str) else prompt
         return record
-    _split_system(record, kwargs.get("messages"))
+    record.messages, record.system = split_system(kwargs.get("messages"))  # a one-shot iterable is left unread
     record.tools = as_tools(kwargs.get("tools"))
     return record
 
@@ -152,15 +144,7 @@ def read_response(record: LLMRecord, response: Any) -> None:
         if record.output_tokens is None and record.input_tokens is not None:
             record.output_tokens = 0
         return
-    for choice in as_items(get_path(response, "choices")):
-        message = get_path(choice, "message")
-        _read_content(record, get_path(message, "content"))
-        calls = as_items(get_path(message, "tool_calls"))
-        record.tool_calls += len(calls)
-        keep_function_calls(record, calls)
-        reason = get_path(choice, "finish_reason")
-        if reason:
-            record.finish_reasons.append(str(reason))
+    read_choices(record, get_path(response, "choices"), _read_content)
 
 
 class ChatStreamState(StreamState):
@@ -186,9 +170,7 @@ class ChatStreamState(StreamState):
         return content
 
     def _choice(self, choice: Any) -> bool:
-        reason = get_path(choice, "finish_reason")
-        if reason:
-            self.record.finish_reasons.append(str(reason))
+        if add_finish_reason(self.record, choice):
             self.finished = True
         delta = get_path(choice, "delta")
         calls = as_items(get_path(delta, "tool_calls"))

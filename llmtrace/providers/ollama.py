@@ -24,6 +24,7 @@ from ._reading import (
     keep_function_calls,
     keep_text,
     server_of,
+    split_system,
 )
 
 __all__ = [
@@ -74,10 +75,7 @@ def read_request(target: WrapTarget, client: Any, kwargs: dict[str, Any]) -> LLM
         stop_sequences=as_stop_sequences(stop),
     )
     if target.operation == "chat":
-        messages = kwargs.get("messages")
-        system = [m for m in messages or () if get_path(m, "role") == "system"]
-        record.messages = [m for m in messages or () if get_path(m, "role") != "system"]
-        record.system = system or None
+        record.messages, record.system = split_system(list(kwargs.get("messages") or ()))
     elif target.operation == "completion":
         record.messages, record.system = kwargs.get("prompt"), kwargs.get("system")
     else:

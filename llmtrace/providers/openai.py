@@ -24,10 +24,11 @@ from ._reading import (
     get_path,
     ids_from_first_chunk,
     is_raw_response,
-    keep_function_calls,
     keep_text,
+    read_choices,
     read_token_usage,
     server_of,
+    split_system,
 )
 
 __all__ = [
@@ -98,18 +99,6 @@ def _provider_for(host: str | None, port: int | None) -> str:
     return "openai"
 
 
-def _split_system(messages: Any) -> tuple[Any, Any]:
-    """Chat messages -> (conversation, system/developer prompts); the latter identify prompt templates
-    (``hashing.template_text`` turns them into the template's text, the same rule for every provider)."""
-    if not isinstance(messages, list):
-        return messages, None
-    system = [m for m in messages if get_path(m, "role") in ("system", "developer")]
-    if not system:
-        return messages, None
-    rest = [m for m in messages if get_path(m, "role") not in ("system", "developer")]
-    return rest, system
-
-
 def read_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> LLMRecord:
     """Read the create() kwargs into a record (request side only)."""
     client = getattr(resource, "_client", None)
@@ -130,7 +119,7 @@ def read_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> L
     )
     record.stop_sequences = as_stop_sequences(kwargs.get("stop"))
     if target.operation == "chat":
-        record.messages, record.system = _split_system(kwargs.get("messages"))
+        record.messages, record.system = split_system(kwargs.get("messages"))
     elif target.operation == "responses":
         record.messages, record.system = kwargs.get("input"), kwargs.get("instructions")
     else:
@@ -152,22 +141,8 @@ def read_response(record: LLMRecord, response: Any) -> None:
     if record.operation == "responses":
         _read_responses_object(record, response)
     else:
-        _read_choices(record, as_items(get_path(response, "choices")))
+        read_choices(record, get_path(response, "choices"))
         _read_usage(record, get_path(response, "usage"))
-
-
-def _read_choices(record: LLMRecord, choices: Any) -> None:
-    for choice in choices:
-        reason = get_path(choice, "finish_reason")
-        if reason:
-            record.finish_reasons.append(str(reason))
-        message = get_path(choice, "message")
-        text = get_path(message, "content") if message is not None else get_path(choice, "text")
-        keep_text(record, text)
-        calls = as_items(get_path(message, "tool_calls"))
-        if calls:
-            record.tool_calls += len(calls)
-            keep_function_calls(record, calls)
 
 
 def _read_usage(record: LLMRecord, usage: Any) -> None:

@@ -21,6 +21,7 @@ from ..streams import StreamState
 from ._contract import HTTPX, Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
 from ._reading import (
+    add_finish_reason,
     as_float,
     as_int,
     as_items,
@@ -29,10 +30,10 @@ from ._reading import (
     get_path,
     ids_from_first_chunk,
     is_raw_response,
-    keep_function_calls,
-    keep_text,
+    read_choices,
     read_token_usage,
     server_of,
+    split_system,
 )
 
 __all__ = [
@@ -94,11 +95,7 @@ def read_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> L
     if target.operation == "completion":
         record.messages = kwargs.get("prompt")
         return record
-    messages = kwargs.get("messages")
-    if isinstance(messages, (list, tuple)):
-        record.system = [m for m in messages if get_path(m, "role") == "system"] or None
-        messages = [m for m in messages if get_path(m, "role") != "system"]
-    record.messages = messages
+    record.messages, record.system = split_system(kwargs.get("messages"))
     record.tools = as_tools(kwargs.get("tools"))
     return record
 
@@ -124,16 +121,7 @@ def read_response(record: LLMRecord, response: Any) -> None:
     if record.operation == "embeddings":
         return  # Together reports no usage for embeddings: the core estimates the input
     _usage(record, get_path(response, "usage"))
-    for choice in as_items(get_path(response, "choices")):
-        message = get_path(choice, "message")
-        text = get_path(message, "content") if message is not None else get_path(choice, "text")
-        keep_text(record, text)
-        calls = as_items(get_path(message, "tool_calls"))
-        record.tool_calls += len(calls)
-        keep_function_calls(record, calls)
-        reason = get_path(choice, "finish_reason")
-        if reason:
-            record.finish_reasons.append(str(reason))
+    read_choices(record, get_path(response, "choices"))
 
 
 class TogetherStreamState(StreamState):
@@ -152,20 +140,17 @@ class TogetherStreamState(StreamState):
     def process_chunk(self, chunk: Any) -> bool:
         record = self.record
         ids_from_first_chunk(record, chunk)
-        self._finish(get_path(chunk, "finish_reason"))  # legacy completion chunks keep it beside the choices
+        if add_finish_reason(record, chunk):  # legacy completion chunks keep it beside the choices
+            self.ended = True
         usage = get_path(chunk, "usage")
         if usage is not None:
             _usage(record, usage)
         carried = False
         for choice in as_items(get_path(chunk, "choices")):
-            self._finish(get_path(choice, "finish_reason"))
+            if add_finish_reason(record, choice):
+                self.ended = True
             carried = self._delta(choice) or carried
         return carried
-
-    def _finish(self, reason: Any) -> None:
-        if reason:
-            self.record.finish_reasons.append(str(reason))
-            self.ended = True
 
     def _delta(self, choice: Any) -> bool:
         delta = get_path(choice, "delta")
