@@ -1,4 +1,4 @@
-"""``instrument()`` / ``uninstrument()``: every installed provider SDK, one shared recorder."""
+"""``instrument()`` / ``uninstrument()``: every installed provider SDK, one shared LLM tracer."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from . import _state
 from ._guard import logger
-from .call import Recorder
+from .call import LLMTracer
 from .config import load_settings
 from .providers import PROVIDER_MODULES
 
@@ -33,8 +33,8 @@ def instrument(
         llmtrace.instrument(capture_content=False, metric_labels="agent,tenant")
     """
     resolved = load_settings(settings)
-    recorder = Recorder(resolved, tracer_provider=tracer_provider, meter_provider=meter_provider)
-    _state.set_recorder(recorder)
+    llm_tracer = LLMTracer(resolved, tracer_provider=tracer_provider, meter_provider=meter_provider)
+    _state.set_llm_tracer(llm_tracer)
     done = []
     for name, (module_name, class_name, sdk) in PROVIDER_MODULES.items():
         if (providers and name not in providers) or name in resolved.disabled_providers:
@@ -44,7 +44,7 @@ def instrument(
         instrumentor = getattr(importlib.import_module(module_name), class_name)()
         if instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.uninstrument()  # re-instrument with the new settings
-        instrumentor.instrument(_recorder=recorder, skip_dep_check=True)
+        instrumentor.instrument(_llm_tracer=llm_tracer, skip_dep_check=True)
         _active[name] = instrumentor
         done.append(name)
     logger.debug("llmtrace instrumented: %s", ", ".join(done) or "nothing")
@@ -75,4 +75,4 @@ def uninstrument() -> None:
     while _active:
         _, instrumentor = _active.popitem()
         instrumentor.uninstrument()
-    _state.set_recorder(None)
+    _state.set_llm_tracer(None)

@@ -86,7 +86,7 @@ def log_call(
         finish_reasons=[finish_reason] if finish_reason else [],
         output_text=[output_text] if output_text else [],
     )
-    call = _state.get_recorder().start(record, outcomes, started_ago_ns=int(latency_s * 1e9))
+    call = _state.get_llm_tracer().start(record, outcomes, started_ago_ns=int(latency_s * 1e9))
     call.attempts = retries + 1
     if ttft_s is not None:
         call.first_chunk_ns = call.start_ns + int(ttft_s * 1e9)

@@ -1,4 +1,4 @@
-"""Process-wide llmtrace state: the active Recorder (shared by instrumentors and ``log_call``), or llmtrace
+"""Process-wide llmtrace state: the active LLMTracer (shared by instrumentors and ``log_call``), or llmtrace
 switched off for the process because auto-instrumentation met a bad setting."""
 
 from __future__ import annotations
@@ -7,21 +7,21 @@ import threading
 from typing import Any
 
 from ._guard import logger
-from .call import Recorder
+from .call import LLMTracer
 from .config import Settings, load_settings
 
-__all__ = ["get_recorder", "is_off", "set_recorder", "shared_recorder", "switch_off"]
+__all__ = ["get_llm_tracer", "is_off", "set_llm_tracer", "shared_llm_tracer", "switch_off"]
 
-_recorder: Recorder | None = None
+_llm_tracer: LLMTracer | None = None
 _off_reason: str | None = None
 _lock = threading.Lock()
 
 
-def set_recorder(recorder: Recorder | None) -> None:
-    global _recorder, _off_reason
+def set_llm_tracer(llm_tracer: LLMTracer | None) -> None:
+    global _llm_tracer, _off_reason
     with _lock:
-        _recorder = recorder
-        if recorder is not None:
+        _llm_tracer = llm_tracer
+        if llm_tracer is not None:
             _off_reason = None  # an explicit instrument() with valid settings turns llmtrace back on
 
 
@@ -40,34 +40,34 @@ def is_off() -> bool:
     return _off_reason is not None
 
 
-def get_recorder(settings: Settings | None = None, **providers: Any) -> Recorder:
-    """The active recorder, or a default one built from env settings and the global OTel providers."""
-    global _recorder
+def get_llm_tracer(settings: Settings | None = None, **providers: Any) -> LLMTracer:
+    """The active LLM tracer, or a default one built from env settings and the global OTel providers."""
+    global _llm_tracer
     with _lock:
-        if _recorder is None and _off_reason is not None:
-            return _off_recorder()  # log_call() and friends under a switched-off llmtrace: recorded nowhere
-        if _recorder is None:
-            _recorder = Recorder(settings or load_settings(), **providers)
-        return _recorder
+        if _llm_tracer is None and _off_reason is not None:
+            return _off_llm_tracer()  # log_call() and friends under a switched-off llmtrace: recorded nowhere
+        if _llm_tracer is None:
+            _llm_tracer = LLMTracer(settings or load_settings(), **providers)
+        return _llm_tracer
 
 
-def shared_recorder(settings: Settings, **providers: Any) -> Recorder:
-    """The active recorder when it was built from the same settings and OTel providers, else a new active one.
+def shared_llm_tracer(settings: Settings, **providers: Any) -> LLMTracer:
+    """The active LLM tracer when it was built from the same settings and OTel providers, else a new active one.
 
-    Under ``opentelemetry-instrument`` every provider's instrumentor builds its recorder from the same environment:
+    Under ``opentelemetry-instrument`` every provider's instrumentor builds its LLM tracer from the same environment:
     they share one (one tracer, one set of instruments, one price book) instead of one each."""
-    global _recorder, _off_reason
+    global _llm_tracer, _off_reason
     with _lock:
-        current = _recorder
+        current = _llm_tracer
         if current is not None and current.settings == settings and current.built_with == providers:
             return current
-        _recorder = Recorder(settings, **providers)
+        _llm_tracer = LLMTracer(settings, **providers)
         _off_reason = None
-        return _recorder
+        return _llm_tracer
 
 
-def _off_recorder() -> Recorder:
+def _off_llm_tracer() -> LLMTracer:
     from opentelemetry.metrics import NoOpMeterProvider
     from opentelemetry.trace import NoOpTracerProvider
 
-    return Recorder(Settings(), tracer_provider=NoOpTracerProvider(), meter_provider=NoOpMeterProvider())
+    return LLMTracer(Settings(), tracer_provider=NoOpTracerProvider(), meter_provider=NoOpMeterProvider())

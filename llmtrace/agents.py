@@ -27,7 +27,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import _state
 from ._guard import report_internal_error
-from .call import Recorder
+from .call import LLMTracer
 from .context import Attribution, current_attribution, merged_attribution, reset_attribution, set_attribution
 from .hashing import canonical_arguments, canonical_json
 from .messages import redact_leaves, to_plain
@@ -113,9 +113,9 @@ class Run:
     __slots__ = (
         "_tokens",
         "attribution",
+        "llm_tracer",
         "name",
         "operation",
-        "recorder",
         "span",
         "start_ns",
         "tenant",
@@ -123,7 +123,7 @@ class Run:
     )
 
     def __init__(self, operation: Operation, name: str, agent_id: str | None, conversation: str | None) -> None:
-        self.recorder: Recorder = _state.get_recorder()
+        self.llm_tracer: LLMTracer = _state.get_llm_tracer()
         self.operation = operation.value
         self.name = name
         self.totals = RunTotals(ACTIVE_RUN.get())
@@ -136,7 +136,7 @@ class Run:
             attrs[Attr.AGENT_ID] = agent_id
         _put_attribution(attrs, outer._replace(session=conversation or outer.session), with_agent=False)
         self.start_ns = time.perf_counter_ns()
-        self.span = _start_span(self.recorder, f"{self.operation} {name}", attrs)
+        self.span = _start_span(self.llm_tracer, f"{self.operation} {name}", attrs)
         self._tokens: tuple[Any, ...] | None = None
 
     def enter(self) -> None:
@@ -170,7 +170,7 @@ class Run:
         error_type = _error_type(exc)
         ctx = trace.set_span_in_context(span)
         record_run(
-            self.recorder,
+            self.llm_tracer,
             self.operation,
             self.name,
             self.tenant,
@@ -181,7 +181,7 @@ class Run:
             ctx,
         )
         if span.is_recording():
-            attrs = _outcome_attributes(self.recorder, duration_s, error_type)
+            attrs = _outcome_attributes(self.llm_tracer, duration_s, error_type)
             attrs.update(_rollup_attributes(totals))
             span.set_attributes(attrs)
             if error_type is not None:
@@ -196,8 +196,8 @@ class ToolExecution:
         "_token",
         "arguments",
         "call",
+        "llm_tracer",
         "name",
-        "recorder",
         "result",
         "run",
         "span",
@@ -206,7 +206,7 @@ class ToolExecution:
     )
 
     def __init__(self, name: str, call_id: str | None, tool_type: str) -> None:
-        self.recorder: Recorder = _state.get_recorder()
+        self.llm_tracer: LLMTracer = _state.get_llm_tracer()
         self.name = name
         self.run = ACTIVE_RUN.get()
         self.who = current_attribution()
@@ -220,7 +220,7 @@ class ToolExecution:
             attrs[Attr.TOOL_CALL_ID] = call_id
         _put_attribution(attrs, self.who, with_agent=True)
         self.start_ns = time.perf_counter_ns()
-        self.span = _start_span(self.recorder, f"{Operation.EXECUTE_TOOL.value} {name}", attrs)
+        self.span = _start_span(self.llm_tracer, f"{Operation.EXECUTE_TOOL.value} {name}", attrs)
         self._token: Any = None
 
     def record_result(self, value: Any) -> None:
@@ -251,9 +251,9 @@ class ToolExecution:
         if self.run is not None:
             self.run.add_tool(error_type is not None)
         span = self.span
-        record_tool(self.recorder, self.name, self.who.agent, duration_s, error_type, trace.set_span_in_context(span))
+        record_tool(self.llm_tracer, self.name, self.who.agent, duration_s, error_type, trace.set_span_in_context(span))
         if span.is_recording():  # a sampled-out tool costs no binding, hashing or serializing
-            attrs = _outcome_attributes(self.recorder, duration_s, error_type)
+            attrs = _outcome_attributes(self.llm_tracer, duration_s, error_type)
             self._content_attributes(attrs)
             span.set_attributes(attrs)
             if error_type is not None:
@@ -276,21 +276,21 @@ class ToolExecution:
             if value is _MISSING or value is None:
                 continue
             text = text_of(value)
-            attrs[hash_key] = self.recorder.hasher.hash_text(text)
+            attrs[hash_key] = self.llm_tracer.hasher.hash_text(text)
             attrs[length_key] = len(text)
-            if self.recorder.settings.capture_content:
+            if self.llm_tracer.settings.capture_content:
                 # arguments given as JSON text are captured as the object they encode (text that is not JSON: as is)
                 plain = json.loads(text) if text_of is canonical_arguments and text is not value else to_plain(value)
-                attrs[content_key] = canonical_json(redact_leaves(plain, self.recorder.redactor))
+                attrs[content_key] = canonical_json(redact_leaves(plain, self.llm_tracer.redactor))
 
 
 # -- shared helpers -----------------------------------------------------------------------------------------------
 
 
-def _start_span(recorder: Recorder, name: str, attrs: dict[str, Any]) -> trace.Span:
-    if recorder.settings.genai_semconv:
+def _start_span(llm_tracer: LLMTracer, name: str, attrs: dict[str, Any]) -> trace.Span:
+    if llm_tracer.settings.genai_semconv:
         mirror(attrs, RUN_TWINS)
-    return recorder.tracer.start_span(name, kind=SpanKind.INTERNAL, attributes=attrs)
+    return llm_tracer.otel_tracer.start_span(name, kind=SpanKind.INTERNAL, attributes=attrs)
 
 
 def _put_attribution(attrs: dict[str, Any], who: Attribution, *, with_agent: bool) -> None:
@@ -311,11 +311,11 @@ def _error_type(exc: BaseException | None) -> str | None:
     return type(exc).__qualname__ if exc is not None else None
 
 
-def _outcome_attributes(recorder: Recorder, duration_s: float, error_type: str | None) -> dict[str, Any]:
+def _outcome_attributes(llm_tracer: LLMTracer, duration_s: float, error_type: str | None) -> dict[str, Any]:
     attrs: dict[str, Any] = {Attr.LATENCY_MS: duration_s * 1000.0, Attr.SUCCESS: error_type is None}
     if error_type is not None:
         attrs[Attr.ERROR_TYPE] = error_type
-        if recorder.settings.genai_semconv:
+        if llm_tracer.settings.genai_semconv:
             attrs[GenAI.ERROR_TYPE] = error_type
     return attrs
 

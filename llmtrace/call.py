@@ -1,7 +1,7 @@
-"""LLMRecord and LLMCall: the one recorder that turns a normalized call into span attributes and metric points.
+"""LLMRecord, LLMTracer and LLMCall: the one place that turns a normalized call into span attributes and metric points.
 
 Providers only fill an ``LLMRecord``; nothing else in the package spells an attribute name or touches an
-instrument. Lifecycle: ``Recorder.start(record)`` -> (HTTP attempts, stream chunks) -> ``finish()`` or ``fail(exc)``,
+instrument. Lifecycle: ``LLMTracer.start(record)`` -> (HTTP attempts, stream chunks) -> ``finish()`` or ``fail(exc)``,
 exactly once.
 """
 
@@ -32,7 +32,7 @@ from .retries import ACTIVE_CALL
 from .rollup import ACTIVE_RUN
 from .semconv import Attr, FinishReason, GenAI
 
-__all__ = ["FINISH_REASONS", "GENERIC", "LLMCall", "LLMRecord", "Outcomes", "Recorder", "normalize_finish_reason"]
+__all__ = ["FINISH_REASONS", "GENERIC", "LLMCall", "LLMRecord", "LLMTracer", "Outcomes", "normalize_finish_reason"]
 
 # The GenAI spec's finish reasons, spelled as the spec (and OpenAI) spell them. A provider's ``Outcomes`` adds its
 # own spellings (``end_turn``, ``MAX_TOKENS``, ...); keys are lower case.
@@ -84,7 +84,7 @@ GENERIC = Outcomes()
 
 @dataclass(slots=True)
 class LLMRecord:
-    """Everything one LLM call told us, normalized across providers. Providers fill it; the recorder reads it."""
+    """Everything one LLM call told us, normalized across providers. Providers fill it; the LLM tracer reads it."""
 
     provider: str
     operation: str
@@ -127,8 +127,10 @@ class LLMRecord:
         self.output_tool_calls.append((call_id, name, arguments))
 
 
-class Recorder:
-    """Everything a call needs that outlives it: tracer, instruments, settings, hasher, price book."""
+class LLMTracer:
+    """Starts LLM calls, as an OTel tracer starts spans, and holds everything a call needs that outlives it: the OTel
+    tracer, instruments, settings, hasher, price book. One per process (``_state``); each ``start()`` is an
+    ``LLMCall``."""
 
     def __init__(
         self,
@@ -138,11 +140,11 @@ class Recorder:
         price_book: PriceBook | None = None,
     ) -> None:
         self.settings = settings
-        # the OTel providers it was given (None: the global ones), so instrumentors can share a recorder
+        # the OTel providers it was given (None: the global ones), so instrumentors can share an LLM tracer
         self.built_with = {
             k: v for k, v in (("tracer_provider", tracer_provider), ("meter_provider", meter_provider)) if v is not None
         }
-        self.tracer = trace.get_tracer("llmtrace", __version__, tracer_provider=tracer_provider)
+        self.otel_tracer = trace.get_tracer("llmtrace", __version__, tracer_provider=tracer_provider)
         self.instruments: Instruments = instruments_for(meter_provider, settings.genai_metrics)
         self.hasher = Hasher(settings.hash_key)
         self.prices = price_book or PriceBook.from_file(settings.pricing_file)
@@ -170,17 +172,17 @@ class LLMCall:
         "chunks",
         "ended",
         "first_chunk_ns",
+        "llm_tracer",
         "outcomes",
         "record",
-        "recorder",
         "run",
         "span",
         "start_ns",
         "started_at",
     )
 
-    def __init__(self, recorder: Recorder, record: LLMRecord, outcomes: Outcomes, started_ago_ns: int = 0) -> None:
-        self.recorder = recorder
+    def __init__(self, llm_tracer: LLMTracer, record: LLMRecord, outcomes: Outcomes, started_ago_ns: int = 0) -> None:
+        self.llm_tracer = llm_tracer
         self.record = record
         self.outcomes = outcomes
         self.attribution = current_attribution()
@@ -198,10 +200,10 @@ class LLMCall:
         self._ctx_token: Any = None
         self._ctx: Any = None
         name = f"{record.operation} {record.model}" if record.model else record.operation
-        self.span = recorder.tracer.start_span(
+        self.span = llm_tracer.otel_tracer.start_span(
             name,
             kind=SpanKind.CLIENT,
-            attributes=_request_attributes(recorder, record, self.attribution),
+            attributes=_request_attributes(llm_tracer, record, self.attribution),
             start_time=self.started_at,
         )
 
@@ -256,35 +258,35 @@ class LLMCall:
 
     def _end(self, exc: BaseException | None) -> None:
         end_ns = time.perf_counter_ns()
-        recorder, record, span, stamps = self.recorder, self.record, self.span, self.chunk_stamps
+        llm_tracer, record, span, stamps = self.llm_tracer, self.record, self.span, self.chunk_stamps
         latency_s = (end_ns - self.start_ns) / 1e9
         first = stamps[0] if stamps else self.first_chunk_ns
         ttft_s = (first - self.start_ns) / 1e9 if first is not None else None
         if record.input_tokens is None and record.output_tokens is None and exc is None:
             _estimate_tokens(record)
         _drop_non_text_ids(record)
-        price = _price(recorder.prices, record, self.started_at)
+        price = _price(llm_tracer.prices, record, self.started_at)
         error = classify(exc, self.outcomes.errors) if exc is not None else None
         error_type = error.type.value if error is not None else None
         # A span the sampler dropped gets nothing more: no hashing, no attribute dicts; the metrics below still
         # count the call, so totals stay exact under trace sampling.
         if span.is_recording():
-            attrs = _response_attributes(recorder, record, latency_s, ttft_s, self.attempts, price, self.outcomes)
-            _prompt_attributes(attrs, recorder.hasher, record)
+            attrs = _response_attributes(llm_tracer, record, latency_s, ttft_s, self.attempts, price, self.outcomes)
+            _prompt_attributes(attrs, llm_tracer.hasher, record)
             if stamps or self.chunks or record.streaming:
                 _stream_attributes(attrs, len(stamps) or self.chunks, stamps)
             if record.stream_incomplete:
                 attrs[Attr.STREAM_INCOMPLETE] = True
             if error is not None:
-                _error_attributes(attrs, recorder, error)
+                _error_attributes(attrs, llm_tracer, error)
                 span.set_status(Status(StatusCode.ERROR, error_type))
             else:
                 attrs[Attr.SUCCESS] = True
             span.set_attributes(attrs)
-            if recorder.settings.capture_content:
-                _content_event(span, recorder, record, attrs.get(Attr.STOP_REASON))
+            if llm_tracer.settings.capture_content:
+                _content_event(span, llm_tracer, record, attrs.get(Attr.STOP_REASON))
         ctx = self._ctx or trace.set_span_in_context(span)
-        record_call(recorder, record, self.attribution, latency_s, ttft_s, self.attempts, price, error_type, ctx)
+        record_call(llm_tracer, record, self.attribution, latency_s, ttft_s, self.attempts, price, error_type, ctx)
         if self.run is not None:
             self.run.add_call(record, price, self.attempts, error is not None)
         span.end()
@@ -298,7 +300,7 @@ def _put(attrs: dict[str, Any], key: str, value: Any) -> None:
         attrs[key] = value
 
 
-def _request_attributes(recorder: Recorder, record: LLMRecord, who: Attribution) -> dict[str, Any]:
+def _request_attributes(llm_tracer: LLMTracer, record: LLMRecord, who: Attribution) -> dict[str, Any]:
     """Span-start attributes: a cached copy of the per-(provider, model, ...) ones plus this call's own."""
     key = (
         record.provider,
@@ -310,12 +312,12 @@ def _request_attributes(recorder: Recorder, record: LLMRecord, who: Attribution)
         record.server_port,
         record.region,
     )
-    static = recorder.static_attributes.get(key)
+    static = llm_tracer.static_attributes.get(key)
     if static is None:
-        static = _static_request_attributes(recorder.settings.genai_semconv, record)
-        if len(recorder.static_attributes) >= _STATIC_MAX:
-            recorder.static_attributes.clear()
-        recorder.static_attributes[key] = static
+        static = _static_request_attributes(llm_tracer.settings.genai_semconv, record)
+        if len(llm_tracer.static_attributes) >= _STATIC_MAX:
+            llm_tracer.static_attributes.clear()
+        llm_tracer.static_attributes[key] = static
     attrs = static.copy()
     call_attrs: dict[str, Any] = {}
     _put(call_attrs, Attr.TEMPERATURE, record.temperature)
@@ -326,7 +328,7 @@ def _request_attributes(recorder: Recorder, record: LLMRecord, who: Attribution)
         _put(call_attrs, Attr.SESSION, who.session)
         _put(call_attrs, Attr.TENANT, who.tenant)
         _put(call_attrs, Attr.USER, who.user)
-    if recorder.settings.genai_semconv:
+    if llm_tracer.settings.genai_semconv:
         mirror(call_attrs)
         mirror_record(call_attrs, record, RECORD_REQUEST)
     attrs.update(call_attrs)
@@ -382,7 +384,7 @@ def _tool_name(tool: Any) -> str | None:
 
 
 def _response_attributes(
-    recorder: Recorder,
+    llm_tracer: LLMTracer,
     record: LLMRecord,
     latency_s: float,
     ttft_s: float | None,
@@ -390,7 +392,7 @@ def _response_attributes(
     price: Price | None,
     outcomes: Outcomes,
 ) -> dict[str, Any]:
-    genai = recorder.settings.genai_semconv
+    genai = llm_tracer.settings.genai_semconv
     retries = attempts - 1 if attempts > 1 else 0
     attrs: dict[str, Any] = {Attr.LATENCY_MS: latency_s * 1000.0, Attr.RETRY_COUNT: retries}
     response_model, response_id = record.response_model, record.response_id
@@ -418,12 +420,12 @@ def _response_attributes(
             attrs[Attr.STOP_REASON] = stop.value
     if record.output_text:
         text = _output_text(record)
-        attrs[Attr.RESPONSE_HASH] = recorder.hasher.hash_text(text)
+        attrs[Attr.RESPONSE_HASH] = llm_tracer.hasher.hash_text(text)
         attrs[Attr.RESPONSE_LENGTH] = len(text)
     if record.tool_calls:
         attrs[Attr.RESPONSE_TOOL_CALLS] = record.tool_calls
     if record.output_tool_calls:
-        _requested_tool_calls(attrs, recorder.hasher, record.output_tool_calls)
+        _requested_tool_calls(attrs, llm_tracer.hasher, record.output_tool_calls)
     if genai:
         mirror(attrs)
         mirror_record(attrs, record, RECORD_RESPONSE)
@@ -475,15 +477,15 @@ def _quantile(ordered: list[int], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
-def _error_attributes(attrs: dict[str, Any], recorder: Recorder, info: ErrorInfo) -> None:
+def _error_attributes(attrs: dict[str, Any], llm_tracer: LLMTracer, info: ErrorInfo) -> None:
     attrs[Attr.SUCCESS] = False
     attrs[Attr.ERROR_TYPE] = info.type.value
     attrs[Attr.STOP_REASON] = FinishReason.ERROR.value
     _put(attrs, Attr.ERROR_STATUS, info.status)
     _put(attrs, Attr.ERROR_RETRY_AFTER_S, info.retry_after_s)
     if info.message:
-        attrs[Attr.ERROR_MESSAGE] = recorder.redactor(info.message, _ERROR_MESSAGE_MAX)
-    if recorder.settings.genai_semconv:
+        attrs[Attr.ERROR_MESSAGE] = llm_tracer.redactor(info.message, _ERROR_MESSAGE_MAX)
+    if llm_tracer.settings.genai_semconv:
         attrs[GenAI.ERROR_TYPE] = info.qualname or "_OTHER"
 
 
@@ -534,7 +536,7 @@ def _price(prices: PriceBook, record: LLMRecord, started_at_ns: int) -> Price | 
     return price
 
 
-def _content_event(span: trace.Span, recorder: Recorder, record: LLMRecord, stop: str | None) -> None:
+def _content_event(span: trace.Span, llm_tracer: LLMTracer, record: LLMRecord, stop: str | None) -> None:
     """Opt-in content in the GenAI message schema; each string redacted and capped on its own, so the JSON
     stays valid."""
     content: dict[str, Any] = {}
@@ -547,6 +549,6 @@ def _content_event(span: trace.Span, recorder: Recorder, record: LLMRecord, stop
     if record.output_text or record.output_tool_calls or record.finish_reasons:
         content[GenAI.OUTPUT_MESSAGES] = output_messages(_output_text(record), record.output_tool_calls, stop)
     if content:
-        redact = recorder.redactor
+        redact = llm_tracer.redactor
         attrs = {key: canonical_json(redact_leaves(to_plain(value), redact)) for key, value in content.items()}
         span.add_event(GenAI.EVENT_OPERATION_DETAILS, attrs)

@@ -28,7 +28,7 @@ from .semconv import (
 )
 
 if TYPE_CHECKING:
-    from .call import LLMRecord, Recorder
+    from .call import LLMRecord, LLMTracer
     from .context import Attribution
     from .pricing import Price
 
@@ -209,12 +209,12 @@ class MetricLabels:
 
     __slots__ = ("base", "calls", "latency", "model", "tokens", "ttft")
 
-    def __init__(self, recorder: Recorder, record: LLMRecord, who: Attribution, error_type: str | None) -> None:
+    def __init__(self, llm_tracer: LLMTracer, record: LLMRecord, who: Attribution, error_type: str | None) -> None:
         base: tuple[tuple[str, Any], ...] = (
             (Metric.L_PROVIDER, record.provider),
             (Metric.L_MODEL, record.model or "unknown"),
         )
-        for key in recorder.settings.metric_labels:  # provider, model, then the configured attribution labels
+        for key in llm_tracer.settings.metric_labels:  # provider, model, then the configured attribution labels
             value = who.agent if key == Metric.L_AGENT else who.tenant  # the other allowed label is tenant
             if value is not None:
                 base += ((key, value),)
@@ -235,12 +235,12 @@ class MetricLabels:
 _LABELS_MAX = 4096
 
 
-def _metric_labels(recorder: Recorder, record: LLMRecord, who: Attribution, error_type: str | None) -> MetricLabels:
+def _metric_labels(llm_tracer: LLMTracer, record: LLMRecord, who: Attribution, error_type: str | None) -> MetricLabels:
     key = (record.provider, record.model, record.operation, record.streaming, error_type, who.agent, who.tenant)
-    cache = recorder.label_sets
+    cache = llm_tracer.label_sets
     labels = cache.get(key)
     if labels is None:
-        labels = MetricLabels(recorder, record, who, error_type)
+        labels = MetricLabels(llm_tracer, record, who, error_type)
         if len(cache) >= _LABELS_MAX:
             cache.clear()
         cache[key] = labels
@@ -248,7 +248,7 @@ def _metric_labels(recorder: Recorder, record: LLMRecord, who: Attribution, erro
 
 
 def record_call(
-    recorder: Recorder,
+    llm_tracer: LLMTracer,
     record: LLMRecord,
     who: Attribution,
     latency_s: float,
@@ -259,8 +259,8 @@ def record_call(
     ctx: Any,
 ) -> None:
     """Add one call to the counters and histograms (every call, sampled or not: totals stay exact)."""
-    inst = recorder.instruments
-    labels = _metric_labels(recorder, record, who, error_type)
+    inst = llm_tracer.instruments
+    labels = _metric_labels(llm_tracer, record, who, error_type)
     # Histograms are synchronous and carry exemplars (trace links); counters are cumulative sums.
     inst.latency.record(latency_s, labels.latency, context=ctx)
     if ttft_s is not None:
@@ -335,7 +335,7 @@ def _outcome(error_type: str | None) -> Labels:
 
 
 def record_run(
-    recorder: Recorder,
+    llm_tracer: LLMTracer,
     operation: str,
     name: str,
     tenant: str | None,
@@ -346,26 +346,26 @@ def record_run(
     ctx: Any,
 ) -> None:
     """One agent or workflow run ended: count it, and record its duration, cost and calls (exemplars: its span)."""
-    inst = recorder.instruments.runs
-    base = _run_labels(operation, name, tenant, recorder.settings.metric_labels)
+    inst = llm_tracer.instruments.runs
+    base = _run_labels(operation, name, tenant, llm_tracer.settings.metric_labels)
     outcome = _outcome(error_type)
     by_name = dict(base)
     inst.duration.record(duration_s, {**by_name, Metric.L_STATUS: outcome[0][1]}, context=ctx)
     inst.cost.record(cost_usd, by_name, context=ctx)
     inst.calls.record(calls, by_name, context=ctx)
-    with recorder.instruments.lock:
+    with llm_tracer.instruments.lock:
         inst.runs.add_locked(1, base + outcome)
 
 
 def record_tool(
-    recorder: Recorder, tool: str, agent: str | None, duration_s: float, error_type: str | None, ctx: Any
+    llm_tracer: LLMTracer, tool: str, agent: str | None, duration_s: float, error_type: str | None, ctx: Any
 ) -> None:
     """One tool execution ended: count it by tool, agent and outcome, and record its duration."""
-    inst = recorder.instruments.runs
+    inst = llm_tracer.instruments.runs
     base: Labels = ((Metric.L_TOOL, tool),)
-    if agent is not None and Metric.L_AGENT in recorder.settings.metric_labels:
+    if agent is not None and Metric.L_AGENT in llm_tracer.settings.metric_labels:
         base += ((Metric.L_AGENT, agent),)
     outcome = _outcome(error_type)
     inst.tool_duration.record(duration_s, {Metric.L_TOOL: tool, Metric.L_STATUS: outcome[0][1]}, context=ctx)
-    with recorder.instruments.lock:
+    with llm_tracer.instruments.lock:
         inst.tool_calls.add_locked(1, base + outcome)

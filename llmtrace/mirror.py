@@ -3,7 +3,7 @@
 llmtrace's own names are stable; the OTel GenAI conventions still move (names were renamed twice in a year). So
 the mirror is one table from an ``llm.*`` attribute to its ``gen_ai.*`` twins (with a conversion where units or
 vocabularies differ), plus the few ``gen_ai.*`` attributes that have no ``llm.*`` twin, read from the record.
-Following the conventions to a new version is editing these tables; the recorder (``call``) only calls ``mirror``.
+Following the conventions to a new version is editing these tables; the LLM tracer (``call``) only calls ``mirror``.
 """
 
 from __future__ import annotations

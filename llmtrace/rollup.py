@@ -6,7 +6,7 @@ its totals to its parent when it ends: a run's figures always include its childr
 ``llm.cost.usd`` counter applies: a failed call adds no tokens or cost, and locally estimated tokens (no usage from
 the provider) are kept out.
 
-Nothing here imports the recorder, so ``call`` (which adds to a run) and ``agents`` (which opens one) both can.
+Nothing here imports the LLM tracer, so ``call`` (which adds to a run) and ``agents`` (which opens one) both can.
 """
 
 from __future__ import annotations

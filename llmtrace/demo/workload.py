@@ -3,7 +3,7 @@
 Agents (planner -> researcher -> writer) work on tasks for tenants; each step is one LLM call on a provider and
 model chosen by a seeded RNG, some streamed, some given a scripted fault. The ground truth is computed from
 what the fake server actually sent (its exchange log) and priced with genai-prices directly, independently of
-llmtrace's own recorder, so tests and the stack can compare what arrived in Prometheus/Jaeger against it.
+llmtrace's own LLM tracer, so tests and the stack can compare what arrived in Prometheus/Jaeger against it.
 """
 
 from __future__ import annotations

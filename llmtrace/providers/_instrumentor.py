@@ -23,7 +23,7 @@ from opentelemetry.instrumentation.utils import unwrap
 from .. import _state
 from .._guard import report_internal_error
 from .._imports import when_imported
-from ..call import GENERIC, LLMCall, Outcomes, Recorder
+from ..call import GENERIC, LLMCall, LLMTracer, Outcomes
 from ..config import load_settings
 from ..exceptions import ConfigError
 from ..retries import ACTIVE_CALL, install_transport_hooks, uninstall_transport_hooks
@@ -43,7 +43,7 @@ _RECORDER_KEYS = ("tracer_provider", "meter_provider")
 _OTEL_KEYS = frozenset(
     {
         *_RECORDER_KEYS,
-        "_recorder",
+        "_llm_tracer",
         "skip_dep_check",
         "raise_exception_on_conflict",
         "logger_provider",
@@ -68,22 +68,22 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return self.provider.requires
 
     def _instrument(self, **kwargs: Any) -> None:
-        recorder = kwargs.get("_recorder") or self._own_recorder(kwargs)
-        self._recorder = recorder
-        if recorder is None:
+        llm_tracer = kwargs.get("_llm_tracer") or self._own_llm_tracer(kwargs)
+        self._llm_tracer = llm_tracer
+        if llm_tracer is None:
             return  # llmtrace is off in this process (a bad setting under auto-instrumentation, logged once)
         self._outcomes: Outcomes = GENERIC
         self._patched = False
         install_transport_hooks(self.provider.transports)
-        self._suppressing = recorder.settings.sdk_spans == "suppress" and bool(self.provider.self_tracing)
+        self._suppressing = llm_tracer.settings.sdk_spans == "suppress" and bool(self.provider.self_tracing)
         if self._suppressing:
             install_suppression(self.provider.self_tracing)
         # patched now if the app already imported the SDK, else when it does: never imported on our account
         self._generation = generation = object()
         when_imported(self.sdk_module(), lambda: self._patch(generation))
 
-    def _own_recorder(self, kwargs: dict[str, Any]) -> Recorder | None:
-        """A recorder from env + kwargs for an instrumentor used on its own; None when llmtrace is switched off.
+    def _own_llm_tracer(self, kwargs: dict[str, Any]) -> LLMTracer | None:
+        """An LLM tracer from env + kwargs for an instrumentor used on its own; None when llmtrace is switched off.
 
         A bad setting raises ``ConfigError``, except under OTel's auto-instrumentation, where raising would abort
         every instrumentor loaded after ours (and print two tracebacks): there llmtrace switches itself off with
@@ -98,7 +98,7 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 raise
             _state.switch_off(str(exc))
             return None
-        return _state.shared_recorder(settings, **{k: kwargs[k] for k in _RECORDER_KEYS if kwargs.get(k) is not None})
+        return _state.shared_llm_tracer(settings, **{k: kwargs[k] for k in _RECORDER_KEYS if kwargs.get(k) is not None})
 
     def sdk_module(self) -> str:
         """The SDK module whose import triggers patching (``PROVIDER_MODULES``' import name)."""
@@ -119,7 +119,7 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._patched = True
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        if self._recorder is None:
+        if self._llm_tracer is None:
             return  # instrument() found llmtrace switched off: nothing was patched or hooked
         self._generation = None  # a patch still waiting for its SDK's import will not happen
         if self._patched:
@@ -220,7 +220,7 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             record = self.provider.read_request(target, instance, kwargs)
             if record is None:
                 return None  # not an LLM call (another service or operation of the same SDK method)
-            call = self._recorder.start(record, self._outcomes)
+            call = self._llm_tracer.start(record, self._outcomes)
             call.enter()
             return call
         except Exception:

@@ -96,8 +96,8 @@ def test_log_call_records_same_attributes_and_metrics(instrumented):
         llmtrace.log_call(provider="x", model="y", error_type="not_a_type")
 
 
-def test_instrumentors_used_on_their_own_share_one_recorder():
-    """Under opentelemetry-instrument each provider's instrumentor builds its recorder from the same environment:
+def test_instrumentors_used_on_their_own_share_one_llm_tracer():
+    """Under opentelemetry-instrument each provider's instrumentor builds its LLM tracer from the same environment:
     they share one (one tracer, one set of instruments, one price book), and different settings get their own."""
     from llmtrace import _state
     from llmtrace.providers.anthropic import AnthropicInstrumentor
@@ -107,13 +107,13 @@ def test_instrumentors_used_on_their_own_share_one_recorder():
     first.instrument()
     second.instrument()
     try:
-        assert first._recorder is second._recorder is _state.get_recorder()
+        assert first._llm_tracer is second._llm_tracer is _state.get_llm_tracer()
     finally:
         second.uninstrument()
         first.uninstrument()
     first.instrument(capture_content=True)
     try:
-        assert first._recorder is not second._recorder and first._recorder.settings.capture_content
+        assert first._llm_tracer is not second._llm_tracer and first._llm_tracer.settings.capture_content
     finally:
         first.uninstrument()
-        _state.set_recorder(None)
+        _state.set_llm_tracer(None)

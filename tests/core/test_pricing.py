@@ -113,7 +113,7 @@ def test_fast_path_matches_genai_prices_for_the_whole_catalog(tokens):
         price = book.price({"mistral": "mistral"}.get(provider, provider), model, tokens)
         assert price is not None, model
         assert price.total == pytest.approx(float(ref.total_price), rel=1e-9, abs=1e-12), (provider, model)
-        # the recorder's hot path (rates cached per model and UTC day) gives the same Price, twice
+        # the LLM tracer's hot path (rates cached per model and UTC day) gives the same Price, twice
         for _ in range(2):
             assert book.price_at_ns(provider, model, tokens, now_ns) == price, (provider, model)
         checked += 1

@@ -375,7 +375,7 @@ def test_fuzzed_response_objects_directly(case, spans, sites):
         response = case.sdk_response(body)
         response = _as_objects(response) if objects else response
         before = spans.ended
-        call = instrumentor._recorder.start(LLMRecord(case.name, case.operation, model="m"))
+        call = instrumentor._llm_tracer.start(LLMRecord(case.name, case.operation, model="m"))
         assert instrumentor._returned(call, response, target) is response
         assert spans.ended == before + 1
         CASES[f"{case.name}.direct.response"] += 1
@@ -400,7 +400,7 @@ def test_fuzzed_stream_chunks_directly(case, spans, sites):
         chunks = [_as_objects(chunk) if objects else chunk for chunk in chunks]
         record = LLMRecord(case.name, case.operation, model="m", streaming=True)
         before = spans.ended
-        call = instrumentor._recorder.start(record, instrumentor._outcomes)
+        call = instrumentor._llm_tracer.start(record, instrumentor._outcomes)
         stream = iter(chunks)
         proxy = SyncStreamProxy(stream, call, provider.stream_state(record, stream))
         seen = list(proxy)

@@ -61,7 +61,8 @@ class _Build:
 
     HEARTBEAT_S = 300.0  # between tests, a "still building" line every 5 min is enough
 
-    def __init__(self, scale: bool) -> None:
+    def __init__(self, config: pytest.Config, scale: bool) -> None:
+        self.say = _printer(config)
         self.started = time.monotonic()
         self.lines: queue.Queue[str] = queue.Queue()
         self.result: dict[str, str] | BaseException | None = None
@@ -77,21 +78,27 @@ class _Build:
             self.lines.put(f"[stack-binaries] failed: {exc}")
             self.result = exc
 
-    def relay(self, say: Any) -> None:
+    def relay(self) -> None:
         while True:
             try:
-                say(self.lines.get_nowait())
+                self.say(self.lines.get_nowait())
             except queue.Empty:
                 return
 
-    def wait(self, say: Any) -> dict[str, str] | BaseException:
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logfinish(self) -> None:
+        """Between any two tests of the session (registered as a plugin: a conftest's own item hooks would only run
+        for the tests below it)."""
+        self.relay()
+
+    def wait(self) -> dict[str, str] | BaseException:
         if self._thread.is_alive():
             minutes = (time.monotonic() - self.started) / 60
-            say(f"[stack-binaries] the stack tests wait for the build ({minutes:.0f} min so far)")
+            self.say(f"[stack-binaries] the stack tests wait for the build ({minutes:.0f} min so far)")
         while self._thread.is_alive():
             self._thread.join(5.0)
-            self.relay(say)
-        self.relay(say)
+            self.relay()
+        self.relay()
         assert self.result is not None
         return self.result
 
@@ -103,18 +110,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if config.option.collectonly or not any(_needs_binaries(item) for item in session.items):
         return
     scale = any("scale_binaries" in getattr(item, "fixturenames", ()) for item in session.items)
-    config.stash[_BUILD] = _Build(scale)
+    build = config.stash[_BUILD] = _Build(config, scale)
+    config.pluginmanager.register(build, "llmtrace-stack-build")
 
 
 def _needs_binaries(item: pytest.Item) -> bool:
     return "stack_binaries" in getattr(item, "fixturenames", ())
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_runtest_teardown(item: pytest.Item) -> None:
-    build = item.config.stash.get(_BUILD, None)
-    if build is not None:
-        build.relay(_printer(item.config))
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -122,7 +123,7 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
     """Wait for the build outside any test's time limit (this wrapper runs before pytest-timeout's)."""
     build = item.config.stash.get(_BUILD, None)
     if build is not None and _needs_binaries(item):
-        item.config.stash[_BINARIES] = build.wait(_printer(item.config))
+        item.config.stash[_BINARIES] = build.wait()
     yield
 
 
@@ -147,7 +148,7 @@ def stack_binaries(pytestconfig: pytest.Config) -> dict[str, str]:
     found = pytestconfig.stash.get(_BINARIES, None)
     if found is None:  # the hooks did not run (a plugin re-ordered collection): build here
         build = pytestconfig.stash.get(_BUILD, None)
-        found = build.wait(_printer(pytestconfig)) if build is not None else native_stack.binaries()
+        found = build.wait() if build is not None else native_stack.binaries()
     if isinstance(found, BaseException):
         pytest.fail(f"stack binaries unavailable: {found}", pytrace=False)
     return found

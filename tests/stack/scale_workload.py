@@ -1,6 +1,6 @@
 """A seeded workload of LLM traces for the scale profile's tests, with its ground truth.
 
-Every call goes through ``llmtrace.log_call`` (the real recorder: span attributes, pricing, metrics), inside agent
+Every call goes through ``llmtrace.log_call`` (the real llm_tracer: span attributes, pricing, metrics), inside agent
 runs (a root span, a tool span, 2-5 calls) or alone. Spans are captured in memory, never exported here, so a test can
 replay them into tier 1 as fast as it can send (the throughput figure) and still know every trace it sent. Metrics
 go live to whatever meter providers the caller gives: one per simulated app instance.

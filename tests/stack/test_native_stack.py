@@ -163,9 +163,12 @@ def test_session_build_runs_behind_other_tests_and_outside_any_timeout(tmp_path:
     )
     suite = tmp_path / "suite"
     suite.mkdir()
-    (suite / "conftest.py").write_text("from tests.stack.conftest import *  # noqa: F403\n")
+    (suite / "stack").mkdir()
+    (suite / "stack" / "conftest.py").write_text("from tests.stack.conftest import *  # noqa: F403\n")
     (suite / "test_a_plain.py").write_text("import time\n\ndef test_plain():\n    time.sleep(1)\n")
-    (suite / "test_b_stack.py").write_text(
+    (suite / "other").mkdir()  # a test outside the stack conftest's directory: the build's lines print after it too
+    (suite / "other" / "test_other.py").write_text("import time\n\ndef test_other():\n    time.sleep(1)\n")
+    (suite / "stack" / "test_b_stack.py").write_text(
         "import pytest\n\n@pytest.mark.timeout(2)\n"
         "def test_stack(stack_binaries):\n    assert stack_binaries['OTELCOL_BIN'] == '/o'\n"
     )
@@ -185,7 +188,9 @@ def test_session_build_runs_behind_other_tests_and_outside_any_timeout(tmp_path:
     )
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
-    assert "2 passed" in out
+    assert "3 passed" in out
     assert "[stack-binaries] building otelcol, niceness 19" in out
+    # printed between the first tests (outside the stack directory), not only once the stack test waits
+    assert out.index("[stack-binaries] building otelcol") < out.index("[stack-binaries] the stack tests wait")
     # the plain test ran while the build was going: the stack test still had to wait for it
     assert "[stack-binaries] the stack tests wait for the build" in out
