@@ -12,6 +12,7 @@ from . import _state
 from ._guard import logger
 from .call import LLMTracer
 from .config import load_settings
+from .integrations import INTEGRATIONS
 from .providers import PROVIDER_MODULES
 
 __all__ = ["instrument", "sdk_installed", "uninstrument"]
@@ -22,10 +23,12 @@ _active: dict[str, Any] = {}
 def instrument(
     *, providers: list[str] | None = None, tracer_provider: Any = None, meter_provider: Any = None, **settings: Any
 ) -> list[str]:
-    """Instrument every installed provider SDK (or just ``providers``) and return the names instrumented.
+    """Instrument every installed provider SDK (or just ``providers``) and every installed agent framework
+    (``llmtrace.integrations``), and return the names instrumented.
 
     Settings are validated first: a bad kwarg or ``LLMTRACE_*`` value raises ``ConfigError`` before anything is
-    patched. SDKs that are not installed are skipped silently; ``LLMTRACE_DISABLED_PROVIDERS`` skips others.
+    patched. SDKs and frameworks that are not installed are skipped silently; ``LLMTRACE_DISABLED_PROVIDERS`` skips
+    others (provider or integration names).
 
     Example::
 
@@ -47,6 +50,15 @@ def instrument(
         instrumentor.instrument(_llm_tracer=llm_tracer, skip_dep_check=True)
         _active[name] = instrumentor
         done.append(name)
+    for spec in INTEGRATIONS:
+        if spec.name in resolved.disabled_providers or not sdk_installed(spec.framework_module):
+            continue
+        instrumentor = getattr(importlib.import_module(spec.module), spec.instrumentor)()
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()
+        instrumentor.instrument(skip_dep_check=True)
+        _active[spec.name] = instrumentor
+        done.append(spec.name)
     logger.debug("llmtrace instrumented: %s", ", ".join(done) or "nothing")
     return done
 

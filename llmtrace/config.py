@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from .exceptions import ConfigError
+from .integrations import INTEGRATIONS
 from .providers._registry import PROVIDERS
 
 __all__ = ["ALLOWED_METRIC_LABELS", "KNOWN_PROVIDERS", "SDK_SPAN_MODES", "Settings", "load_settings"]
 
 ALLOWED_METRIC_LABELS = ("agent", "tenant")
 KNOWN_PROVIDERS = tuple(spec.name for spec in PROVIDERS)
+# what LLMTRACE_DISABLED_PROVIDERS may name: the providers, and the agent-framework integrations
+_SWITCHABLE = (*KNOWN_PROVIDERS, *(spec.name for spec in INTEGRATIONS))
 # What to do with the spans an SDK makes of its own calls (anthropic 2.14+ by default; mistralai, litellm opt-in):
 # "suppress" keeps one CLIENT span per call, llmtrace's; "keep" nests the SDK's span under it.
 SDK_SPAN_MODES = ("suppress", "keep")
@@ -88,9 +91,9 @@ def _parse_metric_labels(name: str, value: Any) -> tuple[str, ...]:
 
 
 def _parse_providers(name: str, value: Any) -> frozenset[str]:
-    accepted = ", ".join(KNOWN_PROVIDERS)
+    accepted = ", ".join(_SWITCHABLE)
     providers = _parse_list(name, value, f"a comma-separated list of {accepted}")
-    bad = [p for p in providers if p not in KNOWN_PROVIDERS]
+    bad = [p for p in providers if p not in _SWITCHABLE]
     if bad:
         raise ConfigError(f"{name}={value!r}: unknown provider {', '.join(bad)}; accepted: {accepted}")
     return frozenset(providers)

@@ -11,6 +11,7 @@ import pytest
 import tomllib
 
 from llmtrace.config import KNOWN_PROVIDERS
+from llmtrace.integrations import INTEGRATIONS
 from llmtrace.pricing import GENAI_PRICES_PROVIDER_IDS
 from llmtrace.providers import PROVIDER_MODULES
 from llmtrace.providers._registry import ENDPOINTS, PROVIDERS
@@ -25,7 +26,17 @@ def _requirement_names(requirements: list[str]) -> set[str]:
 
 def test_entry_points_are_the_registry():
     entry_points = PYPROJECT["entry-points"]["opentelemetry_instrumentor"]
-    assert entry_points == {f"llmtrace_{p.name}": f"{p.module}:{p.instrumentor}" for p in PROVIDERS}
+    registry = {f"llmtrace_{p.name}": f"{p.module}:{p.instrumentor}" for p in (*PROVIDERS, *INTEGRATIONS)}
+    assert entry_points == registry
+
+
+@pytest.mark.parametrize("spec", INTEGRATIONS, ids=lambda s: s.name)
+def test_each_integration_has_its_extra(spec):
+    extras = PYPROJECT["optional-dependencies"]
+    assert spec.distribution in _requirement_names(extras[spec.extra])
+    (all_extras,) = re.findall(r"\[([^\]]*)\]", "".join(extras["all"]))
+    assert spec.extra in {e.strip() for e in all_extras.split(",")}
+    assert getattr(importlib.import_module(spec.module), spec.instrumentor)
 
 
 @pytest.mark.parametrize("spec", PROVIDERS, ids=lambda p: p.name)
