@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -73,3 +74,8 @@ def assert_stream_timing(attrs: dict[str, Any], *, chunks: int, ttft_ms: float =
     assert ttft >= ttft_ms, (ttft, ttft_ms)
     assert latency >= ttft_ms + (chunks - 1) * delay_ms, (latency, ttft_ms, chunks, delay_ms)
     assert 0 < p50 <= p99 <= latency - ttft + 1e-6, (p50, p99, latency, ttft)
+
+
+def assert_attributes(attrs: Mapping[str, Any], expected: Mapping[str, Any]) -> None:
+    """The span has exactly these values for these attributes (a missing one compares as None and fails)."""
+    assert {key: attrs.get(key) for key in expected} == dict(expected)

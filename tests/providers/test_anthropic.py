@@ -9,7 +9,7 @@ import anthropic
 import httpx2
 import pytest
 
-from .._assertions import assert_usage_matches, fault
+from .._assertions import assert_attributes, assert_usage_matches, fault
 from ..reliability._case import (
     TOOL_ARGUMENTS,
     TOOL_CALL_ID,
@@ -38,24 +38,17 @@ def test_create_non_stream(client, instrumented, server):
     attrs = dict(instrumented.span().attributes)
     assert message.content[0].text == exchange.text
     assert_usage_matches(attrs, exchange, "anthropic")
-    assert {
-        k: attrs[k]
-        for k in (
-            "llm.provider",
-            "llm.stop_reason",
-            "llm.max_tokens",
-            "gen_ai.provider.name",
-            "gen_ai.response.finish_reasons",
-            "llm.response.id",
-        )
-    } == {
-        "llm.provider": "anthropic",
-        "llm.stop_reason": "stop",
-        "llm.max_tokens": 100,
-        "gen_ai.provider.name": "anthropic",
-        "gen_ai.response.finish_reasons": ("end_turn",),
-        "llm.response.id": exchange.response_id,
-    }
+    assert_attributes(
+        attrs,
+        {
+            "llm.provider": "anthropic",
+            "llm.stop_reason": "stop",
+            "llm.max_tokens": 100,
+            "gen_ai.provider.name": "anthropic",
+            "gen_ai.response.finish_reasons": ("end_turn",),
+            "llm.response.id": exchange.response_id,
+        },
+    )
     assert attrs["llm.prompt.system_length"] == len(SYSTEM) and "llm.ttft_ms" not in attrs
 
 

@@ -21,7 +21,7 @@ from llmtrace.demo.workload import WorkloadConfig, reference_cost, run_workload
 from llmtrace.providers import google_genai as google_provider
 from llmtrace.providers.google_genai import GoogleGenAIInstrumentor
 
-from .._assertions import assert_rate_limited_after_retries, assert_stream_timing
+from .._assertions import assert_attributes, assert_rate_limited_after_retries, assert_stream_timing
 from .._error_tables import listed_classes
 from .._instrumentors import instrumented_by
 from .._truth import metric_points as _points
@@ -97,66 +97,38 @@ def test_generate_content(client, instrumented_google, server):
     assert span.name == "chat gemini-2.5-flash" and span.kind.name == "CLIENT"
     assert exchange.usage == {"input": 1324, "output": len(exchange.text.split()), "cache_read": 1024, "reasoning": 8}
     assert_usage_matches(attrs, exchange)
-    assert {
-        k: attrs[k]
-        for k in (
-            "llm.provider",
-            "llm.operation",
-            "llm.model",
-            "llm.response.model",
-            "llm.response.id",
-            "llm.streaming",
-            "llm.success",
-            "llm.retry_count",
-            "llm.stop_reason",
-            "llm.temperature",
-            "llm.max_tokens",
-            "llm.top_p",
-            "llm.prompt.message_count",
-            "llm.prompt.length",
-            "llm.prompt.system_length",
-            "llm.response.length",
-            "gen_ai.provider.name",
-            "gen_ai.operation.name",
-            "gen_ai.request.model",
-            "gen_ai.request.top_k",
-            "gen_ai.request.seed",
-            "gen_ai.request.stop_sequences",
-            "gen_ai.response.finish_reasons",
-            "gen_ai.usage.cache_read.input_tokens",
-            "gen_ai.usage.reasoning.output_tokens",
-            "server.address",
-            "server.port",
-        )
-    } == {
-        "llm.provider": "google",
-        "llm.operation": "chat",
-        "llm.model": "gemini-2.5-flash",
-        "llm.response.model": "gemini-2.5-flash",
-        "llm.response.id": exchange.response_id,
-        "llm.streaming": False,
-        "llm.success": True,
-        "llm.retry_count": 0,
-        "llm.stop_reason": "stop",
-        "llm.temperature": 0.2,
-        "llm.max_tokens": 64,
-        "llm.top_p": 0.9,
-        "llm.prompt.message_count": 1,
-        "llm.prompt.length": len("Name three rivers."),
-        "llm.prompt.system_length": len(SYSTEM),
-        "llm.response.length": len(exchange.text),
-        "gen_ai.provider.name": "gcp.gemini",
-        "gen_ai.operation.name": "chat",
-        "gen_ai.request.model": "gemini-2.5-flash",
-        "gen_ai.request.top_k": 40.0,
-        "gen_ai.request.seed": 7,
-        "gen_ai.request.stop_sequences": ("END",),
-        "gen_ai.response.finish_reasons": ("STOP",),
-        "gen_ai.usage.cache_read.input_tokens": 1024,
-        "gen_ai.usage.reasoning.output_tokens": 8,
-        "server.address": "127.0.0.1",
-        "server.port": int(server.url.rsplit(":", 1)[1]),
-    }
+    assert_attributes(
+        attrs,
+        {
+            "llm.provider": "google",
+            "llm.operation": "chat",
+            "llm.model": "gemini-2.5-flash",
+            "llm.response.model": "gemini-2.5-flash",
+            "llm.response.id": exchange.response_id,
+            "llm.streaming": False,
+            "llm.success": True,
+            "llm.retry_count": 0,
+            "llm.stop_reason": "stop",
+            "llm.temperature": 0.2,
+            "llm.max_tokens": 64,
+            "llm.top_p": 0.9,
+            "llm.prompt.message_count": 1,
+            "llm.prompt.length": len("Name three rivers."),
+            "llm.prompt.system_length": len(SYSTEM),
+            "llm.response.length": len(exchange.text),
+            "gen_ai.provider.name": "gcp.gemini",
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": "gemini-2.5-flash",
+            "gen_ai.request.top_k": 40.0,
+            "gen_ai.request.seed": 7,
+            "gen_ai.request.stop_sequences": ("END",),
+            "gen_ai.response.finish_reasons": ("STOP",),
+            "gen_ai.usage.cache_read.input_tokens": 1024,
+            "gen_ai.usage.reasoning.output_tokens": 8,
+            "server.address": "127.0.0.1",
+            "server.port": int(server.url.rsplit(":", 1)[1]),
+        },
+    )
     assert "llm.ttft_ms" not in attrs and "llm.chunks" not in attrs
     assert instrumented_google.total("llm.calls", provider="google", status="ok", streaming=False) == 1
     for kind in ("input", "output", "cache_read", "reasoning"):

@@ -27,7 +27,13 @@ from llmtrace.providers._reading import get_path
 from llmtrace.providers.groq import GroqInstrumentor
 from llmtrace.semconv import GENAI_PROVIDER_NAMES
 
-from .._assertions import assert_rate_limited_after_retries, assert_stream_timing, assert_usage_matches, fault
+from .._assertions import (
+    assert_attributes,
+    assert_rate_limited_after_retries,
+    assert_stream_timing,
+    assert_usage_matches,
+    fault,
+)
 from .._error_tables import assert_maps_every, assert_most_specific_first, public_exceptions
 from .._instrumentors import instrumented_by
 from .._truth import assert_metrics_equal_truth
@@ -80,54 +86,33 @@ def test_chat_non_stream(client, instrumented_groq, server):
     assert reply.choices[0].message.content == exchange.text
     assert get_path(reply, "x_groq", "id").startswith("req_")  # a model field in groq 1.x, a dict before
     assert_usage_matches(attrs, exchange, "groq")
-    keys = (
-        "llm.provider",
-        "llm.operation",
-        "llm.model",
-        "llm.response.model",
-        "llm.response.id",
-        "llm.streaming",
-        "llm.success",
-        "llm.retry_count",
-        "llm.stop_reason",
-        "llm.temperature",
-        "llm.max_tokens",
-        "llm.top_p",
-        "llm.prompt.message_count",
-        "gen_ai.provider.name",
-        "gen_ai.operation.name",
-        "gen_ai.request.model",
-        "gen_ai.request.seed",
-        "gen_ai.request.stop_sequences",
-        "gen_ai.response.finish_reasons",
-        "server.address",
-        "server.port",
-        "http.request.resend_count",
+    assert_attributes(
+        attrs,
+        {
+            "llm.provider": "groq",
+            "llm.operation": "chat",
+            "llm.model": MODEL,
+            "llm.response.model": MODEL,
+            "llm.response.id": exchange.response_id,
+            "llm.streaming": False,
+            "llm.success": True,
+            "llm.retry_count": 0,
+            "llm.stop_reason": "stop",
+            "llm.temperature": 0.2,
+            "llm.max_tokens": 50,
+            "llm.top_p": 0.9,
+            "llm.prompt.message_count": 1,
+            "gen_ai.provider.name": "groq",
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": MODEL,
+            "gen_ai.request.seed": 7,
+            "gen_ai.request.stop_sequences": ("END",),
+            "gen_ai.response.finish_reasons": ("stop",),
+            "server.address": "127.0.0.1",
+            "server.port": int(server.url.rsplit(":", 1)[1]),
+            "http.request.resend_count": 0,
+        },
     )
-    assert {k: attrs[k] for k in keys} == {
-        "llm.provider": "groq",
-        "llm.operation": "chat",
-        "llm.model": MODEL,
-        "llm.response.model": MODEL,
-        "llm.response.id": exchange.response_id,
-        "llm.streaming": False,
-        "llm.success": True,
-        "llm.retry_count": 0,
-        "llm.stop_reason": "stop",
-        "llm.temperature": 0.2,
-        "llm.max_tokens": 50,
-        "llm.top_p": 0.9,
-        "llm.prompt.message_count": 1,
-        "gen_ai.provider.name": "groq",
-        "gen_ai.operation.name": "chat",
-        "gen_ai.request.model": MODEL,
-        "gen_ai.request.seed": 7,
-        "gen_ai.request.stop_sequences": ("END",),
-        "gen_ai.response.finish_reasons": ("stop",),
-        "server.address": "127.0.0.1",
-        "server.port": int(server.url.rsplit(":", 1)[1]),
-        "http.request.resend_count": 0,
-    }
     assert "llm.tokens.cache_read" not in attrs and "llm.tokens.estimated" not in attrs
     assert attrs["llm.response.length"] == len(exchange.text)
     assert attrs["llm.prompt.system_length"] == len("You are terse.")

@@ -29,7 +29,7 @@ from llmtrace.demo.workload import WorkloadConfig, run_workload
 from llmtrace.providers import huggingface as hf_provider
 from llmtrace.providers.huggingface import HuggingFaceInstrumentor
 
-from .._assertions import assert_stream_timing, assert_usage_matches, fault
+from .._assertions import assert_attributes, assert_stream_timing, assert_usage_matches, fault
 from .._error_tables import assert_maps_every, assert_most_specific_first, classified, public_exceptions
 from .._instrumentors import instrumented_by
 from .._truth import metric_points as _points
@@ -83,32 +83,30 @@ def test_chat_completion(server, instrumented_hf):
     assert exchange.path == "/huggingface/v1/chat/completions" and exchange.provider == "huggingface"
     assert reply.choices[0].message.content == exchange.text
     assert_usage_matches(attrs, exchange, None)  # genai-prices prices HF per routed provider only: unpriced
-    keys = ("llm.provider", "llm.operation", "llm.model", "llm.response.model", "llm.response.id", "llm.streaming",
-            "llm.success", "llm.retry_count", "llm.stop_reason", "llm.temperature", "llm.max_tokens", "llm.top_p",
-            "llm.prompt.message_count", "gen_ai.provider.name", "gen_ai.request.seed",
-            "gen_ai.request.stop_sequences", "gen_ai.response.finish_reasons", "server.address",
-            "server.port")  # fmt: skip
-    assert {k: attrs[k] for k in keys} == {
-        "llm.provider": "huggingface",
-        "llm.operation": "chat",
-        "llm.model": MODEL,
-        "llm.response.model": MODEL,
-        "llm.response.id": exchange.response_id,
-        "llm.streaming": False,
-        "llm.success": True,
-        "llm.retry_count": 0,
-        "llm.stop_reason": "stop",
-        "llm.temperature": 0.2,
-        "llm.max_tokens": 50,
-        "llm.top_p": 0.9,
-        "llm.prompt.message_count": 1,
-        "gen_ai.provider.name": "huggingface",  # the spec has no value for Hugging Face
-        "gen_ai.request.seed": 7,
-        "gen_ai.request.stop_sequences": ("END",),
-        "gen_ai.response.finish_reasons": ("stop",),
-        "server.address": "127.0.0.1",
-        "server.port": int(server.url.rsplit(":", 1)[1]),
-    }
+    assert_attributes(
+        attrs,
+        {
+            "llm.provider": "huggingface",
+            "llm.operation": "chat",
+            "llm.model": MODEL,
+            "llm.response.model": MODEL,
+            "llm.response.id": exchange.response_id,
+            "llm.streaming": False,
+            "llm.success": True,
+            "llm.retry_count": 0,
+            "llm.stop_reason": "stop",
+            "llm.temperature": 0.2,
+            "llm.max_tokens": 50,
+            "llm.top_p": 0.9,
+            "llm.prompt.message_count": 1,
+            "gen_ai.provider.name": "huggingface",  # the spec has no value for Hugging Face
+            "gen_ai.request.seed": 7,
+            "gen_ai.request.stop_sequences": ("END",),
+            "gen_ai.response.finish_reasons": ("stop",),
+            "server.address": "127.0.0.1",
+            "server.port": int(server.url.rsplit(":", 1)[1]),
+        },
+    )
     assert attrs["llm.prompt.system_length"] == len("You are terse.")
     assert attrs["llm.response.length"] == len(exchange.text)
     assert "llm.ttft_ms" not in attrs and "llm.tokens.cache_read" not in attrs
@@ -260,14 +258,16 @@ def test_rate_limit_is_not_retried_by_the_sdk(server, instrumented_hf):
         make_client(server, fault("rate_limit,ok")).chat_completion(MESSAGES, model=MODEL)
     attrs = _attrs(instrumented_hf)
     assert info.value.response.status_code == 429 and [e.status for e in server.log] == [429]
-    keys = ("llm.retry_count", "llm.error.type", "llm.error.status", "llm.error.retry_after_s", "error.type")
-    assert {k: attrs[k] for k in keys} == {
-        "llm.retry_count": 0,
-        "llm.error.type": "rate_limit",
-        "llm.error.status": 429,
-        "llm.error.retry_after_s": 1.0,
-        "error.type": "HfHubHTTPError",
-    }
+    assert_attributes(
+        attrs,
+        {
+            "llm.retry_count": 0,
+            "llm.error.type": "rate_limit",
+            "llm.error.status": 429,
+            "llm.error.retry_after_s": 1.0,
+            "error.type": "HfHubHTTPError",
+        },
+    )
     assert instrumented_hf.points("llm.retries") == []
     assert instrumented_hf.total("llm.calls", status="error", error_type="rate_limit") == 1
 

@@ -33,6 +33,7 @@ from llmtrace.providers import litellm as litellm_provider
 from llmtrace.providers.litellm import LiteLLMInstrumentor
 from llmtrace.providers.openai import OpenAIInstrumentor
 
+from .._assertions import assert_attributes
 from .._error_tables import assert_most_specific_first, listed_classes
 from .._instrumentors import instrumented_by
 from .._truth import metric_points as _points
@@ -109,46 +110,28 @@ def test_sync_chat_openai_route_counts_once(instrumented_litellm, server):
     (exchange,) = server.log
     attrs = dict(instrumented_litellm.span().attributes)  # one span: the inner openai call stood aside
     assert reply.choices[0].message.content == exchange.text
-    assert {
-        k: attrs[k]
-        for k in (
-            "llm.provider",
-            "llm.via",
-            "llm.operation",
-            "llm.model",
-            "llm.response.model",
-            "llm.response.id",
-            "llm.streaming",
-            "llm.stop_reason",
-            "llm.temperature",
-            "llm.top_p",
-            "llm.retry_count",
-            "server.address",
-            "server.port",
-            "gen_ai.provider.name",
-            "gen_ai.request.seed",
-            "gen_ai.request.stop_sequences",
-            "gen_ai.response.finish_reasons",
-        )
-    } == {
-        "llm.provider": "openai",
-        "llm.via": "litellm",
-        "llm.operation": "chat",
-        "llm.model": "gpt-4o-mini",
-        "llm.response.model": RESPONSE_MODELS["gpt-4o-mini"],
-        "llm.response.id": exchange.response_id,
-        "llm.streaming": False,
-        "llm.stop_reason": "stop",
-        "llm.temperature": 0.2,
-        "llm.top_p": 0.9,
-        "llm.retry_count": 0,
-        "server.address": "127.0.0.1",
-        "server.port": int(server.url.rsplit(":", 1)[1]),
-        "gen_ai.provider.name": "openai",
-        "gen_ai.request.seed": 7,
-        "gen_ai.request.stop_sequences": ("\n\n",),
-        "gen_ai.response.finish_reasons": ("stop",),
-    }
+    assert_attributes(
+        attrs,
+        {
+            "llm.provider": "openai",
+            "llm.via": "litellm",
+            "llm.operation": "chat",
+            "llm.model": "gpt-4o-mini",
+            "llm.response.model": RESPONSE_MODELS["gpt-4o-mini"],
+            "llm.response.id": exchange.response_id,
+            "llm.streaming": False,
+            "llm.stop_reason": "stop",
+            "llm.temperature": 0.2,
+            "llm.top_p": 0.9,
+            "llm.retry_count": 0,
+            "server.address": "127.0.0.1",
+            "server.port": int(server.url.rsplit(":", 1)[1]),
+            "gen_ai.provider.name": "openai",
+            "gen_ai.request.seed": 7,
+            "gen_ai.request.stop_sequences": ("\n\n",),
+            "gen_ai.response.finish_reasons": ("stop",),
+        },
+    )
     _assert_usage(attrs, exchange.usage)
     assert exchange.usage == {"input": 2300, "output": exchange.usage["output"], "cache_read": 1024, "reasoning": 4}
     cost = reference_cost("openai", attrs["llm.response.model"], exchange.usage)

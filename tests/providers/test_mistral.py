@@ -22,7 +22,13 @@ from llmtrace.demo.workload import WorkloadConfig, reference_cost, run_workload
 from llmtrace.providers import mistral as mistral_provider
 from llmtrace.providers.mistral import MistralInstrumentor
 
-from .._assertions import assert_rate_limited_after_retries, assert_stream_timing, assert_usage_matches, fault
+from .._assertions import (
+    assert_attributes,
+    assert_rate_limited_after_retries,
+    assert_stream_timing,
+    assert_usage_matches,
+    fault,
+)
 from .._error_tables import assert_most_specific_first, listed_classes
 from .._instrumentors import instrumented_by
 from .._truth import assert_metrics_equal_truth
@@ -79,58 +85,34 @@ def test_chat_complete(client, instrumented_mistral, server):
     assert exchange.path == "/mistral/v1/chat/completions" and exchange.provider == "mistral"
     assert reply.choices[0].message.content == exchange.text
     assert_usage_matches(attrs, exchange, "mistral")
-    assert {
-        k: attrs[k]
-        for k in (
-            "llm.provider",
-            "llm.operation",
-            "llm.model",
-            "llm.response.model",
-            "llm.response.id",
-            "llm.streaming",
-            "llm.success",
-            "llm.retry_count",
-            "llm.stop_reason",
-            "llm.temperature",
-            "llm.max_tokens",
-            "llm.top_p",
-            "llm.prompt.message_count",
-            "gen_ai.provider.name",
-            "gen_ai.operation.name",
-            "gen_ai.request.model",
-            "gen_ai.request.top_k",
-            "gen_ai.request.seed",
-            "gen_ai.request.stop_sequences",
-            "gen_ai.response.finish_reasons",
-            "server.address",
-            "server.port",
-            "http.request.resend_count",
-        )
-    } == {
-        "llm.provider": "mistral",
-        "llm.operation": "chat",
-        "llm.model": "mistral-small-latest",
-        "llm.response.model": "mistral-small-latest",
-        "llm.response.id": exchange.response_id,
-        "llm.streaming": False,
-        "llm.success": True,
-        "llm.retry_count": 0,
-        "llm.stop_reason": "stop",
-        "llm.temperature": 0.2,
-        "llm.max_tokens": 50,
-        "llm.top_p": 0.9,
-        "llm.prompt.message_count": 1,
-        "gen_ai.provider.name": "mistral_ai",
-        "gen_ai.operation.name": "chat",
-        "gen_ai.request.model": "mistral-small-latest",
-        "gen_ai.request.top_k": 40.0,
-        "gen_ai.request.seed": 7,
-        "gen_ai.request.stop_sequences": ("END",),
-        "gen_ai.response.finish_reasons": ("stop",),
-        "server.address": "127.0.0.1",
-        "server.port": int(server.url.rsplit(":", 1)[1]),
-        "http.request.resend_count": 0,
-    }
+    assert_attributes(
+        attrs,
+        {
+            "llm.provider": "mistral",
+            "llm.operation": "chat",
+            "llm.model": "mistral-small-latest",
+            "llm.response.model": "mistral-small-latest",
+            "llm.response.id": exchange.response_id,
+            "llm.streaming": False,
+            "llm.success": True,
+            "llm.retry_count": 0,
+            "llm.stop_reason": "stop",
+            "llm.temperature": 0.2,
+            "llm.max_tokens": 50,
+            "llm.top_p": 0.9,
+            "llm.prompt.message_count": 1,
+            "gen_ai.provider.name": "mistral_ai",
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": "mistral-small-latest",
+            "gen_ai.request.top_k": 40.0,
+            "gen_ai.request.seed": 7,
+            "gen_ai.request.stop_sequences": ("END",),
+            "gen_ai.response.finish_reasons": ("stop",),
+            "server.address": "127.0.0.1",
+            "server.port": int(server.url.rsplit(":", 1)[1]),
+            "http.request.resend_count": 0,
+        },
+    )
     assert "llm.tokens.cache_read" not in attrs
     assert attrs["llm.response.length"] == len(exchange.text)
     assert attrs["llm.prompt.system_length"] == len("You are terse.")

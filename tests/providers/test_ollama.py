@@ -10,6 +10,7 @@ import pytest
 
 from llmtrace.demo.fake_server import ndjson_line
 
+from .._assertions import assert_attributes
 from ..reliability._case import (
     Prompt,
     ProviderCase,
@@ -29,28 +30,19 @@ def test_chat(client, instrumented, server):
     (exchange,) = server.log
     attrs = dict(instrumented.span().attributes)
     assert reply.message.content == exchange.text
-    assert {
-        k: attrs[k]
-        for k in (
-            "llm.provider",
-            "llm.model",
-            "llm.tokens.input",
-            "llm.tokens.output",
-            "llm.stop_reason",
-            "llm.temperature",
-            "llm.max_tokens",
-            "gen_ai.provider.name",
-        )
-    } == {
-        "llm.provider": "ollama",
-        "llm.model": "llama3.2",
-        "llm.tokens.input": exchange.usage["input"],
-        "llm.tokens.output": exchange.usage["output"],
-        "llm.stop_reason": "stop",
-        "llm.temperature": 0.1,
-        "llm.max_tokens": 64,
-        "gen_ai.provider.name": "ollama",
-    }
+    assert_attributes(
+        attrs,
+        {
+            "llm.provider": "ollama",
+            "llm.model": "llama3.2",
+            "llm.tokens.input": exchange.usage["input"],
+            "llm.tokens.output": exchange.usage["output"],
+            "llm.stop_reason": "stop",
+            "llm.temperature": 0.1,
+            "llm.max_tokens": 64,
+            "gen_ai.provider.name": "ollama",
+        },
+    )
     assert attrs["llm.cost.unpriced"] is True and "llm.cost_usd" not in attrs  # local models have no list price
     assert attrs["llm.prompt.system_length"] == len("Be brief.")
     assert instrumented.total("llm.unpriced_calls", provider="ollama") == 1

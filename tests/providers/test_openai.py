@@ -13,7 +13,13 @@ import pytest
 from llmtrace.demo.workload import reference_cost
 from llmtrace.providers.openai import detect_provider
 
-from .._assertions import assert_rate_limited_after_retries, assert_stream_timing, assert_usage_matches, fault
+from .._assertions import (
+    assert_attributes,
+    assert_rate_limited_after_retries,
+    assert_stream_timing,
+    assert_usage_matches,
+    fault,
+)
 from ..reliability._case import (
     Prompt,
     ProviderCase,
@@ -47,46 +53,28 @@ def test_chat_non_stream(client, instrumented, server):
     assert span.kind.name == "CLIENT"
     assert reply.choices[0].message.content == exchange.text
     assert_usage_matches(attrs, exchange, "openai")
-    assert {
-        k: attrs[k]
-        for k in (
-            "llm.provider",
-            "llm.operation",
-            "llm.model",
-            "llm.response.id",
-            "llm.streaming",
-            "llm.success",
-            "llm.retry_count",
-            "llm.stop_reason",
-            "llm.temperature",
-            "llm.max_tokens",
-            "llm.prompt.message_count",
-            "gen_ai.provider.name",
-            "gen_ai.operation.name",
-            "gen_ai.request.model",
-            "gen_ai.response.finish_reasons",
-            "server.address",
-            "http.request.resend_count",
-        )
-    } == {
-        "llm.provider": "openai",
-        "llm.operation": "chat",
-        "llm.model": "gpt-4o-mini",
-        "llm.response.id": exchange.response_id,
-        "llm.streaming": False,
-        "llm.success": True,
-        "llm.retry_count": 0,
-        "llm.stop_reason": "stop",
-        "llm.temperature": 0.2,
-        "llm.max_tokens": 50,
-        "llm.prompt.message_count": 1,
-        "gen_ai.provider.name": "openai",
-        "gen_ai.operation.name": "chat",
-        "gen_ai.request.model": "gpt-4o-mini",
-        "gen_ai.response.finish_reasons": ("stop",),
-        "server.address": "127.0.0.1",
-        "http.request.resend_count": 0,
-    }
+    assert_attributes(
+        attrs,
+        {
+            "llm.provider": "openai",
+            "llm.operation": "chat",
+            "llm.model": "gpt-4o-mini",
+            "llm.response.id": exchange.response_id,
+            "llm.streaming": False,
+            "llm.success": True,
+            "llm.retry_count": 0,
+            "llm.stop_reason": "stop",
+            "llm.temperature": 0.2,
+            "llm.max_tokens": 50,
+            "llm.prompt.message_count": 1,
+            "gen_ai.provider.name": "openai",
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.response.finish_reasons": ("stop",),
+            "server.address": "127.0.0.1",
+            "http.request.resend_count": 0,
+        },
+    )
     assert attrs["llm.response.length"] == len(exchange.text)
     assert attrs["llm.prompt.system_length"] == len("You are terse.")
     assert "llm.ttft_ms" not in attrs and "llm.chunks" not in attrs

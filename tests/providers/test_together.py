@@ -20,7 +20,13 @@ from llmtrace.demo.workload import WorkloadConfig, run_workload
 from llmtrace.providers import together as together_provider
 from llmtrace.providers.together import TogetherInstrumentor
 
-from .._assertions import assert_rate_limited_after_retries, assert_stream_timing, assert_usage_matches, fault
+from .._assertions import (
+    assert_attributes,
+    assert_rate_limited_after_retries,
+    assert_stream_timing,
+    assert_usage_matches,
+    fault,
+)
 from .._error_tables import assert_maps_every, assert_most_specific_first, classified, public_exceptions
 from .._instrumentors import instrumented_by
 from .._truth import assert_metrics_equal_truth
@@ -65,52 +71,32 @@ def test_chat_non_stream(client, instrumented_together, server):
     assert reply.choices[0].message.content == exchange.text
     assert exchange.path == "/together/v1/chat/completions"
     assert_usage_matches(attrs, exchange, "together")
-    keys = (
-        "llm.provider",
-        "llm.operation",
-        "llm.model",
-        "llm.response.model",
-        "llm.response.id",
-        "llm.streaming",
-        "llm.success",
-        "llm.retry_count",
-        "llm.stop_reason",
-        "llm.temperature",
-        "llm.max_tokens",
-        "llm.top_p",
-        "llm.prompt.message_count",
-        "gen_ai.provider.name",
-        "gen_ai.operation.name",
-        "gen_ai.request.top_k",
-        "gen_ai.request.seed",
-        "gen_ai.request.stop_sequences",
-        "gen_ai.response.finish_reasons",
-        "server.address",
-        "server.port",
+    assert_attributes(
+        attrs,
+        {
+            "llm.provider": "together",
+            "llm.operation": "chat",
+            "llm.model": LLAMA,
+            "llm.response.model": LLAMA,
+            "llm.response.id": exchange.response_id,
+            "llm.streaming": False,
+            "llm.success": True,
+            "llm.retry_count": 0,
+            "llm.stop_reason": "stop",  # Together's "eos"
+            "llm.temperature": 0.3,
+            "llm.max_tokens": 64,
+            "llm.top_p": 0.9,
+            "llm.prompt.message_count": 1,
+            "gen_ai.provider.name": "together",
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.top_k": 40.0,
+            "gen_ai.request.seed": 11,
+            "gen_ai.request.stop_sequences": ("END",),
+            "gen_ai.response.finish_reasons": ("eos",),
+            "server.address": "127.0.0.1",
+            "server.port": int(server.url.rsplit(":", 1)[1]),
+        },
     )
-    assert {k: attrs[k] for k in keys} == {
-        "llm.provider": "together",
-        "llm.operation": "chat",
-        "llm.model": LLAMA,
-        "llm.response.model": LLAMA,
-        "llm.response.id": exchange.response_id,
-        "llm.streaming": False,
-        "llm.success": True,
-        "llm.retry_count": 0,
-        "llm.stop_reason": "stop",  # Together's "eos"
-        "llm.temperature": 0.3,
-        "llm.max_tokens": 64,
-        "llm.top_p": 0.9,
-        "llm.prompt.message_count": 1,
-        "gen_ai.provider.name": "together",
-        "gen_ai.operation.name": "chat",
-        "gen_ai.request.top_k": 40.0,
-        "gen_ai.request.seed": 11,
-        "gen_ai.request.stop_sequences": ("END",),
-        "gen_ai.response.finish_reasons": ("eos",),
-        "server.address": "127.0.0.1",
-        "server.port": int(server.url.rsplit(":", 1)[1]),
-    }
     assert attrs["llm.prompt.system_length"] == len("You are terse.")
     assert attrs["llm.response.length"] == len(exchange.text)
     assert "llm.ttft_ms" not in attrs and "llm.tokens.estimated" not in attrs
