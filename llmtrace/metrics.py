@@ -7,6 +7,7 @@ is sampled. Histograms declare their bucket boundaries as advisory so the SDK de
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics
@@ -103,18 +104,10 @@ class Instruments:
         self.cost_estimated = self._counter(
             meter, Metric.COST_ESTIMATED, "{USD}", "Cost in USD of the estimated tokens (not in llm.cost.usd)"
         )
-        self.latency = meter.create_histogram(
-            Metric.LATENCY,
-            unit="s",
-            description="Whole-call latency incl. retries and stream consumption",
-            explicit_bucket_boundaries_advisory=list(LATENCY_BUCKETS_S),
+        self.latency = _histogram(
+            meter, Metric.LATENCY, "s", "Whole-call latency incl. retries and stream consumption", LATENCY_BUCKETS_S
         )
-        self.ttft = meter.create_histogram(
-            Metric.TTFT,
-            unit="s",
-            description="Time to first content chunk of streamed calls",
-            explicit_bucket_boundaries_advisory=list(TTFT_BUCKETS_S),
-        )
+        self.ttft = _histogram(meter, Metric.TTFT, "s", "Time to first content chunk of streamed calls", TTFT_BUCKETS_S)
         self.genai = _GenAIMetrics(meter) if genai_metrics else None
         self.runs = RunInstruments(meter, self._counter)
 
@@ -133,29 +126,17 @@ class RunInstruments:
     def __init__(self, meter: metrics.Meter, counter: Any) -> None:
         self.runs = counter(meter, Metric.RUNS, "{run}", "Agent and workflow runs, by outcome")
         self.tool_calls = counter(meter, Metric.TOOL_CALLS, "{call}", "Tool executions, by outcome")
-        self.duration = meter.create_histogram(
-            Metric.RUN_DURATION,
-            unit="s",
-            description="Duration of agent and workflow runs",
-            explicit_bucket_boundaries_advisory=list(RUN_DURATION_BUCKETS_S),
+        self.duration = _histogram(
+            meter, Metric.RUN_DURATION, "s", "Duration of agent and workflow runs", RUN_DURATION_BUCKETS_S
         )
-        self.cost = meter.create_histogram(
-            Metric.RUN_COST,
-            unit="{USD}",
-            description="Cost in USD of each run, its nested runs included",
-            explicit_bucket_boundaries_advisory=list(RUN_COST_BUCKETS_USD),
+        self.cost = _histogram(
+            meter, Metric.RUN_COST, "{USD}", "Cost in USD of each run, its nested runs included", RUN_COST_BUCKETS_USD
         )
-        self.calls = meter.create_histogram(
-            Metric.RUN_CALLS,
-            unit="{call}",
-            description="LLM calls made by each run, its nested runs included",
-            explicit_bucket_boundaries_advisory=list(RUN_CALLS_BUCKETS),
+        self.calls = _histogram(
+            meter, Metric.RUN_CALLS, "{call}", "LLM calls made by each run, its nested runs included", RUN_CALLS_BUCKETS
         )
-        self.tool_duration = meter.create_histogram(
-            Metric.TOOL_DURATION,
-            unit="s",
-            description="Duration of tool executions",
-            explicit_bucket_boundaries_advisory=list(LATENCY_BUCKETS_S),
+        self.tool_duration = _histogram(
+            meter, Metric.TOOL_DURATION, "s", "Duration of tool executions", LATENCY_BUCKETS_S
         )
 
 
@@ -165,24 +146,24 @@ class _GenAIMetrics:
     __slots__ = ("duration", "token_usage", "ttfc")
 
     def __init__(self, meter: metrics.Meter) -> None:
-        self.token_usage = meter.create_histogram(
-            GenAI.METRIC_TOKEN_USAGE,
-            unit="{token}",
-            description="Number of input and output tokens used",
-            explicit_bucket_boundaries_advisory=list(GENAI_TOKEN_BUCKETS),
+        self.token_usage = _histogram(
+            meter, GenAI.METRIC_TOKEN_USAGE, "{token}", "Number of input and output tokens used", GENAI_TOKEN_BUCKETS
         )
-        self.duration = meter.create_histogram(
-            GenAI.METRIC_OPERATION_DURATION,
-            unit="s",
-            description="GenAI operation duration",
-            explicit_bucket_boundaries_advisory=list(GENAI_DURATION_BUCKETS_S),
+        self.duration = _histogram(
+            meter, GenAI.METRIC_OPERATION_DURATION, "s", "GenAI operation duration", GENAI_DURATION_BUCKETS_S
         )
-        self.ttfc = meter.create_histogram(
-            GenAI.METRIC_TIME_TO_FIRST_CHUNK,
-            unit="s",
-            description="Time to receive the first chunk",
-            explicit_bucket_boundaries_advisory=list(GENAI_DURATION_BUCKETS_S),
+        self.ttfc = _histogram(
+            meter, GenAI.METRIC_TIME_TO_FIRST_CHUNK, "s", "Time to receive the first chunk", GENAI_DURATION_BUCKETS_S
         )
+
+
+def _histogram(
+    meter: metrics.Meter, name: str, unit: str, description: str, buckets: Sequence[float]
+) -> metrics.Histogram:
+    """A histogram with explicit buckets: the ones its PromQL quantiles and dashboards are written against."""
+    return meter.create_histogram(
+        name, unit=unit, description=description, explicit_bucket_boundaries_advisory=list(buckets)
+    )
 
 
 _cache: dict[tuple[int, bool], tuple[Any, Instruments]] = {}
