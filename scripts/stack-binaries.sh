@@ -25,8 +25,11 @@ KAFKA_VERSION=4.4.0
 MANIFEST_HASH=$(sha256sum "$ROOT/collector/builder-config.yaml" | cut -c1-12)
 OTELCOL="$BIN/otelcol-llmtrace-$OCB_VERSION-$MANIFEST_HASH"
 JAEGER="$BIN/jaeger-$JAEGER_VERSION"
-PROMETHEUS="$BIN/prometheus-$PROMETHEUS_VERSION"
-PROMTOOL="$BIN/promtool-$PROMETHEUS_VERSION"
+# Built with -tags remove_all_sd: every service-discovery plugin (Kubernetes, AWS, Azure, ...) left out, since the
+# stack's Prometheus configs use static_configs only (~20% fewer packages to compile cold). The compose images are
+# the full upstream ones.
+PROMETHEUS="$BIN/prometheus-$PROMETHEUS_VERSION-static-sd"
+PROMTOOL="$BIN/promtool-$PROMETHEUS_VERSION-static-sd"
 VICTORIA_METRICS="$BIN/victoria-metrics-$VICTORIA_METRICS_VERSION"
 KAFKA="$CACHE/kafka-$KAFKA_VERSION"
 
@@ -87,7 +90,7 @@ GOSRC
 build_prometheus() {
   [ -x "$PROMETHEUS" ] && [ -x "$PROMTOOL" ] && return
   log "building prometheus + promtool $PROMETHEUS_VERSION (cold ~5 min)"
-  GOBIN="$CACHE/tmp-gobin" go install "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_VERSION" \
+  GOBIN="$CACHE/tmp-gobin" go install -tags remove_all_sd "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_VERSION" \
     "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION"
   mv "$CACHE/tmp-gobin/prometheus" "$PROMETHEUS"
   mv "$CACHE/tmp-gobin/promtool" "$PROMTOOL"
