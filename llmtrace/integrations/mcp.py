@@ -108,8 +108,10 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             attr = target[2]
             if holder is None or not hasattr(holder, attr) or isinstance(getattr(holder, attr), wrapt.FunctionWrapper):
                 continue  # another SDK version: nothing of that name to wrap
+            original = getattr(holder, attr)
             wrapt.wrap_function_wrapper(holder, attr, _WRAPPERS[(target[1], attr)])
             self._wrapped.append(target)
+            _rebind(attr, original, getattr(holder, attr))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._generation = None
@@ -117,8 +119,25 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             module_name, holder_name, attr = self._wrapped.pop()
             module = sys.modules.get(module_name)
             holder = getattr(module, holder_name, None) if holder_name else module
-            if holder is not None and isinstance(getattr(holder, attr, None), wrapt.FunctionWrapper):
+            wrapper = getattr(holder, attr, None)
+            if holder is not None and isinstance(wrapper, wrapt.FunctionWrapper):
                 unwrap(holder, attr)
+                _rebind(attr, wrapper, getattr(holder, attr))
+
+
+# Modules that import a transport function by name: an SDK imported before instrument() holds the original there.
+_ALIASES = {
+    "stdio_client": ("mcp", "mcp.client.client"),
+    "streamable_http_client": ("mcp.client.client", "mcp.client.session_group"),
+}
+
+
+def _rebind(attr: str, old: Any, new: Any) -> None:
+    """Point each module-level alias of ``old`` at ``new`` (the wrapper after patching, the original after)."""
+    for module_name in _ALIASES.get(attr, ()):
+        module = sys.modules.get(module_name)
+        if module is not None and getattr(module, attr, None) is old:
+            setattr(module, attr, new)
 
 
 # -- what is known about a session ------------------------------------------------------------------------------
