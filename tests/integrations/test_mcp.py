@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ import mcp.client.session
 import mcp.shared.jsonrpc_dispatcher
 import openai
 import pytest
+import uvicorn
 import wrapt
 from mcp import Client, MCPError, StdioServerParameters
 from mcp.server.mcpserver import Context, MCPServer
@@ -312,6 +316,38 @@ async def test_stdio_server_in_a_subprocess_receives_the_trace_context(traced):
     assert received.get("traceparent") == _traceparent(span)
     assert span.attributes[MCP.NETWORK_TRANSPORT] == "pipe"
     assert (span.attributes[MCP.SERVER_NAME], span.attributes[MCP.SERVER_VERSION]) == ("stdio-echo", "0.9.1")
+
+
+@pytest.fixture
+def http_weather(weather: Weather) -> Iterator[str]:
+    """``weather`` served over streamable HTTP by uvicorn on a free loopback port; yields its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(weather.server.streamable_http_app(), host="127.0.0.1", port=port, log_level="error")
+    http_server = uvicorn.Server(config)
+    thread = threading.Thread(target=http_server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not http_server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert http_server.started
+    yield f"http://127.0.0.1:{port}/mcp"
+    http_server.should_exit = True
+    thread.join(10)
+
+
+async def test_streamable_http_session_names_address_port_and_session(weather, http_weather, traced):
+    async with Client(http_weather, mode="legacy") as client:
+        await client.call_tool("forecast", {"city": "Oslo"})
+
+    (span,) = _tool_spans(traced)
+    port = int(http_weather.rsplit(":", 1)[1].split("/")[0])
+    assert span.attributes[MCP.NETWORK_TRANSPORT] == "tcp"
+    assert (span.attributes[Attr.SERVER_ADDRESS], span.attributes[Attr.SERVER_PORT]) == ("127.0.0.1", port)
+    session_id = span.attributes[MCP.SESSION_ID]
+    assert isinstance(session_id, str) and len(session_id) >= 16
+    assert weather.received[0]["traceparent"] == _traceparent(span)
 
 
 # -- on and off -----------------------------------------------------------------------------------------------------
