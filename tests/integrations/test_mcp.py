@@ -32,7 +32,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
 import llmtrace
-from llmtrace import _state
+import llmtrace.integrations.mcp as mcp_integration
+from llmtrace import _guard, _state
 from llmtrace.integrations.mcp import MCPInstrumentor
 from llmtrace.semconv import MCP, Attr, GenAI, Metric
 from tests.conftest import Telemetry
@@ -351,6 +352,25 @@ async def test_streamable_http_session_names_address_port_and_session(weather, h
 
 
 # -- on and off -----------------------------------------------------------------------------------------------------
+
+
+async def test_a_failure_of_ours_leaves_the_call_and_its_context_alone(weather, traced, monkeypatch):
+    """Reading the session breaks: the tool still runs, its result comes back, and no span of ours stays open
+    or current (the call runs bare)."""
+
+    def broken(session: Any) -> dict[str, Any]:
+        raise RuntimeError("llmtrace bug")
+
+    monkeypatch.setattr(_guard, "RAISE_INTERNAL_ERRORS", False)
+    monkeypatch.setattr(mcp_integration, "_session_attributes", broken)
+    async with Client(weather.server, mode="legacy") as client:
+        with llmtrace.agent("planner") as run:
+            result = await client.call_tool("forecast", {"city": "Oslo"})
+
+    assert result.content[0].text == "sunny in Oslo"
+    run_span = _named(traced, "invoke_agent planner")
+    assert _named(traced, "MCP send tools/call forecast").parent.span_id == run_span.context.span_id
+    assert run.totals.tool_calls == 1  # the abandoned execution still ended (a success: the call went on)
 
 
 async def test_uninstrument_restores_the_sdk(weather, sdk_spans_to_test):
