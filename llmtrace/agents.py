@@ -36,7 +36,7 @@ from .mirror import RUN_TWINS, mirror
 from .rollup import ACTIVE_RUN, RunTotals
 from .semconv import Attr, GenAI, Operation
 
-__all__ = ["Run", "ToolExecution", "agent", "tool", "workflow"]
+__all__ = ["Run", "ToolExecution", "agent", "current_tool", "tool", "workflow"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _MISSING: Any = object()
@@ -196,6 +196,7 @@ class ToolExecution:
         "_token",
         "arguments",
         "call",
+        "error_type",
         "llm_tracer",
         "name",
         "result",
@@ -213,6 +214,7 @@ class ToolExecution:
         self.arguments: Any = _MISSING
         self.result: Any = _MISSING
         self.call: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]] | None = None
+        self.error_type: str | None = None
         attrs: dict[str, Any] = {Attr.OPERATION: Operation.EXECUTE_TOOL.value, Attr.TOOL_NAME: name}
         if tool_type:
             attrs[Attr.TOOL_TYPE] = tool_type
@@ -227,13 +229,20 @@ class ToolExecution:
         """The tool's result, hashed onto the span when it ends (and captured raw only with ``capture_content``)."""
         self.result = value
 
+    def record_error(self, error_type: str) -> None:
+        """The tool failed without raising (its result says so, as MCP's ``isError`` does): it ends as an error of
+        ``error_type``, counted in its run and metrics like a raise. An exception, if one comes, still wins."""
+        self.error_type = error_type
+
     def enter(self) -> None:
-        self._token = otel_context.attach(trace.set_span_in_context(self.span))
+        self._token = (otel_context.attach(trace.set_span_in_context(self.span)), _ACTIVE_TOOL.set(self))
 
     def leave(self) -> None:
-        token, self._token = self._token, None
-        if token is not None:
-            otel_context.detach(token)
+        tokens, self._token = self._token, None
+        if tokens is not None:
+            ctx_token, tool_token = tokens
+            _ACTIVE_TOOL.reset(tool_token)
+            otel_context.detach(ctx_token)
 
     def end(self, exc: BaseException | None, result: Any = _MISSING) -> None:
         """The tool returned ``result`` (or raised ``exc``): count it in its run and metrics, end its span."""
@@ -247,7 +256,7 @@ class ToolExecution:
 
     def _end(self, exc: BaseException | None) -> None:
         duration_s = (time.perf_counter_ns() - self.start_ns) / 1e9
-        error_type = _error_type(exc)
+        error_type = _error_type(exc) if exc is not None else self.error_type
         if self.run is not None:
             self.run.add_tool(error_type is not None)
         span = self.span
@@ -282,6 +291,16 @@ class ToolExecution:
                 # arguments given as JSON text are captured as the object they encode (text that is not JSON: as is)
                 plain = json.loads(text) if text_of is canonical_arguments and text is not value else to_plain(value)
                 attrs[content_key] = canonical_json(redact_leaves(plain, self.llm_tracer.redactor))
+
+
+# The innermost tool execution entered in this context: an integration whose framework is about to run a tool that
+# an outer instrumentation already traces (MCP's conventions ask for this) adds to that span instead of nesting a twin.
+_ACTIVE_TOOL: ContextVar[ToolExecution | None] = ContextVar("llmtrace_active_tool", default=None)
+
+
+def current_tool() -> ToolExecution | None:
+    """The innermost tool execution whose context is entered here, or None."""
+    return _ACTIVE_TOOL.get()
 
 
 # -- shared helpers -----------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ __all__ = [
     "GENAI_PROVIDER_NAMES",
     "GENAI_TOKEN_BUCKETS",
     "LATENCY_BUCKETS_S",
+    "MCP",
     "RUN_CALLS_BUCKETS",
     "RUN_COST_BUCKETS_USD",
     "RUN_DURATION_BUCKETS_S",
@@ -166,6 +167,22 @@ class GenAI:
     METRIC_OPERATION_DURATION = "gen_ai.client.operation.duration"
     METRIC_TIME_TO_FIRST_CHUNK = "gen_ai.client.operation.time_to_first_chunk"
     TOKEN_TYPE = "gen_ai.token.type"
+
+
+class MCP:
+    """MCP tool calls (``llmtrace.integrations.mcp``): the OTel MCP conventions' names (semantic-conventions-genai
+    ``model/mcp``), and llmtrace's names for what they have none for (the server's own name and version)."""
+
+    METHOD_NAME = "mcp.method.name"
+    PROTOCOL_VERSION = "mcp.protocol.version"
+    SESSION_ID = "mcp.session.id"
+    JSONRPC_REQUEST_ID = "jsonrpc.request.id"
+    RPC_STATUS_CODE = "rpc.response.status_code"
+    NETWORK_TRANSPORT = "network.transport"
+    SERVER_NAME = "llm.mcp.server.name"
+    SERVER_VERSION = "llm.mcp.server.version"
+    TOOLS_CALL = "tools/call"
+    TOOL_ERROR = "tool_error"  # error.type of a tool result with isError=true, as the conventions name it
 
 
 class Metric:

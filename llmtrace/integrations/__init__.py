@@ -28,4 +28,6 @@ class IntegrationSpec:
     distribution: str
 
 
-INTEGRATIONS: tuple[IntegrationSpec, ...] = ()
+INTEGRATIONS: tuple[IntegrationSpec, ...] = (
+    IntegrationSpec("mcp", "mcp", "llmtrace.integrations.mcp", "MCPInstrumentor", "mcp", "mcp"),
+)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 
+from llmtrace.integrations import INTEGRATIONS
 from llmtrace.providers._registry import PROVIDERS
 
 
@@ -21,8 +22,10 @@ def test_instrument_imports_no_sdk_and_patches_each_on_import():
         """
         import sys, wrapt, llmtrace
         names = llmtrace.instrument()
+        from llmtrace.integrations import INTEGRATIONS
         from llmtrace.providers._registry import PROVIDERS
-        heavy = [spec.sdk_module for spec in PROVIDERS if spec.sdk_module in sys.modules]
+        modules = [*(spec.sdk_module for spec in PROVIDERS), *(spec.framework_module for spec in INTEGRATIONS)]
+        heavy = [module for module in modules if module in sys.modules]
         import openai, httpx2
         from openai.resources.chat.completions.completions import Completions
         print(len(names), heavy, isinstance(Completions.__dict__["create"], wrapt.FunctionWrapper),
@@ -32,7 +35,8 @@ def test_instrument_imports_no_sdk_and_patches_each_on_import():
               isinstance(httpx2.Client.__dict__["send"], wrapt.FunctionWrapper))
         """
     )
-    assert out.splitlines() == [f"{len(PROVIDERS)} [] True True False", "False False"]  # every SDK is installed
+    # every SDK and framework is installed (the dev extra)
+    assert out.splitlines() == [f"{len(PROVIDERS) + len(INTEGRATIONS)} [] True True False", "False False"]
 
 
 def test_uninstrument_before_the_import_leaves_the_sdk_untouched():
