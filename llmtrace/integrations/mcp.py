@@ -106,8 +106,8 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 continue
             holder = getattr(module, target[1], None) if target[1] else module
             attr = target[2]
-            if holder is None or not hasattr(holder, attr) or isinstance(getattr(holder, attr), wrapt.FunctionWrapper):
-                continue  # another SDK version: nothing of that name to wrap
+            if holder is None or not hasattr(holder, attr) or _is_wrapped(holder, attr):
+                continue  # another SDK version: nothing of that name to wrap; or wrapped already
             original = getattr(holder, attr)
             wrapt.wrap_function_wrapper(holder, attr, _WRAPPERS[(target[1], attr)])
             self._wrapped.append(target)
@@ -120,9 +120,16 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             module = sys.modules.get(module_name)
             holder = getattr(module, holder_name, None) if holder_name else module
             wrapper = getattr(holder, attr, None)
-            if holder is not None and isinstance(wrapper, wrapt.FunctionWrapper):
+            if holder is not None and _is_wrapped(holder, attr):
                 unwrap(holder, attr)
                 _rebind(attr, wrapper, getattr(holder, attr))
+
+
+def _is_wrapped(holder: Any, attr: str) -> bool:
+    """Whether ``holder.attr`` is our wrapt wrapper. Read statically: through a class, ``getattr`` gives a
+    ``BoundFunctionWrapper``, which is not a ``FunctionWrapper``, so a method would be wrapped again on each
+    ``instrument()`` and never unwrapped."""
+    return isinstance(inspect.getattr_static(holder, attr, None), wrapt.FunctionWrapper)
 
 
 # Modules that import a transport function by name: an SDK imported before instrument() holds the original there.

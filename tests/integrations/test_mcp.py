@@ -385,6 +385,8 @@ async def test_uninstrument_restores_the_sdk(weather, sdk_spans_to_test):
     assert isinstance(mcp.client.client.stdio_client, wrapt.FunctionWrapper)  # the alias bound before instrument()
     next(instrumenting, None)  # uninstrument
 
+    # what the class holds, not what attribute access gives (a wrapt proxy compares equal to what it wraps)
+    assert not isinstance(mcp.client.session.ClientSession.__dict__["call_tool"], wrapt.ObjectProxy)
     assert (
         mcp.client.session.ClientSession.call_tool,
         mcp.shared.jsonrpc_dispatcher.otel_span,
