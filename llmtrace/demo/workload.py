@@ -1,9 +1,10 @@
 """A seeded multi-agent workload through the real SDKs against the fake provider, with its ground truth.
 
-Agents (planner -> researcher -> writer) work on tasks for tenants; each step is one LLM call on a provider and
-model chosen by a seeded RNG, some streamed, some given a scripted fault. The ground truth is computed from
-what the fake server actually sent (its exchange log) and priced with genai-prices directly, independently of
-llmtrace's own LLM tracer, so tests and the stack can compare what arrived in Prometheus/Jaeger against it.
+Agents (planner -> researcher -> writer) work on tasks for tenants; each step is one agent run (``runs.py``) around
+one LLM call on a provider and model chosen by a seeded RNG, some streamed, some given a scripted fault; the
+researcher also runs tools, some of which fail and are retried. The ground truth is computed from what the fake
+server actually sent (its exchange log) and priced with genai-prices directly, independently of llmtrace's own LLM
+tracer, and from what each run did, so tests and the stack can compare what arrived in Prometheus/Jaeger against it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .providers import DemoProvider, demo_providers
+from .runs import RunRecord, plan_tools, run_agent, uses_tools
 
 __all__ = [
     "CallPlan",
@@ -103,6 +105,50 @@ class GroundTruth:
     retries: Counter[tuple[str, ...]] = field(default_factory=Counter)  # (provider, model)
     ttft_count: Counter[tuple[str, ...]] = field(default_factory=Counter)  # (provider, model)
     errors: Counter[str] = field(default_factory=Counter)  # error_type -> calls
+    # agent runs, keyed like llm_runs_total / llm_run_cost_usd / llm_run_calls / llm_tool_calls_total
+    runs: Counter[tuple[str, ...]] = field(default_factory=Counter)  # (operation, agent, tenant, status, error_type)
+    run_cost_usd: defaultdict[tuple[str, ...], float] = field(
+        default_factory=lambda: defaultdict(float)
+    )  # (operation, agent, tenant): the sum of the runs' costs
+    run_calls: Counter[tuple[str, ...]] = field(default_factory=Counter)  # (operation, agent, tenant)
+    tool_calls: Counter[tuple[str, ...]] = field(default_factory=Counter)  # (tool, agent, status, error_type)
+    per_run: list[dict[str, Any]] = field(default_factory=list)  # each run's figures, in order
+
+    def add_run(self, record: RunRecord, calls: int, cost_usd: float) -> None:
+        """One agent run: its outcome, its calls and their cost (the rollup llmtrace puts on its span), its tools."""
+        key = (_INVOKE_AGENT, record.agent, record.tenant)
+        status = "error" if record.error_type else "ok"
+        self.runs[(*key, status, record.error_type)] += 1
+        self.run_cost_usd[key] += cost_usd
+        self.run_calls[key] += calls
+        for tool, error_type in record.tools:
+            self.tool_calls[(tool, record.agent, "error" if error_type else "ok", error_type)] += 1
+        self.per_run.append(
+            {
+                "agent": record.agent,
+                "tenant": record.tenant,
+                "status": status,
+                "error_type": record.error_type,
+                "calls": calls,
+                "cost_usd": cost_usd,
+                "tool_calls": len(record.tools),
+                "tool_errors": record.tool_errors,
+            }
+        )
+
+    def agents(self) -> dict[str, dict[str, Any]]:
+        """Per agent: runs, failed runs, cost and calls (summed over its runs), tool calls and tool errors."""
+        out: dict[str, dict[str, Any]] = {}
+        for run in self.per_run:
+            row = out.setdefault(
+                run["agent"],
+                {"runs": 0, "run_errors": 0, "cost_usd": 0.0, "calls": 0, "tool_calls": 0, "tool_errors": 0},
+            )
+            row["runs"] += 1
+            row["run_errors"] += run["status"] == "error"
+            for name in ("cost_usd", "calls", "tool_calls", "tool_errors"):
+                row[name] += run[name]
+        return dict(sorted(out.items()))
 
     def to_json(self) -> dict[str, Any]:
         """Stable JSON: lists of {labels..., value} rows (what ``--truth FILE`` writes)."""
@@ -110,7 +156,14 @@ class GroundTruth:
         def rows(counter: Any, names: Sequence[str]) -> list[dict[str, Any]]:
             return [dict(zip(names, key, strict=True), value=value) for key, value in sorted(counter.items())]
 
+        run_keys = ("operation", "agent", "tenant")
         return {
+            "runs": rows(self.runs, (*run_keys, "status", "error_type")),
+            "run_cost_usd": rows(self.run_cost_usd, run_keys),
+            "run_calls": rows(self.run_calls, run_keys),
+            "tool_calls": rows(self.tool_calls, ("tool", "agent", "status", "error_type")),
+            "agents": self.agents(),
+            "per_run": self.per_run,
             "calls": rows(self.calls, ("provider", "model", "status", "error_type", "streaming", "agent", "tenant")),
             "tokens": rows(self.tokens, ("provider", "model", "type", "agent", "tenant")),
             "cost_usd": rows(self.cost_usd, ("provider", "model", "agent", "tenant")),
@@ -123,10 +176,15 @@ class GroundTruth:
                 "cost_usd": sum(self.cost_usd.values()),
                 "retries": sum(self.retries.values()),
                 "errors": sum(self.errors.values()),
+                "runs": sum(self.runs.values()),
+                "run_errors": sum(v for k, v in self.runs.items() if k[3] == "error"),
+                "tool_calls": sum(self.tool_calls.values()),
+                "tool_errors": sum(v for k, v in self.tool_calls.items() if k[2] == "error"),
             },
         }
 
 
+_INVOKE_AGENT = "invoke_agent"
 _TOKEN_TYPES = ("input", "output", "cache_read", "cache_write", "reasoning")
 
 
@@ -198,7 +256,8 @@ def make_clients(server: Any, providers: Sequence[str] | None = None) -> dict[st
 def run_workload(
     server: Any, config: WorkloadConfig, *, on_call: Callable[[CallPlan], None] | None = None
 ) -> GroundTruth:
-    """Run the planned calls through the real SDKs (instrumented if llmtrace is) and return the ground truth."""
+    """Run the planned calls through the real SDKs (instrumented if llmtrace is), each inside a run of its agent, and
+    return the ground truth."""
     from .. import attributes
 
     clients = make_clients(server, config.providers)
@@ -213,12 +272,16 @@ def run_workload(
             continue
         started = time.perf_counter()
         first = len(server.log)
-        with attributes(agent=plan.agent, tenant=plan.tenant, session=f"task-{plan.index // 3}"):
-            try:
-                demos[plan.provider].call(clients[plan.provider], plan, plan.headers())
-            except Exception:
-                pass  # the scripted failure; llmtrace records it
-        _account(truth, plan, server.log[first:])
+        steps = plan_tools(config.seed, plan.index) if uses_tools(plan.index, config.agents) else ()
+        with attributes(tenant=plan.tenant):
+            record = run_agent(
+                plan.agent,
+                plan.tenant,
+                f"task-{plan.index // 3}",
+                lambda plan=plan: demos[plan.provider].call(clients[plan.provider], plan, plan.headers()),
+                steps,
+            )
+        truth.add_run(record, 1, _account(truth, plan, server.log[first:]))
         if on_call is not None:
             on_call(plan)
         if interval:
@@ -226,8 +289,8 @@ def run_workload(
     return truth
 
 
-def _account(truth: GroundTruth, plan: CallPlan, exchanges: list[Any]) -> None:
-    """Add one logical call's expected metrics, from what the server sent.
+def _account(truth: GroundTruth, plan: CallPlan, exchanges: list[Any]) -> float:
+    """Add one logical call's expected metrics, from what the server sent; returns its cost (0 when none).
 
     The outcome is the last attempt's fault, not the plan's: an SDK that retries less than planned (no retry
     loop, no retries for streams, or a time-bounded loop such as mistralai's) fails on the fault it last got.
@@ -248,15 +311,15 @@ def _account(truth: GroundTruth, plan: CallPlan, exchanges: list[Any]) -> None:
     if plan.streaming and final is not None and final.chunks:
         truth.ttft_count[(provider, plan.model)] += 1
     if not usage or error_type:
-        return
+        return 0.0
     for kind in _TOKEN_TYPES:
         if usage.get(kind):
             truth.tokens[(provider, plan.model, kind, plan.agent, plan.tenant)] += usage[kind]
     if not demo.priced:
-        return  # e.g. local models have no list price: llmtrace records them as unpriced, with no cost series
-    truth.cost_usd[(provider, plan.model, plan.agent, plan.tenant)] += reference_cost(
-        demo.price_provider or provider, final.model or plan.model, usage
-    )
+        return 0.0  # e.g. local models have no list price: llmtrace records them as unpriced, with no cost series
+    cost = reference_cost(demo.price_provider or provider, final.model or plan.model, usage)
+    truth.cost_usd[(provider, plan.model, plan.agent, plan.tenant)] += cost
+    return cost
 
 
 def reference_cost(provider: str, model: str, usage: dict[str, int]) -> float:

@@ -1,0 +1,127 @@
+"""The demo's agents: every planned LLM call is made inside a run of its agent, and the researcher runs tools.
+
+Each plan becomes one ``llmtrace.agent`` run (an ``invoke_agent`` span, the root of its own trace) around its one
+LLM call, so the call's ``agent`` label is the run's agent. The agents hand off in turn within a task (planner,
+researcher, writer, sharing the task's conversation id); the second agent of the list is the researcher: after
+its call it runs tools (``llmtrace.tool``) that fail now and then, as flaky backends do, and retries each failed
+one up to ``TOOL_ATTEMPTS`` times. A run whose call fails ends with the SDK's exception, like a real agent that
+does not handle it; the workload catches it outside the run and goes on with the next plan.
+
+Which tool attempts fail is drawn from a generator of its own per plan, so adding tools never changes the calls
+the seed plans. What a run did (its outcome, every tool attempt) is recorded here as it happens: that record, with
+the call's cost from the workload's ground truth, is the truth of the run metrics and of each run's rollup.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ..agents import agent, tool
+
+__all__ = ["TOOLS", "TOOL_ATTEMPTS", "RunRecord", "ToolStep", "plan_tools", "run_agent", "uses_tools"]
+
+# tool -> the exception it raises when its backend fails (the tool span's and metric's error type)
+TOOLS: dict[str, type[Exception]] = {"web_search": TimeoutError, "fetch_page": ConnectionError}
+TOOL_FAILURE_RATE = 0.3
+TOOL_ATTEMPTS = 3  # the researcher tries a failing tool at most this many times, then does without it
+
+
+@dataclass(frozen=True)
+class ToolStep:
+    """One tool the researcher needs, and which of its attempts fail (True), in order."""
+
+    tool: str
+    fails: tuple[bool, ...]
+
+
+@dataclass
+class RunRecord:
+    """What one agent run did, as the demo saw it (not as llmtrace recorded it)."""
+
+    agent: str
+    tenant: str
+    error_type: str = ""  # the class of the exception that ended the run; "" when it returned
+    tools: list[tuple[str, str]] = field(default_factory=list)  # (tool, error type or "") per tool execution
+
+    @property
+    def tool_errors(self) -> int:
+        return sum(1 for _, error in self.tools if error)
+
+
+def uses_tools(index: int, agents: Sequence[str]) -> bool:
+    """Whether the plan at ``index`` is the researcher's turn (the second agent of the list)."""
+    return len(agents) > 1 and index % len(agents) == 1
+
+
+def plan_tools(seed: int, index: int) -> tuple[ToolStep, ...]:
+    """The researcher's tool attempts for plan ``index``: a search, then one or two page fetches; each attempt
+    fails with ``TOOL_FAILURE_RATE`` and a failed one is retried until it succeeds or ``TOOL_ATTEMPTS`` ran."""
+    rng = random.Random(f"llmtrace-demo-tools:{seed}:{index}")  # its own stream: the call plan stays the seed's
+    names = ["web_search", *["fetch_page"] * rng.randint(1, 2)]
+    steps = []
+    for name in names:
+        fails: list[bool] = []
+        while len(fails) < TOOL_ATTEMPTS and (not fails or fails[-1]):
+            fails.append(rng.random() < TOOL_FAILURE_RATE)
+        steps.append(ToolStep(name, tuple(fails)))
+    return tuple(steps)
+
+
+class Toolbox:
+    """The researcher's tools. Each attempt fails or not as its ``ToolStep`` says, the way a flaky backend would."""
+
+    def __init__(self, record: RunRecord) -> None:
+        self.record = record
+        self.fail_next = False
+
+    def attempt(self, name: str, fails: bool, argument: str) -> bool:
+        """One execution of tool ``name``; True when it returned."""
+        self.fail_next = fails
+        try:
+            getattr(self, name)(argument)
+        except tuple(TOOLS.values()) as exc:
+            self.record.tools.append((name, type(exc).__qualname__))
+            return False
+        self.record.tools.append((name, ""))
+        return True
+
+    def _backend(self, name: str) -> None:
+        if self.fail_next:
+            raise TOOLS[name](f"{name}: the backend did not answer")
+
+    @tool("web_search")
+    def web_search(self, query: str) -> list[str]:
+        self._backend("web_search")
+        return [f"https://example.org/{query}/{n}" for n in range(3)]
+
+    @tool("fetch_page")
+    def fetch_page(self, url: str) -> str:
+        self._backend("fetch_page")
+        return f"<html><body>notes on {url}</body></html>"
+
+
+def _research(record: RunRecord, steps: tuple[ToolStep, ...], topic: str) -> None:
+    """The researcher's tools after its call: each retried while it fails, at most ``TOOL_ATTEMPTS`` times."""
+    box = Toolbox(record)
+    for n, step in enumerate(steps):
+        argument = topic if step.tool == "web_search" else f"https://example.org/{topic}/{n}"
+        for fails in step.fails:
+            if box.attempt(step.tool, fails, argument):
+                break
+
+
+def run_agent(
+    name: str, tenant: str, conversation: str, call: Callable[[], None], steps: tuple[ToolStep, ...] = ()
+) -> RunRecord:
+    """One run of agent ``name``: its LLM ``call``, then its tool ``steps``. The call's exception ends the run (and
+    is recorded, then swallowed here: the demo goes on with its next plan)."""
+    record = RunRecord(name, tenant)
+    try:
+        with agent(name, conversation=conversation):
+            call()
+            _research(record, steps, conversation)
+    except Exception as exc:  # the scripted failure; llmtrace records it on the call and on the run
+        record.error_type = type(exc).__qualname__
+    return record

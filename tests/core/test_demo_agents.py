@@ -1,0 +1,107 @@
+"""The demo workload as agent runs: every call inside a run of its agent, the researcher's tools failing and retried,
+and the run metrics, spans and rollups llmtrace records in-process equal the workload's ground truth exactly."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+from llmtrace.demo.fake_server import FakeProviderServer
+from llmtrace.demo.runs import TOOL_ATTEMPTS, plan_tools
+from llmtrace.demo.workload import WorkloadConfig, plan_calls, run_workload
+
+from .._truth import assert_metrics_equal_truth, metric_points, truth_rows
+
+CONFIG = WorkloadConfig(calls=45, seed=4, providers=("openai", "anthropic"), fault_rate=0.3)
+RUN_KEYS = ("operation", "agent", "tenant")
+
+
+@pytest.fixture
+def truth(instrumented) -> dict[str, Any]:
+    with FakeProviderServer(seed=CONFIG.seed) as server:
+        return run_workload(server, CONFIG).to_json()
+
+
+def _histograms(telemetry, name: str) -> dict[tuple[str, ...], tuple[float, int]]:
+    """(sum, count) of histogram ``name`` by the run labels."""
+    out: dict[tuple[str, ...], list[float]] = defaultdict(lambda: [0.0, 0])
+    for attrs, point in telemetry.points(name):
+        key = tuple(str(attrs.get(k, "")) for k in RUN_KEYS)
+        out[key][0] += point.sum
+        out[key][1] += point.count
+    return {k: (v[0], int(v[1])) for k, v in out.items()}
+
+
+def test_run_and_tool_metrics_equal_ground_truth(instrumented, truth):
+    assert_metrics_equal_truth(instrumented, truth)  # the calls' numbers are what they were without runs
+    run_keys = (*RUN_KEYS, "status", "error_type")
+    assert metric_points(instrumented, "llm.runs", run_keys) == truth_rows(truth["runs"], run_keys)
+    tool_keys = ("tool", "agent", "status", "error_type")
+    assert metric_points(instrumented, "llm.tool.calls", tool_keys) == truth_rows(truth["tool_calls"], tool_keys)
+    runs = truth_rows(truth["runs"], RUN_KEYS)
+    cost, calls = _histograms(instrumented, "llm.run.cost.usd"), _histograms(instrumented, "llm.run.calls")
+    assert cost.keys() == calls.keys() == runs.keys()
+    for key, expected in truth_rows(truth["run_cost_usd"], RUN_KEYS).items():
+        assert cost[key] == (pytest.approx(expected, rel=1e-9, abs=1e-15), runs[key])
+    assert {k: v for k, (v, _) in calls.items()} == truth_rows(truth["run_calls"], RUN_KEYS)
+    totals = truth["totals"]
+    assert totals["runs"] == totals["calls"] == CONFIG.calls
+    assert totals["run_errors"] == totals["errors"] > 0  # a call that fails ends its run with the exception
+    assert 0 < totals["tool_errors"] < totals["tool_calls"]
+    assert {r["status"] for r in truth["tool_calls"] if r["tool"] == "fetch_page"} == {"ok", "error"}
+
+
+def test_demo_agents_summary_equals_per_run_truth(truth):
+    """``agents`` adds up ``per_run``, and the researcher is the only agent with tools."""
+    agents = truth["agents"]
+    assert set(agents) == {"planner", "researcher", "writer"}
+    assert agents["researcher"]["tool_calls"] > 0 and agents["planner"]["tool_calls"] == 0
+    for name, row in agents.items():
+        mine = [r for r in truth["per_run"] if r["agent"] == name]
+        assert row["runs"] == len(mine) == CONFIG.calls // 3
+        assert row["cost_usd"] == pytest.approx(sum(r["cost_usd"] for r in mine))
+        assert row["tool_errors"] == sum(r["tool_errors"] for r in mine)
+
+
+def test_each_call_runs_inside_its_agent_and_each_run_is_a_trace(instrumented, truth):
+    spans = instrumented.spans()
+    by_id = {s.context.span_id: s for s in spans}
+    runs = [s for s in spans if s.attributes.get("llm.operation") == "invoke_agent"]
+    calls = [s for s in spans if "llm.provider" in s.attributes]
+    tools = [s for s in spans if s.attributes.get("llm.operation") == "execute_tool"]
+    assert len(runs) == len(calls) == CONFIG.calls and len(tools) == truth["totals"]["tool_calls"]
+    assert all(s.parent is None for s in runs)  # one trace per run, so one LLM call per trace
+    for span in calls + tools:
+        parent = by_id[span.parent.span_id]
+        assert parent.name == f"invoke_agent {span.attributes['llm.agent']}"
+    assert {t.attributes["llm.agent"] for t in tools} == {"researcher"}
+    # the rollup on each run's span equals what that run did (runs end in plan order)
+    for span, expected in zip(runs, truth["per_run"], strict=True):
+        attrs = span.attributes
+        assert (attrs["llm.agent"], attrs["llm.tenant"], attrs["llm.session"].startswith("task-")) == (
+            expected["agent"],
+            expected["tenant"],
+            True,
+        )
+        assert (attrs["llm.run.calls"], attrs["llm.run.tool_calls"], attrs["llm.run.tool_errors"]) == (
+            expected["calls"],
+            expected["tool_calls"],
+            expected["tool_errors"],
+        )
+        assert attrs["llm.run.cost_usd"] == pytest.approx(expected["cost_usd"], rel=1e-9, abs=1e-15)
+        assert attrs.get("llm.error.type", "") == expected["error_type"]
+
+
+def test_tool_plans_are_seeded_and_retry_only_failures():
+    steps = [step for index in range(200) for step in plan_tools(7, index)]
+    assert steps == [step for index in range(200) for step in plan_tools(7, index)]  # seeded
+    for step in steps:
+        assert 1 <= len(step.fails) <= TOOL_ATTEMPTS
+        assert all(step.fails[:-1])  # retried only after a failure
+        assert len(step.fails) == TOOL_ATTEMPTS or not step.fails[-1]  # stops at a success or at the limit
+    assert any(len(s.fails) > 1 and not s.fails[-1] for s in steps)  # a failure that a retry got past
+    assert any(len(s.fails) == TOOL_ATTEMPTS and s.fails[-1] for s in steps)  # one that the agent gave up on
+    first = plan_calls(CONFIG)
+    assert [p.agent for p in first[:3]] == ["planner", "researcher", "writer"] and plan_calls(CONFIG) == first
