@@ -52,6 +52,35 @@ def _summary_table(rows: list[Any]) -> Table:
     return table
 
 
+def _agents_table(rows: list[Any], truth: dict[str, dict[str, Any]]) -> Table:
+    """Per agent, what llmtrace recorded beside the workload's ground truth ("recorded / truth")."""
+    table = Table(title="llmtrace demo: agent runs, recorded (in-process metrics) / ground truth")
+    for name in ("agent", "runs", "failed runs", "cost", "LLM calls", "tool calls", "tool errors"):
+        table.add_column(name, justify="left" if name == "agent" else "right", no_wrap=True)
+    for name in ("p50 cost/run", "p99 cost/run", "p50 duration", "p99 duration"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for r in rows:
+        t = truth.get(r.agent, {})
+
+        def pair(got: Any, key: str, fmt: Any = fmt_int) -> str:
+            return f"{fmt(got)} / {fmt(t[key]) if key in t else '-'}"
+
+        table.add_row(
+            r.agent,
+            pair(r.runs, "runs"),
+            pair(r.run_errors, "run_errors"),
+            pair(r.cost_usd, "cost_usd", fmt_usd),
+            pair(r.calls, "calls"),
+            pair(r.tool_calls, "tool_calls"),
+            pair(r.tool_errors, "tool_errors"),
+            fmt_usd(r.cost_p50_usd),
+            fmt_usd(r.cost_p99_usd),
+            fmt_ms(r.duration_p50_s),
+            fmt_ms(r.duration_p99_s),
+        )
+    return table
+
+
 def _csv(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.split(",") if p.strip())
 
@@ -108,7 +137,7 @@ def demo(
 
     from .._instrument import instrument, uninstrument
     from ..demo.fake_server import FakeProviderServer
-    from ..demo.summary import summarize
+    from ..demo.summary import summarize, summarize_agents
     from ..demo.telemetry import DemoTelemetry
     from ..demo.workload import WorkloadConfig, run_workload, truth_json
 
@@ -132,9 +161,11 @@ def demo(
             result = run_workload(server, config, on_call=lambda _: progress.advance(task))
     finally:
         uninstrument()
-    rows = summarize(telemetry.reader.get_metrics_data())
+    recorded = telemetry.reader.get_metrics_data()
+    rows = summarize(recorded)
     export_problem = telemetry.shutdown()
     console.print(_summary_table(rows))
+    console.print(_agents_table(summarize_agents(recorded), result.agents()))
     totals = result.to_json()["totals"]
     console.print(
         f"{totals['calls']:,} calls, {totals['errors']:,} failed, {totals['retries']:,} SDK retries; recorded cost "

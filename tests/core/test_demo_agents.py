@@ -3,13 +3,17 @@ and the run metrics, spans and rollups llmtrace records in-process equal the wor
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from llmtrace.cli import app, fmt_usd
 from llmtrace.demo.fake_server import FakeProviderServer
 from llmtrace.demo.runs import TOOL_ATTEMPTS, plan_tools
+from llmtrace.demo.summary import summarize, summarize_agents
 from llmtrace.demo.workload import WorkloadConfig, plan_calls, run_workload
 
 from .._truth import assert_metrics_equal_truth, metric_points, truth_rows
@@ -105,3 +109,44 @@ def test_tool_plans_are_seeded_and_retry_only_failures():
     assert any(len(s.fails) == TOOL_ATTEMPTS and s.fails[-1] for s in steps)  # one that the agent gave up on
     first = plan_calls(CONFIG)
     assert [p.agent for p in first[:3]] == ["planner", "researcher", "writer"] and plan_calls(CONFIG) == first
+
+
+def test_summary_per_agent_equals_ground_truth(instrumented, truth):
+    """What the demo prints per agent, read from the in-process metrics, is the truth."""
+    rows = {r.agent: r for r in summarize_agents(instrumented.reader.get_metrics_data())}
+    assert rows.keys() == truth["agents"].keys()
+    for name, want in truth["agents"].items():
+        got = rows[name]
+        assert (got.runs, got.run_errors, got.calls, got.tool_calls, got.tool_errors) == (
+            want["runs"],
+            want["run_errors"],
+            want["calls"],
+            want["tool_calls"],
+            want["tool_errors"],
+        )
+        assert got.cost_usd == pytest.approx(want["cost_usd"], rel=1e-9, abs=1e-15)
+        costs = [r["cost_usd"] for r in truth["per_run"] if r["agent"] == name]
+        assert got.cost_p50_usd is not None and got.cost_p99_usd is not None and got.duration_p99_s is not None
+        assert 0 <= got.cost_p50_usd <= got.cost_p99_usd <= 2 * max(costs) + 1e-4  # inside the top bucket at most
+    assert {r.provider for r in summarize(instrumented.reader.get_metrics_data())} == {"openai", "anthropic"}
+
+
+def test_demo_prints_agent_runs_beside_the_truth(tmp_path, monkeypatch):
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    truth_file = tmp_path / "truth.json"
+    argv = ["demo", "--calls", "9", "--providers", "openai", "--fault-rate", "0.4", "--seed", "2"]
+    result = CliRunner().invoke(app, [*argv, "--truth", str(truth_file)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    agents = json.loads(truth_file.read_text())["agents"]
+    lines = {line.split()[1]: line for line in result.stdout.splitlines() if line.startswith("│ ")}
+    for name, want in agents.items():
+        cells = [c.strip() for c in lines[name].strip("│ ").split("│")]
+        assert cells[1:7] == [
+            f"{want['runs']} / {want['runs']}",
+            f"{want['run_errors']} / {want['run_errors']}",
+            f"{fmt_usd(want['cost_usd'])} / {fmt_usd(want['cost_usd'])}",
+            f"{want['calls']} / {want['calls']}",
+            f"{want['tool_calls']} / {want['tool_calls']}",
+            f"{want['tool_errors']} / {want['tool_errors']}",
+        ], lines[name]
+    assert agents["researcher"]["tool_calls"] > 0
