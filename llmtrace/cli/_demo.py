@@ -3,6 +3,7 @@ printing what was recorded next to the workload's ground truth. The demo itself 
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -52,6 +53,10 @@ def _summary_table(rows: list[Any]) -> Table:
     return table
 
 
+def _recorded_and_truth(truth: dict[str, Any], got: Any, key: str, fmt: Any = fmt_int) -> str:
+    return f"{fmt(got)} / {fmt(truth[key]) if key in truth else '-'}"
+
+
 def _agents_table(rows: list[Any], truth: dict[str, dict[str, Any]]) -> Table:
     """Per agent, what llmtrace recorded beside the workload's ground truth ("recorded / truth")."""
     table = Table(title="llmtrace demo: agent runs, recorded (in-process metrics) / ground truth")
@@ -61,10 +66,7 @@ def _agents_table(rows: list[Any], truth: dict[str, dict[str, Any]]) -> Table:
         table.add_column(name, justify="right", no_wrap=True)
     for r in rows:
         t = truth.get(r.agent, {})
-
-        def pair(got: Any, key: str, fmt: Any = fmt_int) -> str:
-            return f"{fmt(got)} / {fmt(t[key]) if key in t else '-'}"
-
+        pair = functools.partial(_recorded_and_truth, t)
         table.add_row(
             r.agent,
             pair(r.runs, "runs"),
