@@ -178,6 +178,7 @@ class LLMSpan:
     name: str
     service: str
     tags: dict[str, Any]
+    parent_id: str | None = None  # the span it is a child of, in the same trace (None for a root)
 
 
 @dataclass
@@ -241,9 +242,18 @@ def _llm_spans(trace: dict[str, Any], only_llm: bool = True) -> list[LLMSpan]:
                 span["operationName"],
                 service,
                 tags,
+                _parent_id(span),
             )
         )
     return spans
+
+
+def _parent_id(span: dict[str, Any]) -> str | None:
+    """The span's parent in its own trace, from Jaeger's ``references`` (a CHILD_OF reference)."""
+    for ref in span.get("references") or []:
+        if ref.get("refType") == "CHILD_OF" and ref.get("traceID") == span.get("traceID"):
+            return ref.get("spanID")
+    return span.get("parentSpanID") or None
 
 
 # -- OTLP: where the exporters send, and whether something there takes an export ------------------------------------

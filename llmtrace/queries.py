@@ -118,6 +118,32 @@ class QueryBuilder:
             f"{self.window(f'{PromName.LATENCY}_count', by=by, attribution=False)}"
         )
 
-    def quantile(self, histogram: str, q: float, by: str = "") -> str:
+    def quantile(self, histogram: str, q: float, by: str = "", attribution: bool = False) -> str:
+        """Quantile ``q`` of a histogram over the window; ``attribution``: it has agent/tenant labels (the run
+        histograms), not provider/model only (latency, TTFT)."""
         labels = f"{by}, le" if by else "le"
-        return f"histogram_quantile({q}, {self.window(f'{histogram}_bucket', by=labels, attribution=False)})"
+        return f"histogram_quantile({q}, {self.window(f'{histogram}_bucket', by=labels, attribution=attribution)})"
+
+    # -- agent runs and tools (labelled by agent and tenant; tools by agent only) ---------------------------------
+
+    def runs(self, by: str = "", extra: str = "") -> str:
+        return self.window(PromName.RUNS, extra, by)
+
+    def run_errors(self, by: str = "") -> str:
+        return self.runs(by, f'{Metric.L_STATUS}="{Metric.STATUS_ERROR}"')
+
+    def run_sum(self, histogram: str, by: str = "") -> str:
+        """The exact total of a run histogram's observations (``llm_run_cost_usd``: the runs' cost)."""
+        return self.window(f"{histogram}_sum", by=by)
+
+    def run_average(self, histogram: str, by: str = "") -> str:
+        """Observations' mean over the window (exact: total over count), e.g. calls per run."""
+        return f"{self.run_sum(histogram, by)} / ({self.window(f'{histogram}_count', by=by)} > 0)"
+
+    def tool_calls(self, by: str = "", extra: str = "") -> str:
+        """Tool executions; their series carry no tenant, so only ``--agent`` filters them."""
+        selector = f"{PromName.TOOL_CALLS}{Filters(agent=self.filters.agent).matchers(extra=extra)}"
+        return window_total(selector, f"{self.seconds}s", by)
+
+    def tool_errors(self, by: str = "") -> str:
+        return self.tool_calls(by, f'{Metric.L_STATUS}="{Metric.STATUS_ERROR}"')

@@ -9,11 +9,12 @@ The secure profile's credentials are options before the command (``llmtrace --ca
 ``_PASSWORD`` (or ``LLMTRACE_JAEGER_TOKEN`` behind a token proxy) and ``LLMTRACE_CA_FILE`` variables.
 
 One module per job: ``_shared`` (the app, credentials, common options, time window, output and failure),
-``_format`` (numbers and times), ``_prometheus`` (``stats``, ``models``), ``_jaeger`` (``recent``, ``errors``,
-``trace``), ``_doctor`` and ``_demo``. The commands are registered here, in the order ``--help`` lists them.
+``_format`` (numbers and times), ``_prometheus`` (``stats``, ``models``), ``_agents`` (``agents``), ``_jaeger``
+(``recent``, ``errors``, ``trace``; ``_tree`` draws a trace), ``_doctor`` and ``_demo``. The commands are
+registered here, in the order ``--help`` lists them.
 """
 
-from . import _demo, _doctor, _jaeger, _prometheus
+from . import _agents, _demo, _doctor, _jaeger, _prometheus
 from ._format import fmt_ms, fmt_usd
 from ._shared import app, parse_time
 from ._shared import console as _console
@@ -31,6 +32,7 @@ def _version() -> None:
 for _command in (
     _prometheus.stats,
     _prometheus.models,
+    _agents.agents,
     _jaeger.recent,
     _jaeger.errors,
     _jaeger.trace,

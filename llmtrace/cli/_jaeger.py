@@ -1,5 +1,6 @@
 """``recent``, ``errors`` and ``trace``: the commands that show individual calls, read from Jaeger's query API
-(``errors`` counts from Prometheus, then names recent traces of each kind from Jaeger)."""
+(``errors`` counts from Prometheus, then names recent traces of each kind from Jaeger; ``trace`` shows one trace as
+a tree of agent runs, LLM calls and tools, ``_tree``)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from ._shared import (
     emit,
     window,
 )
+from ._tree import render_tree, span_tree
 
 __all__ = ["errors", "recent", "trace"]
 
@@ -49,16 +51,39 @@ def _row(span: LLMSpan) -> dict[str, Any]:
 
 
 def _search(
-    jaeger: JaegerClient, service: str | None, start: float, end: float, limit: int, **kw: Any
+    jaeger: JaegerClient,
+    service: str | None,
+    start: float,
+    end: float,
+    limit: int,
+    tags: dict[str, str] | None = None,
+    min_duration_ms: int | None = None,
 ) -> list[LLMSpan]:
-    """LLM spans of one service, or of every service Jaeger knows, newest first."""
+    """LLM spans of one service, or of every service Jaeger knows, newest first, that match ``tags`` themselves.
+
+    Jaeger finds traces with a matching span; a trace also holds other calls (an agent run's, or calls under a
+    failed run or tool), so the spans are matched again here."""
     services = [service] if service else jaeger.services()
+    min_duration = f"{min_duration_ms}ms" if min_duration_ms else None
+    window = {"start_us": int(start * 1e6), "end_us": int(end * 1e6), "limit": limit}
     spans = [
         s
         for svc in services
-        for s in jaeger.search(svc, start_us=int(start * 1e6), end_us=int(end * 1e6), limit=limit, **kw)
+        for s in jaeger.search(svc, **window, tags=tags, min_duration=min_duration)
+        if _matches(s, tags or {}) and s.duration_us >= (min_duration_ms or 0) * 1000
     ]
     return sorted(spans, key=lambda s: s.start_us, reverse=True)
+
+
+def _matches(span: LLMSpan, tags: dict[str, str]) -> bool:
+    """The span's own tags equal ``tags`` as Jaeger compares them (as text; booleans as true/false)."""
+    return all(_tag_text(span.tags.get(key)) == value for key, value in tags.items())
+
+
+def _tag_text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return None if value is None else str(value)
 
 
 def _recent_table(rows: list[dict[str, Any]]) -> Table:
@@ -99,15 +124,7 @@ def recent(
     tags = Filters(provider, model, agent, tenant).span_tags()
     if errors_only:
         tags[Attr.SUCCESS] = "false"
-    spans = _search(
-        JaegerClient(jaeger_url),
-        service,
-        start,
-        end,
-        limit,
-        tags=tags,
-        min_duration=f"{slow_ms}ms" if slow_ms else None,
-    )
+    spans = _search(JaegerClient(jaeger_url), service, start, end, limit, tags=tags, min_duration_ms=slow_ms)
     rows = [_row(s) for s in spans[:limit]]
     emit(as_json, rows, lambda: console.print(_recent_table(rows)))
 
@@ -165,6 +182,7 @@ _TRACE_ID = re.compile(r"[0-9a-f]{1,32}")
 
 
 def _trace_tables(payload: dict[str, Any]) -> None:
+    console.print(render_tree(payload["trace_id"], payload["tree"]))
     for span in payload["spans"]:
         table = Table(title=f"{span['name']}  ({span['service']}, {span['duration_ms']:,.1f} ms)", show_header=False)
         for key, value in span["attributes"].items():
@@ -174,7 +192,8 @@ def _trace_tables(payload: dict[str, Any]) -> None:
 
 @backend_errors
 def trace(trace_id: str, jaeger_url: JaegerURL = JAEGER_DEFAULT, as_json: AsJSON = False) -> None:
-    """One trace's LLM span attributes (content only if the span carries it)."""
+    """One trace as a tree (agent runs, LLM calls, tools) with cost per node, then each span's attributes (content
+    only if the span carries it)."""
     trace_id = trace_id.strip().lower()
     if not _TRACE_ID.fullmatch(trace_id):
         raise BackendError(f"{trace_id!r} is not a trace id (1 to 32 hex digits, as `llmtrace recent` shows them)")
@@ -190,9 +209,11 @@ def trace(trace_id: str, jaeger_url: JaegerURL = JAEGER_DEFAULT, as_json: AsJSON
                 "service": s.service,
                 "start": iso(s.start_us / 1e6),
                 "duration_ms": s.duration_us / 1000,
+                "parent_span_id": s.parent_id,
                 "attributes": dict(sorted(s.tags.items())),
             }
             for s in spans
         ],
+        "tree": span_tree(spans),
     }
     emit(as_json, payload, lambda: _trace_tables(payload))
