@@ -26,6 +26,9 @@ JAEGER = {"type": "jaeger", "uid": "jaeger"}
 # Series filters: calls/tokens/cost carry agent and tenant; latency/ttft/retries carry provider and model only.
 F = 'provider=~"$provider", model=~"$model", agent=~"$agent", tenant=~"$tenant"'
 FM = 'provider=~"$provider", model=~"$model"'
+# Agent runs carry agent and tenant; tool executions carry the agent they ran in (no tenant); tool durations neither.
+RF = 'agent=~"$agent", tenant=~"$tenant"'
+TF = 'agent=~"$agent"'
 RANGE, STEP, SLIDING = "$__range", "$__interval", "$__rate_interval"
 SERVICES = "label_values(llm_calls_total, service_name)"
 
@@ -109,28 +112,30 @@ def _timeseries(
     )
 
 
-def _quantiles(metric: str, flt: str) -> list[dict[str, Any]]:
+def _quantiles(
+    metric: str, flt: str, by: str = "model", qs: tuple[float, ...] = (0.5, 0.9, 0.99)
+) -> list[dict[str, Any]]:
     """Quantiles over a sliding window: bucket counts exact, the quantile itself an estimate inside its bucket."""
-    buckets = _total(f"{metric}_bucket", flt, SLIDING, "model, le")
+    buckets = _total(f"{metric}_bucket", flt, SLIDING, f"{by}, le")
     return [
         _target(
             f"histogram_quantile({q}, {buckets})",
-            f"p{int(q * 100)} {{{{model}}}}",
-            ref,
+            f"p{int(q * 100)} {{{{{by}}}}}",
+            chr(ord("A") + i),
             exemplar=True,
         )
-        for q, ref in ((0.5, "A"), (0.9, "B"), (0.99, "C"))
+        for i, q in enumerate(qs)
     ]
 
 
-def _variable(name: str, label: str) -> dict[str, Any]:
+def _variable(name: str, label: str, metric: str = "llm_calls_total") -> dict[str, Any]:
     return {
         "name": name,
         "label": label,
         "type": "query",
         "datasource": PROM,
-        "query": {"query": f"label_values(llm_calls_total, {name})", "refId": f"{name}-values"},
-        "definition": f"label_values(llm_calls_total, {name})",
+        "query": {"query": f"label_values({metric}, {name})", "refId": f"{name}-values"},
+        "definition": f"label_values({metric}, {name})",
         "refresh": 2,
         "multi": True,
         "includeAll": True,
@@ -289,6 +294,121 @@ def _agent_table(pid: int, grid: tuple[int, int, int, int]) -> dict[str, Any]:
     )
 
 
+def _quantile(q: float, histogram: str, flt: str, by: str = "") -> str:
+    """Quantile ``q`` over the dashboard's range from exact bucket counts (interpolated inside its bucket)."""
+    return f"histogram_quantile({q}, {_total(f'{histogram}_bucket', flt, by=f'{by}, le' if by else 'le')})"
+
+
+def _mean(histogram: str, flt: str, by: str = "") -> str:
+    """Mean observation over the dashboard's range: exact sum over exact count."""
+    return f"{_total(f'{histogram}_sum', flt, by=by)} / ({_total(f'{histogram}_count', flt, by=by)} > 0)"
+
+
+def agents() -> dict[str, Any]:
+    """Agents: runs per agent and outcome, cost, duration and calls per run (p50/p99), tool calls and tool errors."""
+    runs, failed = _total("llm_runs_total", RF), _total("llm_runs_total", f'{RF}, status="error"')
+    tools, tool_errors = _total("llm_tool_calls_total", TF), _total("llm_tool_calls_total", f'{TF}, status="error"')
+    p50_p99 = (0.5, 0.99)
+    panels = [
+        _stat(1, "Runs", 0, runs, "short", 0),
+        _stat(2, "Failed runs %", 4, _pct(failed, runs, "vector(0)"), "percent", 1),
+        _stat(3, "Cost per run p50", 8, _quantile(0.5, "llm_run_cost_usd", RF), "currencyUSD", 6),
+        _stat(4, "Cost per run p99", 12, _quantile(0.99, "llm_run_cost_usd", RF), "currencyUSD", 6),
+        _stat(5, "Tool calls", 16, tools, "short", 0),
+        _stat(6, "Tool error %", 20, _pct(tool_errors, tools, "vector(0)"), "percent", 1),
+        _agents_table(7, (0, 4, 24, 9)),
+        _timeseries(
+            8,
+            "Runs by agent and outcome (per interval)",
+            (0, 13, 12, 8),
+            [_target(_total("llm_runs_total", RF, STEP, "agent, status"), "{{agent}} {{status}}")],
+            "short",
+            stacked=True,
+            bars=True,
+        ),
+        _timeseries(
+            9,
+            "Cost per run p50 / p99",
+            (12, 13, 12, 8),
+            _quantiles("llm_run_cost_usd", RF, "agent", p50_p99),
+            "currencyUSD",
+        ),
+        _timeseries(
+            10,
+            "Run duration p50 / p99",
+            (0, 21, 12, 8),
+            _quantiles("llm_run_duration_seconds", RF, "agent", p50_p99),
+            "s",
+        ),
+        _timeseries(
+            11, "Calls per run p50 / p99", (12, 21, 12, 8), _quantiles("llm_run_calls", RF, "agent", p50_p99), "short"
+        ),
+        _tools_table(12, (0, 29, 12, 8)),
+        _timeseries(
+            13,
+            "Tool calls by tool and outcome (per interval)",
+            (12, 29, 12, 8),
+            [_target(_total("llm_tool_calls_total", TF, STEP, "tool, status"), "{{tool}} {{status}}")],
+            "short",
+            stacked=True,
+            bars=True,
+        ),
+        _timeseries(
+            14,
+            "Tool duration p50 / p99 (every agent)",
+            (0, 37, 24, 8),
+            _quantiles("llm_tool_duration_seconds", "", "tool", p50_p99),
+            "s",
+        ),
+    ]
+    variables = [_variable("agent", "Agent", "llm_runs_total"), _variable("tenant", "Tenant", "llm_runs_total")]
+    return _dashboard("llm-agents", "LLM agents", panels, variables)
+
+
+def _agents_table(pid: int, grid: tuple[int, int, int, int]) -> dict[str, Any]:
+    """Per agent (a workflow by its name): exact counts and means, and p50/p99 per run."""
+    by = "agent"
+    runs = _total("llm_runs_total", RF, by=by)
+    failed = _total("llm_runs_total", f'{RF}, status="error"', by=by)
+    tools = _total("llm_tool_calls_total", TF, by=by)
+    tool_errors = _total("llm_tool_calls_total", f'{TF}, status="error"', by=by)
+    return _table(
+        pid,
+        "Agents",
+        grid,
+        [
+            ("Runs", runs),
+            ("Failed runs", f"{failed} or {runs} * 0"),
+            ("Cost (USD)", _total("llm_run_cost_usd_sum", RF, by=by)),
+            ("Cost per run (USD)", _mean("llm_run_cost_usd", RF, by)),
+            ("Cost per run p50 (USD)", _quantile(0.5, "llm_run_cost_usd", RF, by)),
+            ("Cost per run p99 (USD)", _quantile(0.99, "llm_run_cost_usd", RF, by)),
+            ("Duration p50 (s)", _quantile(0.5, "llm_run_duration_seconds", RF, by)),
+            ("Duration p99 (s)", _quantile(0.99, "llm_run_duration_seconds", RF, by)),
+            ("Calls per run", _mean("llm_run_calls", RF, by)),
+            ("Tool calls", tools),
+            ("Tool error %", _pct(tool_errors, tools, f"{tools} * 0")),
+        ],
+    )
+
+
+def _tools_table(pid: int, grid: tuple[int, int, int, int]) -> dict[str, Any]:
+    """Per tool: executions, failed ones, and the share that failed."""
+    by = "tool"
+    calls = _total("llm_tool_calls_total", TF, by=by)
+    errors = _total("llm_tool_calls_total", f'{TF}, status="error"', by=by)
+    return _table(
+        pid,
+        "Tools",
+        grid,
+        [
+            ("Tool calls", calls),
+            ("Failed", f"{errors} or {calls} * 0"),
+            ("Tool error %", _pct(errors, calls, f"{calls} * 0")),
+        ],
+    )
+
+
 def _jaeger_panel(
     pid: int, title: str, grid: tuple[int, int, int, int], tags: str = "", min_duration: str = "", limit: int = 50
 ) -> dict[str, Any]:
@@ -370,7 +490,11 @@ def _dashboard(uid: str, title: str, panels: list[dict[str, Any]], variables: li
 
 
 def write() -> None:
-    for name, board in (("llm-overview.json", overview()), ("llm-traces.json", traces())):
+    for name, board in (
+        ("llm-overview.json", overview()),
+        ("llm-traces.json", traces()),
+        ("llm-agents.json", agents()),
+    ):
         (HERE / "dashboards" / name).write_text(json.dumps(board, indent=2, sort_keys=True) + "\n")
 
 
