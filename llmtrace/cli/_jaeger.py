@@ -190,6 +190,12 @@ def _trace_tables(payload: dict[str, Any]) -> None:
         console.print(table)
 
 
+def _llm_calls_first(span: LLMSpan) -> tuple[bool, int]:
+    """The flat list's order: the LLM calls, then the runs and tools around them (the tree shows how they nest),
+    each in start order."""
+    return Attr.PROVIDER not in span.tags, span.start_us
+
+
 @backend_errors
 def trace(trace_id: str, jaeger_url: JaegerURL = JAEGER_DEFAULT, as_json: AsJSON = False) -> None:
     """One trace as a tree (agent runs, LLM calls, tools) with cost per node, then each span's attributes (content
@@ -212,7 +218,7 @@ def trace(trace_id: str, jaeger_url: JaegerURL = JAEGER_DEFAULT, as_json: AsJSON
                 "parent_span_id": s.parent_id,
                 "attributes": dict(sorted(s.tags.items())),
             }
-            for s in spans
+            for s in sorted(spans, key=_llm_calls_first)
         ],
         "tree": span_tree(spans),
     }

@@ -117,7 +117,11 @@ def test_trace_json_has_the_tree_with_cost_per_node():
         result = runner.invoke(app, ["trace", _TRACE_ID, "--jaeger-url", jaeger.url, "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert [s["parent_span_id"] for s in payload["spans"]] == ["0000000000000001"] * 3 + [None]
+    # the flat list: LLM calls first (as when a trace was one call), then the rest, each in start order
+    spans = [(s["span_id"], s["parent_span_id"]) for s in payload["spans"]]
+    assert spans == [("0000000000000002", "0000000000000001")] + [
+        (f"000000000000000{n}", "0000000000000001" if n > 1 else None) for n in (1, 3, 4)
+    ]
     (root,) = payload["tree"]
     assert (root["kind"], root["name"], root["cost_usd"], root["calls"]) == (
         "agent",

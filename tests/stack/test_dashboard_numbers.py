@@ -210,7 +210,7 @@ def _from_spans(stack: Stack, since: float) -> tuple[Any, Any, dict[str, float]]
     for trace in stack.jaeger_traces(service=SERVICE, limit="5000"):
         for span in trace["spans"]:
             tags = {t["key"]: t["value"] for t in span["tags"]}
-            if "llm.latency_ms" not in tags or span["startTime"] / 1e6 < since:
+            if "llm.provider" not in tags or span["startTime"] / 1e6 < since:  # LLM calls, not agent runs or tools
                 continue
             key = (tags["llm.provider"], tags["llm.model"])
             latencies[key].append(tags["llm.latency_ms"] / 1000)
