@@ -129,6 +129,10 @@ def demo(
     tenants: Annotated[str, typer.Option(help="Comma-separated tenant names")] = "acme,globex",
     fault_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of calls given a scripted fault")] = 0.15,
     seed: Annotated[int, typer.Option(help="Seed for every random choice")] = 0,
+    workflow: Annotated[
+        str | None,
+        typer.Option(help="Run each task (a turn of every agent) inside a workflow run of this name: a trace per task"),
+    ] = None,
     truth: Annotated[Path | None, typer.Option(help="Write the workload's ground truth JSON here")] = None,
 ) -> None:
     """Run a multi-agent workload through the real SDKs against the built-in fake provider (no key, no money)."""
@@ -156,6 +160,7 @@ def demo(
         fault_rate=fault_rate,
         rate=rate,
         duration_s=duration,
+        workflow=workflow,
     )
     try:
         with FakeProviderServer(seed=seed) as server, Progress(console=console, transient=True) as progress:

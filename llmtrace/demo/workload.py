@@ -9,6 +9,7 @@ tracer, and from what each run did, so tests and the stack can compare what arri
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
@@ -67,6 +68,8 @@ class WorkloadConfig:
     stream_ratio: float = 0.4
     rate: float | None = None  # calls per second; None = as fast as possible
     duration_s: float | None = None  # stop after this long even if calls remain
+    # each task (one turn of every agent) inside an llmtrace.workflow run of this name: one trace per task
+    workflow: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,8 +139,30 @@ class GroundTruth:
             }
         )
 
+    def add_workflow(self, name: str, done: list[tuple[RunRecord, float]]) -> None:
+        """One workflow run around a task's agent runs: its rollup is theirs added up (its tools are theirs: the
+        tool metrics count them once, under the agent that ran them)."""
+        key = (_INVOKE_WORKFLOW, name, "")
+        self.runs[(*key, "ok", "")] += 1  # the agents' failures end their own runs, not the workflow
+        cost = sum(c for _, c in done)
+        self.run_cost_usd[key] += cost
+        self.run_calls[key] += len(done)
+        self.per_run.append(
+            {
+                "agent": name,
+                "tenant": "",
+                "status": "ok",
+                "error_type": "",
+                "calls": len(done),
+                "cost_usd": cost,
+                "tool_calls": sum(len(r.tools) for r, _ in done),
+                "tool_errors": sum(r.tool_errors for r, _ in done),
+            }
+        )
+
     def agents(self) -> dict[str, dict[str, Any]]:
-        """Per agent: runs, failed runs, cost and calls (summed over its runs), tool calls and tool errors."""
+        """Per agent (a workflow by its name): runs, failed runs, cost and calls (its runs' rollups added up), and
+        the tool calls and tool errors of the tools it ran itself (as the tool metrics count them)."""
         out: dict[str, dict[str, Any]] = {}
         for run in self.per_run:
             row = out.setdefault(
@@ -146,8 +171,11 @@ class GroundTruth:
             )
             row["runs"] += 1
             row["run_errors"] += run["status"] == "error"
-            for name in ("cost_usd", "calls", "tool_calls", "tool_errors"):
-                row[name] += run[name]
+            row["cost_usd"] += run["cost_usd"]
+            row["calls"] += run["calls"]
+        for (_, agent, status, _), count in self.tool_calls.items():
+            out[agent]["tool_calls"] += count
+            out[agent]["tool_errors"] += count if status == "error" else 0
         return dict(sorted(out.items()))
 
     def to_json(self) -> dict[str, Any]:
@@ -184,7 +212,7 @@ class GroundTruth:
         }
 
 
-_INVOKE_AGENT = "invoke_agent"
+_INVOKE_AGENT, _INVOKE_WORKFLOW = "invoke_agent", "invoke_workflow"
 _TOKEN_TYPES = ("input", "output", "cache_read", "cache_write", "reasoning")
 
 
@@ -256,37 +284,63 @@ def make_clients(server: Any, providers: Sequence[str] | None = None) -> dict[st
 def run_workload(
     server: Any, config: WorkloadConfig, *, on_call: Callable[[CallPlan], None] | None = None
 ) -> GroundTruth:
-    """Run the planned calls through the real SDKs (instrumented if llmtrace is), each inside a run of its agent, and
-    return the ground truth."""
-    from .. import attributes
-
+    """Run the planned calls through the real SDKs (instrumented if llmtrace is), each inside a run of its agent
+    (and each task's turns inside a workflow run, when ``config.workflow`` names one), and return the ground truth."""
     clients = make_clients(server, config.providers)
-    demos = demo_providers()
     truth = GroundTruth()
     interval = 1.0 / config.rate if config.rate else 0.0
     deadline = time.monotonic() + config.duration_s if config.duration_s else None
-    for plan in plan_calls(config):
+    plans = plan_calls(config)
+    turns = len(config.agents)
+    for task in (plans[i : i + turns] for i in range(0, len(plans), turns)):
         if deadline is not None and time.monotonic() >= deadline:
             break
-        if plan.provider not in clients:
-            continue
-        started = time.perf_counter()
-        first = len(server.log)
-        steps = plan_tools(config.seed, plan.index) if uses_tools(plan.index, config.agents) else ()
-        with attributes(tenant=plan.tenant):
-            record = run_agent(
-                plan.agent,
-                plan.tenant,
-                f"task-{plan.index // 3}",
-                lambda plan=plan: demos[plan.provider].call(clients[plan.provider], plan, plan.headers()),
-                steps,
-            )
-        truth.add_run(record, 1, _account(truth, plan, server.log[first:]))
-        if on_call is not None:
-            on_call(plan)
-        if interval:
-            time.sleep(max(0.0, interval - (time.perf_counter() - started)))
+        done: list[tuple[RunRecord, float]] = []
+        with _task_scope(config.workflow):
+            for plan in task:
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                if plan.provider not in clients:
+                    continue
+                started = time.perf_counter()
+                done.append(_run_plan(server, clients, config, plan, truth))
+                if on_call is not None:
+                    on_call(plan)
+                if interval:
+                    time.sleep(max(0.0, interval - (time.perf_counter() - started)))
+        if config.workflow:
+            truth.add_workflow(config.workflow, done)
     return truth
+
+
+def _task_scope(workflow_name: str | None) -> Any:
+    """One task's turns: inside a workflow run when the config names one."""
+    from ..agents import workflow
+
+    return workflow(workflow_name) if workflow_name else contextlib.nullcontext()
+
+
+def _run_plan(
+    server: Any, clients: dict[str, Any], config: WorkloadConfig, plan: CallPlan, truth: GroundTruth
+) -> tuple[RunRecord, float]:
+    """One agent run around the plan's call (and the researcher's tools); its truth added. Returns what the run
+    did and its cost."""
+    from .. import attributes
+
+    demo = demo_providers()[plan.provider]
+    steps = plan_tools(config.seed, plan.index) if uses_tools(plan.index, config.agents) else ()
+    first = len(server.log)
+    with attributes(tenant=plan.tenant):
+        record = run_agent(
+            plan.agent,
+            plan.tenant,
+            f"task-{plan.index // 3}",
+            lambda: demo.call(clients[plan.provider], plan, plan.headers()),
+            steps,
+        )
+    cost = _account(truth, plan, server.log[first:])
+    truth.add_run(record, 1, cost)
+    return record, cost
 
 
 def _account(truth: GroundTruth, plan: CallPlan, exchanges: list[Any]) -> float:

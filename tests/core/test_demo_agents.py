@@ -150,3 +150,34 @@ def test_demo_prints_agent_runs_beside_the_truth(tmp_path, monkeypatch):
             f"{want['tool_errors']} / {want['tool_errors']}",
         ], lines[name]
     assert agents["researcher"]["tool_calls"] > 0
+
+
+def test_workflow_mode_nests_each_task_and_rolls_it_up(instrumented):
+    """``workflow=``: each task's three agent runs inside one ``invoke_workflow`` run (one trace per task), whose
+    rollup, metrics and span equal its agents' truth added up; the calls' numbers do not move."""
+    config = WorkloadConfig(calls=18, seed=4, providers=("openai",), fault_rate=0.3, workflow="research-task")
+    with FakeProviderServer(seed=config.seed) as server:
+        truth = run_workload(server, config).to_json()
+    assert_metrics_equal_truth(instrumented, truth)
+    run_keys = (*RUN_KEYS, "status", "error_type")
+    assert metric_points(instrumented, "llm.runs", run_keys) == truth_rows(truth["runs"], run_keys)
+    key = ("invoke_workflow", "research-task", "")
+    assert truth_rows(truth["runs"], RUN_KEYS)[key] == 6 and truth_rows(truth["run_calls"], RUN_KEYS)[key] == 18
+    cost = _histograms(instrumented, "llm.run.cost.usd")[key]
+    assert cost == (pytest.approx(truth_rows(truth["run_cost_usd"], RUN_KEYS)[key], rel=1e-9), 6)
+    spans = instrumented.spans()
+    by_id = {s.context.span_id: s for s in spans}
+    workflows = [s for s in spans if s.name == "invoke_workflow research-task"]
+    assert len(workflows) == 6 and all(s.parent is None for s in workflows)
+    for span in spans:
+        if span.attributes.get("llm.operation") == "invoke_agent":
+            assert by_id[span.parent.span_id] in workflows
+    expected = [r for r in truth["per_run"] if r["agent"] == "research-task"]
+    for span, want in zip(workflows, expected, strict=True):
+        assert (span.attributes["llm.run.calls"], span.attributes["llm.run.tool_calls"]) == (3, want["tool_calls"])
+        assert span.attributes["llm.run.cost_usd"] == pytest.approx(want["cost_usd"], rel=1e-9, abs=1e-15)
+    assert len({s.context.trace_id for s in spans}) == 6
+    rows = summarize_agents(instrumented.reader.get_metrics_data())
+    summary = {r.agent: (r.runs, r.calls, r.tool_calls) for r in rows}
+    assert summary == {a: (r["runs"], r["calls"], r["tool_calls"]) for a, r in truth["agents"].items()}
+    assert summary["research-task"] == (6, 18, 0)  # its tools are counted under the researcher that ran them
