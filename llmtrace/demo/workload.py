@@ -126,18 +126,7 @@ class GroundTruth:
         self.run_calls[key] += calls
         for tool, error_type in record.tools:
             self.tool_calls[(tool, record.agent, "error" if error_type else "ok", error_type)] += 1
-        self.per_run.append(
-            {
-                "agent": record.agent,
-                "tenant": record.tenant,
-                "status": status,
-                "error_type": record.error_type,
-                "calls": calls,
-                "cost_usd": cost_usd,
-                "tool_calls": len(record.tools),
-                "tool_errors": record.tool_errors,
-            }
-        )
+        self.per_run.append(_run_row(record, calls, cost_usd, len(record.tools), record.tool_errors))
 
     def add_workflow(self, name: str, done: list[tuple[RunRecord, float]]) -> None:
         """One workflow run around a task's agent runs: its rollup is theirs added up (its tools are theirs: the
@@ -147,18 +136,8 @@ class GroundTruth:
         cost = sum(c for _, c in done)
         self.run_cost_usd[key] += cost
         self.run_calls[key] += len(done)
-        self.per_run.append(
-            {
-                "agent": name,
-                "tenant": "",
-                "status": "ok",
-                "error_type": "",
-                "calls": len(done),
-                "cost_usd": cost,
-                "tool_calls": sum(len(r.tools) for r, _ in done),
-                "tool_errors": sum(r.tool_errors for r, _ in done),
-            }
-        )
+        tools, tool_errors = sum(len(r.tools) for r, _ in done), sum(r.tool_errors for r, _ in done)
+        self.per_run.append(_run_row(RunRecord(name, ""), len(done), cost, tools, tool_errors))
 
     def agents(self) -> dict[str, dict[str, Any]]:
         """Per agent (a workflow by its name): runs, failed runs, cost and calls (its runs' rollups added up), and
@@ -210,6 +189,21 @@ class GroundTruth:
                 "tool_errors": sum(v for k, v in self.tool_calls.items() if k[2] == "error"),
             },
         }
+
+
+def _run_row(record: RunRecord, calls: int, cost_usd: float, tool_calls: int, tool_errors: int) -> dict[str, Any]:
+    """One run's figures as its span's rollup has them (``per_run``)."""
+    status = "error" if record.error_type else "ok"
+    return {
+        "agent": record.agent,
+        "tenant": record.tenant,
+        "status": status,
+        "error_type": record.error_type,
+        "calls": calls,
+        "cost_usd": cost_usd,
+        "tool_calls": tool_calls,
+        "tool_errors": tool_errors,
+    }
 
 
 _INVOKE_AGENT, _INVOKE_WORKFLOW = "invoke_agent", "invoke_workflow"
