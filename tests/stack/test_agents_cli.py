@@ -4,7 +4,6 @@ session's stack and workload, as tests/stack/test_cli.py): per-agent figures and
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 from typing import Any
 
@@ -15,15 +14,10 @@ from llmtrace.cli import app
 from llmtrace.semconv import RUN_COST_BUCKETS_USD
 
 from .conftest import Stack, WorkloadResult
+from .test_agents_dashboard import _within_buckets
 from .test_cli import cli
 
 runner = CliRunner()
-
-
-def _within_buckets(value: float, observed: list[float], bounds: tuple[float, ...]) -> bool:
-    low = max([0.0, *(b for b in bounds if b < min(observed))])
-    high = min([math.inf, *(b for b in bounds if b >= max(observed))])
-    return low <= value <= high
 
 
 def _runs(truth: dict[str, Any], **where: str) -> Counter[str]:

@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 
 from llmtrace.semconv import LATENCY_BUCKETS_S, RUN_CALLS_BUCKETS, RUN_COST_BUCKETS_USD, RUN_DURATION_BUCKETS_S
-from tests._truth import truth_rows
 
 from .conftest import ROOT, Stack, running_stack, wait_until
 from .test_dashboard_numbers import (
@@ -32,6 +31,7 @@ from .test_dashboard_numbers import (
     _after_next_step,
     _arrived,
     _assert_equal,
+    _grouped,
     _keys,
     _short_lived,
     _sleep_until,
@@ -92,10 +92,6 @@ def run(tmp_path_factory: pytest.TempPathFactory, stack_binaries: dict[str, str]
 
 
 # -- what each panel must show -------------------------------------------------------------------------------------
-
-
-def _grouped(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[tuple[str, ...], float]:
-    return truth_rows(rows, keys) if keys else {(): sum(r["value"] for r in rows)} if rows else {}
 
 
 def _pct(part: dict[tuple[str, ...], float], whole: dict[tuple[str, ...], float]) -> dict[tuple[str, ...], float]:
