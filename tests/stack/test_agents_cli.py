@@ -136,3 +136,14 @@ def test_trace_shows_the_run_as_a_tree_with_cost_per_node(stack: Stack, workload
     lines = result.stdout.splitlines()
     assert lines[0] == f"trace {trace_id}" and lines[1].startswith("└── invoke_agent researcher  $")
     assert sum("execute_tool " in line for line in lines[2 : 3 + len(tools)]) == len(tools)
+
+
+def test_recent_lists_failed_calls_not_the_runs_and_tools_around_them(stack: Stack, workload: WorkloadResult):
+    """Jaeger finds traces with a failed span: failed calls, but also runs whose tool failed (their call succeeded).
+    ``recent --errors-only`` matches each call's own tags, so it lists exactly the failed calls."""
+    traces = stack.jaeger_traces(tags=json.dumps({"llm.success": "false"}), limit="5000")
+    assert len(traces) > workload.truth["totals"]["errors"]  # the failed tools' runs are among them
+    failed = cli(stack, "recent", "--errors-only", "--limit", "5000")
+    assert len(failed) == workload.truth["totals"]["errors"] and all(r["error_type"] for r in failed)
+    researcher = cli(stack, "recent", "--agent", "researcher", "--limit", "5000")
+    assert len(researcher) == workload.truth["agents"]["researcher"]["calls"]
