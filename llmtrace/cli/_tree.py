@@ -68,11 +68,15 @@ def _label(node: dict[str, Any]) -> str:
     if node["kind"] == "llm" and node.get("tokens_in") is not None:
         parts.append(f"{fmt_int(node['tokens_in'])} in / {fmt_int(node.get('tokens_out'))} out")
     if node["kind"] in ("agent", "workflow") and node.get("calls") is not None:
-        tools = f", {fmt_int(node['tool_calls'])} tool calls ({fmt_int(node['tool_errors'])} failed)"
-        parts.append(f"{fmt_int(node['calls'])} LLM calls" + (tools if node.get("tool_calls") else ""))
+        tools = f", {_count(node['tool_calls'], 'tool call')} ({fmt_int(node['tool_errors'])} failed)"
+        parts.append(_count(node["calls"], "LLM call") + (tools if node.get("tool_calls") else ""))
     if node["error_type"]:
         parts.append(f"[red]error {escape(str(node['error_type']))}[/red]")
     return "  ".join(parts)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{fmt_int(n)} {noun}{'' if n == 1 else 's'}"
 
 
 def render_tree(trace_id: str, roots: list[dict[str, Any]]) -> Tree:

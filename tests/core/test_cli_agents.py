@@ -145,7 +145,7 @@ def test_trace_prints_the_tree_before_the_attributes():
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == f"trace {_TRACE_ID}"
-    assert lines[1].startswith("└── invoke_agent researcher  $0.000123  4.0 ms  1 LLM calls, 2 tool calls (1 failed)")
+    assert lines[1].startswith("└── invoke_agent researcher  $0.000123  4.0 ms  1 LLM call, 2 tool calls (1 failed)")
     assert lines[2].strip(" │├└─").startswith("chat gpt-4o-mini  $0.000123  4.0 ms  33 in / - out")
     assert lines[3].strip(" │├└─") == "execute_tool web_search  4.0 ms  error TimeoutError"
     assert lines[4].strip(" │├└─") == "execute_tool web_search  4.0 ms"
