@@ -65,7 +65,9 @@ def _search(
     failed run or tool), so the spans are matched again here."""
     services = [service] if service else jaeger.services()
     min_duration = f"{min_duration_ms}ms" if min_duration_ms else None
-    window = {"start_us": int(start * 1e6), "end_us": int(end * 1e6), "limit": limit}
+    # Jaeger's limit counts traces, and the newest traces may hold no LLM span (a tool-only or non-LLM trace of the
+    # same service): ask for more traces than spans wanted, then keep the newest ``limit`` spans.
+    window = {"start_us": int(start * 1e6), "end_us": int(end * 1e6), "limit": max(limit * 4, 100)}
     spans = [
         s
         for svc in services

@@ -192,6 +192,11 @@ def test_dashboard_query_parses_and_returns_data(stack: Stack, workload: Workloa
     concrete = _instantiate(expr)
     assert "$" not in concrete, where
     result = stack.promql(concrete, at=workload.finished)
+    if expr.endswith(") > 0") and "estimated" in expr:
+        # the overview's "estimated" values show only when non-zero, and this workload reports all its usage:
+        # Prometheus parsed the query (an error would have raised); test_dashboard_numbers checks their values
+        assert result == [], f"{where}: {concrete}"
+        return
     assert result, f"{where}: {concrete}"
 
 
