@@ -348,7 +348,7 @@ class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         owner = getattr(module, owner_name, None) if owner_name else module
         if owner is None or not callable(getattr(owner, attribute, None)):
             return
-        if isinstance(vars(owner).get(attribute), wrapt.ObjectProxy):
+        if isinstance(vars(owner).get(attribute), wrapt.FunctionWrapper):
             return
         wrapt.wrap_function_wrapper(owner, attribute, wrapper)
         self._wrapped.append((owner, attribute))
@@ -360,7 +360,7 @@ class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         _PROCESSOR.enabled = False  # runs already open still end; nothing new starts
         while self._wrapped:
             owner, attribute = self._wrapped.pop()
-            if isinstance(vars(owner).get(attribute), wrapt.ObjectProxy):
+            if isinstance(vars(owner).get(attribute), wrapt.FunctionWrapper):
                 unwrap(owner, attribute)
 
 
