@@ -114,9 +114,9 @@ class _Processor:
         try:
             trace_id = trace.trace_id
             self._conversations.pop(trace_id, None)
-            for key in [key for key in self._handed_off if key[0] == trace_id]:
+            for key in [key for key in list(self._handed_off) if key[0] == trace_id]:
                 # a handoff whose next agent never started (the run failed in between): end the chain here
-                self._end_chain(self._handed_off.pop(key), _in_flight(None))
+                self._end_chain(self._handed_off.pop(key, None), _in_flight(None))
         except Exception:
             report_internal_error("openai_agents.trace_end")
 
@@ -332,11 +332,14 @@ class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _patch(self, generation: object) -> None:
         if generation is not self._generation:
             return  # uninstrumented before the app imported the SDK
-        _register(_PROCESSOR)
-        _PROCESSOR.enabled = True
-        self._wrap(*_CALL_ID_TARGET, _note_call_id)
-        for module, name in _FAILURE_TARGETS:
-            self._wrap(module, name, _note_failure)
+        try:
+            _register(_PROCESSOR)
+            _PROCESSOR.enabled = True
+            self._wrap(*_CALL_ID_TARGET, _note_call_id)
+            for module, name in _FAILURE_TARGETS:
+                self._wrap(module, name, _note_failure)
+        except Exception:
+            report_internal_error("openai_agents.patch")
 
     def _wrap(self, module_name: str, name: str, wrapper: Callable[..., Any]) -> None:
         """Wrap ``module.name`` (``Class.method`` allowed) if this SDK version has it; skipped quietly otherwise."""

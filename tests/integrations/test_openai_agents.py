@@ -9,6 +9,7 @@ and genai-prices directly, never from llmtrace.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ from agents import (
 from agents.tracing import TracingProcessor, add_trace_processor
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
+from pydantic import BaseModel
 
 import llmtrace
 from llmtrace.demo.workload import reference_cost
@@ -293,6 +295,17 @@ async def test_function_tool(traced, server, model):
     assert traced.points(Metric.TOOL_CALLS) == [({"tool": "lookup", "agent": "researcher", "status": "ok"}, 1)]
 
 
+async def test_tool_without_sensitive_tracing_still_hashes_its_arguments(traced, server):
+    """``trace_include_sensitive_data=False`` keeps arguments and result off the SDK's spans: the arguments still
+    come from the tool's context (hashed), the result is not known."""
+    server.enqueue("tool_call", "ok")
+    agent = Agent(name="researcher", instructions="Use the tool.", model=_responses(server), tools=[lookup])
+    await Runner.run(agent, "Weather?", run_config=RunConfig(trace_include_sensitive_data=False))
+    tool = _named(traced.spans(), "execute_tool lookup")
+    assert tool.attributes[Attr.TOOL_ARGUMENTS_HASH] == traced_hasher().hash_text('{"query":"weather in Paris"}')
+    assert Attr.TOOL_RESULT_HASH not in tool.attributes and tool.attributes[Attr.SUCCESS] is True
+
+
 async def test_tool_that_raises_is_a_failed_tool_in_a_run_that_goes_on(traced, server):
     """The SDK's default failure handler swallows the exception and tells the model: the tool span fails with the
     exception's class, the run succeeds."""
@@ -327,6 +340,53 @@ async def test_tool_that_raises_through_the_run(traced, server):
     assert traced.points(Metric.RUNS) == [
         ({"operation": "invoke_agent", "agent": "researcher", "status": "error", "error_type": "UserError"}, 1)
     ]
+
+
+class Query(BaseModel):
+    query: str
+
+
+async def test_agent_as_tool_nests_under_its_tool(traced, server):
+    """``Agent.as_tool``: the inner agent's run is inside the tool execution, and the outer run adds it up."""
+    server.enqueue("tool_call", "ok", "ok")  # manager calls the tool; researcher answers; manager answers
+    model = _responses(server)
+    researcher = Agent(name="researcher", instructions="Research.", model=model)
+    manager = Agent(
+        name="manager",
+        instructions="Delegate.",
+        model=model,
+        tools=[researcher.as_tool("research", "Research it.", parameters=Query)],
+    )
+    await Runner.run(manager, "Weather?")
+    spans = traced.spans()
+    call = f"responses {MODEL}"
+    assert _tree(spans) == [
+        (0, "invoke_agent manager", "INTERNAL"),
+        (1, call, "CLIENT"),
+        (1, "execute_tool research", "INTERNAL"),
+        (2, "invoke_agent researcher", "INTERNAL"),
+        (3, call, "CLIENT"),
+        (1, call, "CLIENT"),
+    ]
+    calls = _calls(spans)
+    assert [c.attributes[Attr.AGENT] for c in calls] == ["manager", "researcher", "manager"]
+    _assert_rollup(_named(spans, "invoke_agent researcher"), calls[1:2])
+    _assert_rollup(_named(spans, "invoke_agent manager"), calls, tools=1)
+    assert _named(spans, "execute_tool research").attributes[Attr.TOOL_CALL_ID].startswith("call_")
+
+
+async def test_concurrent_runs_keep_apart(traced, server):
+    """Runs in concurrent tasks: each call nests under, and adds up into, its own run."""
+    model = _responses(server)
+    agents = [Agent(name=f"agent-{i}", instructions="Be brief.", model=model) for i in range(4)]
+    await asyncio.gather(*(Runner.run(agent, f"Question {i}.") for i, agent in enumerate(agents)))
+    spans = traced.spans()
+    for agent in agents:
+        run = _named(spans, f"invoke_agent {agent.name}")
+        (call,) = _children(spans, run)
+        assert call.kind is SpanKind.CLIENT and call.attributes[Attr.AGENT] == agent.name
+        _assert_rollup(run, [call])
+    assert len(_calls(spans)) == len(server.log) == 4
 
 
 # -- handoffs and guardrails ------------------------------------------------------------------------------------------
