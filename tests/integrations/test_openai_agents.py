@@ -537,6 +537,47 @@ async def test_sdk_tracing_disabled_keeps_the_calls(traced, server, switch):
     assert traced.points(Metric.RUNS) == []
 
 
+@pytest.fixture
+def app_tracing(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The SDK's tracing as an app that never touched it has it: a fresh trace provider with the SDK's default
+    processor (the exporter to OpenAI's backend), and no OpenAI key in the environment, so that exporter skips its
+    export (and says so) instead of sending anything."""
+    from agents.tracing import get_trace_provider, set_trace_provider
+    from agents.tracing.processors import default_processor
+    from agents.tracing.provider import DefaultTraceProvider
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_AGENTS_DISABLE_TRACING", raising=False)
+    previous = get_trace_provider()
+    provider = DefaultTraceProvider()
+    provider.register_processor(default_processor())
+    set_trace_provider(provider)
+    yield provider
+    set_trace_provider(previous)
+
+
+@pytest.mark.parametrize("disabled", [False, True], ids=["no_openai_key", "tracing_disabled_by_env"])
+def test_an_app_without_an_openai_key_or_with_sdk_tracing_off_sees_no_errors(
+    app_tracing, traced, server, caplog, monkeypatch, disabled
+):
+    """Beside the SDK's default processor, with no OpenAI key (the SDK skips its export, as without llmtrace) or
+    with ``OPENAI_AGENTS_DISABLE_TRACING`` (the SDK reports nothing: calls only). No error either way."""
+    from agents import flush_traces
+
+    if disabled:
+        monkeypatch.setenv("OPENAI_AGENTS_DISABLE_TRACING", "1")  # read by the provider at its first trace
+    server.enqueue("tool_call", "ok")
+    agent = Agent(name="researcher", instructions="Use the tool.", model=_responses(server), tools=[lookup])
+    Runner.run_sync(agent, "Weather?")
+    flush_traces()
+    calls = [f"responses {MODEL}"] * 2
+    names = sorted(s.name for s in traced.spans())
+    assert names == (calls if disabled else ["execute_tool lookup", "invoke_agent researcher", *calls])
+    skipped = [r for r in caplog.records if r.getMessage() == "OPENAI_API_KEY is not set, skipping trace export"]
+    assert bool(skipped) is not disabled  # the SDK's own exporter ran beside ours (and found no key)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.name.startswith("llmtrace")]
+
+
 async def test_uninstrument_restores(telemetry, server):
     from agents import tool as sdk_tool
     from agents.tool_context import ToolContext
