@@ -3,8 +3,8 @@ guardrails as llmtrace's agent and tool spans, with the LLM calls the openai ins
 
 The SDK reports its own trace to every ``agents.tracing.TracingProcessor``; llmtrace adds one (``_Processor``)
 *beside* the SDK's default processor, which keeps exporting to OpenAI's trace backend exactly as before. Replacing it
-would silently switch off a dashboard the user may rely on; keeping the default one off is the user's call
-(``agents.set_trace_processors`` before ``instrument()``, see the README). What the processor turns into OTel:
+would silently switch off a dashboard the user may rely on; dropping it is the user's call
+(``agents.set_trace_processors([])``, which keeps llmtrace's). What the processor turns into OTel:
 
 - an SDK ``agent`` span -> ``invoke_agent {name}`` (``llmtrace.agents.Run``: run rollup, ``llm_runs_total``). After a
   handoff the SDK ends the first agent's span and starts the next one beside it; here the next run nests *inside*
@@ -21,7 +21,9 @@ The SDK starts an agent or function span, calls the processor, then makes it cur
 reverses that at the end: the processor enters and leaves llmtrace's run or tool there too. With SDK tracing off
 (``OPENAI_AGENTS_DISABLE_TRACING``, ``set_tracing_disabled``, ``RunConfig(tracing_disabled=True)``) the SDK reports
 nothing: LLM calls are still traced, as calls outside any agent. Two small wraps add what the SDK's spans lack:
-``ToolContext.from_agent_context`` (the tool call id) and the tool-failure handler (the exception's class).
+``ToolContext.from_agent_context`` (the tool call id) and the tool-failure handler (the exception's class); a third
+keeps llmtrace's processor registered when the app replaces the SDK's (``set_trace_processors``), before or after
+``instrument()``.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ _FAILURE_TARGETS = (
     ("agents.tool", "maybe_invoke_function_tool_failure_error_function"),
     ("agents.run_internal.tool_execution", "maybe_invoke_function_tool_failure_error_function"),
 )
+# what ``agents.set_trace_processors`` calls: wrapped so that replacing the SDK's processors keeps llmtrace's
+_PROCESSORS_TARGET = ("agents.tracing.provider", "SynchronousMultiTracingProcessor.set_processors")
 
 
 class _AgentRun:
@@ -265,7 +269,7 @@ def _leave(*steps: Callable[[], Any]) -> None:
         pass
 
 
-# -- the two wraps ------------------------------------------------------------------------------------------------
+# -- the wraps ----------------------------------------------------------------------------------------------------
 
 
 def _note_call_id(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
@@ -300,6 +304,18 @@ async def _note_failure(wrapped: Callable[..., Any], instance: Any, args: Any, k
     except Exception:
         report_internal_error("openai_agents.failure")
     return await wrapped(*args, **kwargs)
+
+
+def _keep_registered(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+    """``set_processors`` replaces the SDK's processors, usually to drop its exporter to OpenAI (or to put one's own
+    in its place): llmtrace's processor stays in the new list until uninstrumented, whenever the app calls it."""
+    try:
+        processors = list(args[0] if args else kwargs["processors"])
+        if _PROCESSOR.enabled and not any(p is _PROCESSOR for p in processors):
+            args, kwargs = ([*processors, _PROCESSOR],), {}
+    except Exception:
+        report_internal_error("openai_agents.set_processors")
+    return wrapped(*args, **kwargs)
 
 
 # -- the instrumentor ---------------------------------------------------------------------------------------------
@@ -338,6 +354,7 @@ class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             self._wrap(*_CALL_ID_TARGET, _note_call_id)
             for module, name in _FAILURE_TARGETS:
                 self._wrap(module, name, _note_failure)
+            self._wrap(*_PROCESSORS_TARGET, _keep_registered)
         except Exception:
             report_internal_error("openai_agents.patch")
 

@@ -521,6 +521,19 @@ async def test_the_sdks_own_processors_see_the_same_trace(telemetry, server):
     ]
 
 
+async def test_replacing_the_sdks_processors_keeps_llmtraces(traced, server):
+    """``set_trace_processors`` is how an app drops the SDK's exporter to OpenAI: llmtrace's processor stays."""
+    recorder = Recorder()
+    set_trace_processors([recorder])
+    try:
+        agent = Agent(name="assistant", instructions="Be brief.", model=_responses(server))
+        await Runner.run(agent, "Name a river.")
+    finally:
+        set_trace_processors([])
+    assert _tree(traced.spans()) == [(0, "invoke_agent assistant", "INTERNAL"), (1, f"responses {MODEL}", "CLIENT")]
+    assert ("end", "agent") in recorder.events
+
+
 @pytest.mark.parametrize("switch", ["run_config", "global"])
 async def test_sdk_tracing_disabled_keeps_the_calls(traced, server, switch):
     """With the SDK's tracing off there is nothing to map: no agent spans, no errors, every LLM call still traced."""
@@ -581,16 +594,21 @@ def test_an_app_without_an_openai_key_or_with_sdk_tracing_off_sees_no_errors(
 async def test_uninstrument_restores(telemetry, server):
     from agents import tool as sdk_tool
     from agents.tool_context import ToolContext
+    from agents.tracing.provider import SynchronousMultiTracingProcessor
 
-    def targets() -> tuple[Any, Any]:
-        return vars(ToolContext)["from_agent_context"], sdk_tool.maybe_invoke_function_tool_failure_error_function
+    def targets() -> tuple[Any, ...]:
+        return (
+            vars(ToolContext)["from_agent_context"],
+            sdk_tool.maybe_invoke_function_tool_failure_error_function,
+            vars(SynchronousMultiTracingProcessor)["set_processors"],
+        )
 
     originals = targets()
     OpenAIInstrumentor().instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
     ours = OpenAIAgentsInstrumentor()
     ours.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
     try:
-        assert isinstance(vars(ToolContext)["from_agent_context"], wrapt.FunctionWrapper)
+        assert all(isinstance(target, wrapt.FunctionWrapper) for target in targets())
         ours.uninstrument()
         assert targets() == originals
         server.enqueue("tool_call", "ok")
