@@ -96,13 +96,13 @@ class _Processor:
 
     SDK spans are matched by id: ``_open`` holds our run or tool per open agent or function span, ``_owner`` the
     agent run every open span belongs to (for handoff and guardrail events), ``_handed_off`` the runs whose agent
-    handed off, by (trace id, parent span id) of the agent span that will take over."""
+    handed off, by (trace id, parent span id, name) of the agent span that will take over."""
 
     def __init__(self) -> None:
         self.enabled = False
         self._open: dict[str, _AgentRun | _Tool] = {}
         self._owner: dict[str, _AgentRun] = {}
-        self._handed_off: dict[tuple[str, str | None], _AgentRun] = {}
+        self._handed_off: dict[tuple[str, str | None, str], _AgentRun] = {}
         self._conversations: dict[str, str] = {}
 
     # -- the TracingProcessor interface ---------------------------------------------------------------------------
@@ -166,7 +166,7 @@ class _Processor:
     # -- agents ------------------------------------------------------------------------------------------------------
     def _start_agent(self, span: Any) -> None:
         name = str(span.span_data.name)
-        parent = self._handed_off.pop((span.trace_id, span.parent_id), None)
+        parent = self._handed_off.pop((span.trace_id, span.parent_id, name), None)
         conversation = self._conversations.get(span.trace_id)
         if parent is None:
             run = Run(Operation.INVOKE_AGENT, name, None, conversation)
@@ -186,7 +186,8 @@ class _Processor:
         _leave(state.run.leave)
         failure = _failure(span, state.outer_exc)
         if failure is None and state.handed_off_to is not None:
-            self._handed_off[(span.trace_id, span.parent_id)] = state  # ends with the agent it handed off to
+            # ends with the agent it handed off to, whose span the SDK starts next, beside this one
+            self._handed_off[(span.trace_id, span.parent_id, state.handed_off_to)] = state
             return
         self._end_chain(state, failure)
 

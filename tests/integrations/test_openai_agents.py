@@ -421,16 +421,19 @@ async def off_topic(ctx: Any, agent: Any, user_input: Any) -> GuardrailFunctionO
     return GuardrailFunctionOutput(output_info=None, tripwire_triggered=True)
 
 
-async def test_handoff_planner_to_researcher(traced, server):
+@pytest.mark.parametrize("task_spans", [True, False], ids=["task_and_turn_spans", "agent_spans_only"])
+async def test_handoff_planner_to_researcher(traced, server, task_spans):
     """The researcher's run nests in the planner's (which stays open until it ends), so the planner's rollup is the
-    whole run's; the handoff and the guardrail are events on the planner's span."""
+    whole run's; the handoff and the guardrail are events on the planner's span. Whether or not the SDK puts its
+    task and turn spans between the trace and the agents."""
     server.enqueue("tool_call", "tool_call", "ok")  # planner hands off; researcher calls its tool, then answers
     model = _responses(server)
     researcher = Agent(name="researcher", instructions="Research.", model=model, tools=[lookup])
     planner = Agent(
         name="planner", instructions="Plan.", model=model, handoffs=[researcher], input_guardrails=[on_topic]
     )
-    result = await Runner.run(planner, "Weather in Paris?")
+    run_config = RunConfig(tracing={"include_task_and_turn_spans": task_spans})
+    result = await Runner.run(planner, "Weather in Paris?", run_config=run_config)
     spans = traced.spans()
     call = f"responses {MODEL}"
     assert _tree(spans) == [
