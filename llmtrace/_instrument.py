@@ -56,7 +56,7 @@ def instrument(
         instrumentor = getattr(importlib.import_module(spec.module), spec.instrumentor)()
         if instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.uninstrument()
-        instrumentor.instrument(_llm_tracer=llm_tracer, skip_dep_check=True)
+        instrumentor.instrument(skip_dep_check=True)
         _active[spec.name] = instrumentor
         done.append(spec.name)
     logger.debug("llmtrace instrumented: %s", ", ".join(done) or "nothing")
