@@ -113,6 +113,7 @@ class Run:
     __slots__ = (
         "_tokens",
         "attribution",
+        "error_type",
         "llm_tracer",
         "name",
         "operation",
@@ -127,6 +128,7 @@ class Run:
         self.operation = operation.value
         self.name = name
         self.totals = RunTotals(ACTIVE_RUN.get())
+        self.error_type: str | None = None
         is_agent = operation is Operation.INVOKE_AGENT
         outer = current_attribution()  # explicit, completed from baggage
         self.attribution = merged_attribution(agent=name if is_agent else None, session=conversation)
@@ -138,6 +140,11 @@ class Run:
         self.start_ns = time.perf_counter_ns()
         self.span = _start_span(self.llm_tracer, f"{self.operation} {name}", attrs)
         self._tokens: tuple[Any, ...] | None = None
+
+    def record_error(self, error_type: str) -> None:
+        """The run failed without an exception reaching us (a framework reported the failure): it ends as an error
+        of ``error_type``. An exception, if one comes, still wins."""
+        self.error_type = error_type
 
     def enter(self) -> None:
         self._tokens = (
@@ -167,7 +174,7 @@ class Run:
         totals, span = self.totals, self.span
         if totals.parent is not None:
             totals.parent.add_run(totals)
-        error_type = _error_type(exc)
+        error_type = _error_type(exc) if exc is not None else self.error_type
         ctx = trace.set_span_in_context(span)
         record_run(
             self.llm_tracer,

@@ -118,6 +118,13 @@ class Attr:
     RUN_UNPRICED_CALLS = "llm.run.unpriced_calls"
     RUN_TOOL_CALLS = "llm.run.tool_calls"
     RUN_TOOL_ERRORS = "llm.run.tool_errors"
+    # Agent-framework events on an agent span (integrations): a handoff to another agent, a guardrail's verdict.
+    EVENT_HANDOFF = "llm.agent.handoff"
+    EVENT_GUARDRAIL = "llm.agent.guardrail"
+    HANDOFF_FROM_AGENT = "llm.handoff.from_agent"  # also on the agent span a handoff started
+    HANDOFF_TO_AGENT = "llm.handoff.to_agent"
+    GUARDRAIL_NAME = "llm.guardrail.name"
+    GUARDRAIL_TRIGGERED = "llm.guardrail.triggered"
 
 
 class GenAI:

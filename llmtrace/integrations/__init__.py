@@ -30,4 +30,12 @@ class IntegrationSpec:
 
 INTEGRATIONS: tuple[IntegrationSpec, ...] = (
     IntegrationSpec("mcp", "mcp", "llmtrace.integrations.mcp", "MCPInstrumentor", "mcp", "mcp"),
+    IntegrationSpec(
+        "openai_agents",
+        "agents",
+        "llmtrace.integrations.openai_agents",
+        "OpenAIAgentsInstrumentor",
+        "openai-agents",
+        "openai-agents",
+    ),
 )

@@ -36,7 +36,7 @@ try:  # the key moved between opentelemetry-instrumentation releases
 except ImportError:  # pragma: no cover
     from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY  # type: ignore[attr-defined,no-redef]
 
-__all__ = ["ProviderInstrumentor", "instrumentor_class"]
+__all__ = ["ProviderInstrumentor", "instrumentor_class", "own_llm_tracer"]
 
 _RECORDER_KEYS = ("tracer_provider", "meter_provider")
 # kwargs that OTel's instrument() machinery passes along and that are not llmtrace settings.
@@ -68,7 +68,7 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return self.provider.requires
 
     def _instrument(self, **kwargs: Any) -> None:
-        llm_tracer = kwargs.get("_llm_tracer") or self._own_llm_tracer(kwargs)
+        llm_tracer = kwargs.get("_llm_tracer") or own_llm_tracer(kwargs)
         self._llm_tracer = llm_tracer
         if llm_tracer is None:
             return  # llmtrace is off in this process (a bad setting under auto-instrumentation, logged once)
@@ -81,24 +81,6 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         # patched now if the app already imported the SDK, else when it does: never imported on our account
         self._generation = generation = object()
         when_imported(self.sdk_module(), lambda: self._patch(generation))
-
-    def _own_llm_tracer(self, kwargs: dict[str, Any]) -> LLMTracer | None:
-        """An LLM tracer from env + kwargs for an instrumentor used on its own; None when llmtrace is switched off.
-
-        A bad setting raises ``ConfigError``, except under OTel's auto-instrumentation, where raising would abort
-        every instrumentor loaded after ours (and print two tracebacks): there llmtrace switches itself off with
-        one log line naming the setting, and the app's other telemetry carries on.
-        """
-        if _state.is_off():
-            return None
-        try:
-            settings = load_settings({k: v for k, v in kwargs.items() if k not in _OTEL_KEYS})
-        except ConfigError as exc:
-            if not _under_auto_instrumentation():
-                raise
-            _state.switch_off(str(exc))
-            return None
-        return _state.shared_llm_tracer(settings, **{k: kwargs[k] for k in _RECORDER_KEYS if kwargs.get(k) is not None})
 
     def sdk_module(self) -> str:
         """The SDK module whose import triggers patching (``PROVIDER_MODULES``' import name)."""
@@ -253,6 +235,26 @@ def _rebind(provider: Provider) -> None:
         holder = getattr(module, alias.holder, None)
         if holder is not None and hasattr(module, alias.name):
             setattr(module, alias.name, getattr(holder, alias.name))
+
+
+def own_llm_tracer(kwargs: dict[str, Any]) -> LLMTracer | None:
+    """An LLM tracer from env + kwargs for an instrumentor (a provider's or an integration's) used on its own; None
+    when llmtrace is switched off.
+
+    A bad setting raises ``ConfigError``, except under OTel's auto-instrumentation, where raising would abort
+    every instrumentor loaded after ours (and print two tracebacks): there llmtrace switches itself off with
+    one log line naming the setting, and the app's other telemetry carries on.
+    """
+    if _state.is_off():
+        return None
+    try:
+        settings = load_settings({k: v for k, v in kwargs.items() if k not in _OTEL_KEYS})
+    except ConfigError as exc:
+        if not _under_auto_instrumentation():
+            raise
+        _state.switch_off(str(exc))
+        return None
+    return _state.shared_llm_tracer(settings, **{k: kwargs[k] for k in _RECORDER_KEYS if kwargs.get(k) is not None})
 
 
 def _under_auto_instrumentation() -> bool:
