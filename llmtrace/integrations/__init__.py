@@ -28,4 +28,6 @@ class IntegrationSpec:
     distribution: str
 
 
-INTEGRATIONS: tuple[IntegrationSpec, ...] = ()
+INTEGRATIONS: tuple[IntegrationSpec, ...] = (
+    IntegrationSpec("langchain", "langchain_core", "llmtrace.integrations.langchain", "LangChainInstrumentor", "langchain", "langchain-core"),
+)
