@@ -123,7 +123,8 @@ class LangChainInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             if target_module != module_name:
                 continue
             holder = getattr(module, holder_name, None) if holder_name else module
-            current = getattr(holder, attr, None) if holder is not None else None
+            # the holder's own attribute: a wrapped method read through the class is a BoundFunctionWrapper
+            current = vars(holder).get(attr) if holder is not None else None
             if current is None or isinstance(current, wrapt.FunctionWrapper):
                 continue  # another version without it: that part is not traced
             wrapt.wrap_function_wrapper(holder, attr, wrapper)
@@ -136,7 +137,7 @@ class LangChainInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             module_name, holder_name, attr = self._wrapped.pop()
             module = sys.modules.get(module_name)
             holder = getattr(module, holder_name, None) if holder_name else module
-            if holder is not None and isinstance(getattr(holder, attr, None), wrapt.FunctionWrapper):
+            if holder is not None and isinstance(vars(holder).get(attr), wrapt.FunctionWrapper):
                 unwrap(holder, attr)
 
 
