@@ -29,5 +29,12 @@ class IntegrationSpec:
 
 
 INTEGRATIONS: tuple[IntegrationSpec, ...] = (
-    IntegrationSpec("langchain", "langchain_core", "llmtrace.integrations.langchain", "LangChainInstrumentor", "langchain", "langchain-core"),
+    IntegrationSpec(
+        "langchain",
+        "langchain_core",
+        "llmtrace.integrations.langchain",
+        "LangChainInstrumentor",
+        "langchain",
+        "langchain-core",
+    ),
 )

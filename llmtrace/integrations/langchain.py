@@ -27,9 +27,10 @@ forever (and a generator's start and end can run in different contexts anyway). 
 
 1. The handler keeps a map ``run_id -> scope``: for each open run, the innermost agent or tool it belongs to (its
    span, the ``RunTotals`` its calls add to, its attribution). A run's parent is found by ``parent_run_id``; a
-   top-level run takes the app's context, read in ``on_chain_start``, which LangChain calls inline (``run_inline``),
-   in the caller's thread or task. Agent and tool spans are started with that parent explicitly, by entering its
-   scope for the duration of the constructor, inside the callback: entered and left in one call, one context.
+   top-level run takes the app's context as ``on_chain_start`` sees it (the caller's, or a copy of it; the handler
+   asks to be called inline, ``run_inline``, which spares a thread hop per callback in async runs). Agent and tool
+   spans are started with that parent explicitly, by entering its scope for the duration of the constructor, inside
+   the callback: entered and left in one call, in one context.
 2. The work of a run runs in a context of its own that LangChain creates for it (``set_config_context``: a copy
    holding the run's config, whose ``callbacks.parent_run_id`` is the run) and drops afterwards. Wrapping the
    function that fills that copy (``_set_config_context``, in langchain-core and in LangGraph) puts the run's scope
@@ -320,7 +321,7 @@ def _tool_outcome(output: Any) -> tuple[Any, BaseException | None]:
 class _Callbacks:
     """The handler's callbacks (mixed into a ``BaseCallbackHandler`` subclass once langchain_core is imported)."""
 
-    run_inline = True  # sync callbacks called in the caller's thread or task: on_chain_start sees the app's context
+    run_inline = True  # called in the caller's thread or task (no executor hop per callback in async runs)
     ignore_llm = True  # the provider instrumentors record model calls (one span per call, see the module docstring)
     ignore_chat_model = True
     ignore_retriever = True

@@ -132,7 +132,9 @@ def _assert_react_run(tree: Tree, server: Any, name: str) -> None:
     assert arguments_hash == first_call.attributes["llm.response.tool_call_argument_hashes"][0]  # what was asked for
     assert execution.attributes["llm.tool.result_hash"] == _sha256("found weather in Paris")
     assert execution.attributes["llm.success"] is True
-    assert not any(k in s.attributes for s in tree.spans for k in ("gen_ai.tool.call.arguments", "gen_ai.tool.call.result"))
+    assert not any(
+        k in s.attributes for s in tree.spans for k in ("gen_ai.tool.call.arguments", "gen_ai.tool.call.result")
+    )
 
 
 # -- agents and tools -----------------------------------------------------------------------------------------------
@@ -171,11 +173,14 @@ async def test_react_agent_ainvoke_nests_and_leaves_no_context_behind(server, in
 
 async def test_concurrent_async_runs_keep_their_own_calls(server, instrumented, model):
     agents = [_react_agent(model, [lookup], name=f"agent-{i}") for i in range(3)]
-    await asyncio.gather(*(a.ainvoke({"messages": [("user", f"question {i}")]}) for i, a in enumerate(agents)))
+    async with llmtrace.workflow("batch") as batch:
+        await asyncio.gather(*(a.ainvoke({"messages": [("user", f"question {i}")]}) for i, a in enumerate(agents)))
     tree = Tree(instrumented.spans())
     assert len(tree.calls) == len(server.log) == 3
+    assert batch.totals.calls == 3 and batch.totals.input_tokens == sum(e.usage["input"] for e in server.log)
     for i in range(3):
         agent = tree.one(f"invoke_agent agent-{i}")
+        assert tree.parent(agent) is tree.one("invoke_workflow batch")
         (call,) = [c for c in tree.calls if tree.parent(c) is agent]
         assert call.attributes["llm.agent"] == f"agent-{i}"
         assert agent.attributes["llm.run.calls"] == 1
