@@ -235,7 +235,7 @@ class _Runs:
         scopes = self.scopes
         scopes[run_id] = scope
         if len(scopes) > _MAX_OPEN:
-            stale = next(iter(scopes))
+            stale = _oldest(scopes)
             scopes.pop(stale, None)
             self.active.pop(stale, None)
 
@@ -290,8 +290,16 @@ class _Runs:
         graphs = self.graphs
         graphs[run_id] = True
         if len(graphs) > _MAX_GRAPHS:
-            graphs.pop(next(iter(graphs)), None)
+            graphs.pop(_oldest(graphs), None)
         return args, kwargs
+
+
+def _oldest(entries: dict[Any, Any]) -> Any:
+    """The first key (dicts keep insertion order), or None when another thread changed the dict meanwhile."""
+    try:
+        return next(iter(entries))
+    except (RuntimeError, StopIteration):
+        return None
 
 
 def _suppressed() -> bool:

@@ -25,7 +25,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
 import llmtrace
-from llmtrace import _guard
+from llmtrace import _guard, _state
 from llmtrace.demo.workload import reference_cost
 from llmtrace.integrations import langchain as integration
 from llmtrace.rollup import ACTIVE_RUN
@@ -293,6 +293,17 @@ def test_sdk_call_inside_a_tool_nests_under_the_tool(server, instrumented, model
     assert _rollup(agent) == _truth(server.log) == _calls_sum(tree.calls)
 
 
+def test_streamed_model_calls_nest_and_add_up(server, instrumented, model):
+    streaming = model.model_copy(update={"stream_usage": True})  # the usage chunk: exact tokens, not estimates
+    agent = _react_agent(streaming, [lookup], name="streamer")
+    server.enqueue("tool_call", "ok")
+    chunks = list(agent.stream(ASK, stream_mode="messages"))
+    assert len(chunks) > 4  # the model's tokens, streamed through the graph
+    tree = Tree(instrumented.spans())
+    assert all(c.attributes["llm.streaming"] for c in tree.calls)
+    _assert_react_run(tree, server, "streamer")
+
+
 def test_stream_closed_early_ends_the_run_without_error(server, instrumented, model):
     agent = _react_agent(model, [lookup], name="streamer")
     server.enqueue("tool_call", "ok")
@@ -329,6 +340,22 @@ def test_uninstrument_removes_the_handler_and_the_wrappers(server, telemetry, mo
     server.enqueue("tool_call", "ok")
     _react_agent(model, [lookup], name="bare").invoke(ASK, config={"callbacks": held})
     assert telemetry.spans() == []
+
+
+def test_instrumentor_on_its_own_records_into_the_given_providers(telemetry):
+    graph = StateGraph(MessagesState)
+    graph.add_node("echo", lambda state: {"messages": [("ai", "echo")]})
+    graph.add_edge(START, "echo")
+    instrumentor = integration.LangChainInstrumentor()
+    instrumentor.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+    try:
+        graph.compile(name="echoer").invoke(ASK)
+    finally:
+        instrumentor.uninstrument()
+        _state.set_llm_tracer(None)  # the shared LLM tracer it made records into this test's providers only
+    (span,) = telemetry.spans()
+    assert (span.name, span.attributes["llm.run.calls"]) == ("invoke_agent echoer", 0)
+    assert telemetry.total("llm.runs", agent="echoer") == 1
 
 
 def test_internal_failure_never_reaches_the_app(server, instrumented, model, monkeypatch):
