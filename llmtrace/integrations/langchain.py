@@ -339,6 +339,12 @@ class _Callbacks:
     def __init__(self, runs: _Runs) -> None:
         self._runs = runs
 
+    def __copy__(self) -> Any:
+        return self  # one handler per instrumentation: a copied config or manager must not fork the open runs
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        return self
+
     @property
     def raise_error(self) -> bool:
         return _guard.RAISE_INTERNAL_ERRORS  # our bugs fail tests (LangChain logs and swallows handler errors)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import hashlib
 import json
 import warnings
@@ -329,6 +330,7 @@ def test_uninstrument_removes_the_handler_and_the_wrappers(server, telemetry, mo
     llmtrace.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
     assert len(_our_handlers(CallbackManager.configure())) == 1  # instrumenting again replaces, never adds
     held = CallbackManager.configure()  # a manager made while instrumented, used after
+    assert _our_handlers(copy.deepcopy(held)) == _our_handlers(held)  # copies share the handler and its open runs
     llmtrace.uninstrument()
     assert _our_handlers(CallbackManager.configure()) == []
     from langchain_core.callbacks.base import BaseCallbackManager
