@@ -317,6 +317,30 @@ def test_stream_closed_early_ends_the_run_without_error(server, instrumented, mo
     assert agent_span.attributes["llm.run.calls"] == 1
 
 
+def test_interrupt_pauses_the_runs_without_error(instrumented):
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.types import Command, interrupt
+
+    def approve(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [("ai", f"approved: {interrupt('approve?')}")]}
+
+    inner = StateGraph(MessagesState)
+    inner.add_node("approve", approve)
+    inner.add_edge(START, "approve")
+    outer = StateGraph(MessagesState)
+    outer.add_node("approval", inner.compile(name="approver"))
+    outer.add_edge(START, "approval")
+    app = outer.compile(name="desk", checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "ticket-1"}}
+    assert "__interrupt__" in app.invoke(ASK, config)
+    assert app.invoke(Command(resume="yes"), config)["messages"][-1].content == "approved: yes"
+    spans = instrumented.spans()
+    assert sorted(s.name for s in spans) == ["invoke_agent approver"] * 2 + ["invoke_agent desk"] * 2
+    for span in spans:  # the interrupt (GraphInterrupt, a GraphBubbleUp) is LangGraph's control flow
+        assert span.status.status_code is StatusCode.UNSET, span.name
+        assert span.attributes["llm.session"] == "ticket-1"
+
+
 # -- instrumentation hygiene ----------------------------------------------------------------------------------------
 
 
