@@ -38,4 +38,12 @@ INTEGRATIONS: tuple[IntegrationSpec, ...] = (
         "openai-agents",
         "openai-agents",
     ),
+    IntegrationSpec(
+        "langchain",
+        "langchain_core",
+        "llmtrace.integrations.langchain",
+        "LangChainInstrumentor",
+        "langchain",
+        "langchain-core",
+    ),
 )

@@ -24,11 +24,12 @@ def test_instrument_imports_no_sdk_and_patches_each_on_import():
         names = llmtrace.instrument()
         from llmtrace.integrations import INTEGRATIONS
         from llmtrace.providers._registry import PROVIDERS
-        modules = [*(spec.sdk_module for spec in PROVIDERS), *(spec.framework_module for spec in INTEGRATIONS)]
-        heavy = [module for module in modules if module in sys.modules]
+        modules = [spec.sdk_module for spec in PROVIDERS] + [spec.framework_module for spec in INTEGRATIONS]
+        heavy = [module for module in modules if module in sys.modules]  # frameworks are patched on import too
         import openai, httpx2
         from openai.resources.chat.completions.completions import Completions
-        print(len(names), heavy, isinstance(Completions.__dict__["create"], wrapt.FunctionWrapper),
+        providers = [name for name in names if name in {spec.name for spec in PROVIDERS}]
+        print(len(providers), heavy, isinstance(Completions.__dict__["create"], wrapt.FunctionWrapper),
               isinstance(httpx2.Client.__dict__["send"], wrapt.FunctionWrapper), "anthropic" in sys.modules)
         llmtrace.uninstrument()
         print(isinstance(Completions.__dict__["create"], wrapt.FunctionWrapper),
