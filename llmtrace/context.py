@@ -3,6 +3,13 @@
 Set explicitly with ``llmtrace.attributes(...)`` (a context manager, so it follows asyncio tasks and threads
 started inside it), or propagated from upstream services through OTel baggage (keys ``llm.agent`` etc.).
 Explicit values win over baggage.
+
+Frameworks that trace their own agent runs (pydantic-ai, google-adk, crewai, or an app's own tracer) name the agent
+the OTel GenAI way: an ``invoke_agent`` span with ``gen_ai.agent.name``, and pydantic-ai also the baggage entry
+``gen_ai.agent.name``, which its nested spans inherit. Outside an llmtrace agent run, a call takes its agent from
+the current span's ``gen_ai.agent.name``, else from that baggage, so llmtrace adds no agent span of its own there
+and its calls, tools and metrics still carry the agent. Order: explicit, current span, ``llm.agent`` baggage,
+``gen_ai.agent.name`` baggage.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from typing import NamedTuple
 
-from opentelemetry import baggage
+from opentelemetry import baggage, trace
 
 __all__ = [
     "Attribution",
@@ -81,14 +88,36 @@ def reset_attribution(token: Token[Attribution]) -> None:
 
 
 def current_attribution() -> Attribution:
-    """The explicit attribution, completed from OTel baggage for fields it does not set."""
+    """The explicit attribution, its agent completed from the current span (a framework's agent run), then every
+    field it does not set from OTel baggage."""
     explicit = _current.get()
     if all(explicit):
         return explicit
+    if explicit.agent is None:
+        agent = _span_agent()
+        if agent is not None:
+            explicit = explicit._replace(agent=agent)
     entries = baggage.get_all()
     if not entries:
         return explicit
     values = [
         value if value is not None else entries.get(key) for value, key in zip(explicit, _BAGGAGE_KEYS, strict=True)
     ]
+    if values[0] is None:
+        values[0] = entries.get(_GENAI_AGENT)
     return Attribution(*(str(v) if v is not None else None for v in values))
+
+
+_GENAI_AGENT = "gen_ai.agent.name"
+
+
+def _span_agent() -> str | None:
+    """``gen_ai.agent.name`` of the current span when it is a recording SDK span that has one: a framework's
+    ``invoke_agent`` span, or a span it opened inside one and named the agent on (pydantic-ai's per-request ``chat``
+    spans); None otherwise. Costs one context lookup when no span is recording, one attribute read when one is."""
+    span = trace.get_current_span()
+    if not span.is_recording():
+        return None
+    attributes = getattr(span, "attributes", None)  # SDK spans expose theirs (ReadableSpan); API spans do not
+    name = attributes.get(_GENAI_AGENT) if attributes is not None else None
+    return name if type(name) is str and name else None
