@@ -55,6 +55,12 @@ class _PendingCall:
         self.pieces: list[str] = []
 
 
+def _slot(index: Any) -> Any:
+    """A stream's block or choice index as a dict key: an int or a string as sent, anything else (a malformed
+    chunk's list or object) as no index."""
+    return index if isinstance(index, (int, str)) else None
+
+
 class StreamedToolCalls:
     """The tool calls a stream asks for, assembled from their pieces, in the order they started.
 
@@ -72,12 +78,16 @@ class StreamedToolCalls:
 
     def start(self, slot: Any, call_id: Any, name: Any, arguments: Any = None) -> None:
         """A call opens in ``slot`` (arguments: what the opening piece already holds, e.g. Anthropic's ``{}``)."""
-        call = self.open[slot] = _PendingCall(call_id, name, arguments)
+        self._open(_slot(slot), call_id, name, arguments)
+
+    def _open(self, key: Any, call_id: Any, name: Any, arguments: Any) -> _PendingCall:
+        call = self.open[key] = _PendingCall(call_id, name, arguments)
         self.calls.append(call)
+        return call
 
     def add(self, slot: Any, piece: Any) -> None:
         """A piece of the arguments of the call open in ``slot`` (ignored when none is, or it is no text)."""
-        call = self.open.get(slot)
+        call = self.open.get(_slot(slot))
         if call is not None and isinstance(piece, str):
             call.pieces.append(piece)
 
@@ -89,11 +99,10 @@ class StreamedToolCalls:
         if call_id in ("", "null"):  # Mistral's SDK fills a missing id with the string "null"
             call_id = None
         function = get_path(piece, "function")
-        slot = (choice, as_int(get_path(piece, "index")) or 0)
+        slot = (_slot(choice), as_int(get_path(piece, "index")) or 0)
         call = self.open.get(slot)
         if call is None or (call_id is not None and call.call_id is not None and call_id != call.call_id):
-            self.start(slot, call_id, None)
-            call = self.open[slot]
+            call = self._open(slot, call_id, None, None)
         call.call_id = call.call_id or call_id
         call.name = call.name or get_path(function, "name")
         arguments = get_path(function, "arguments")
