@@ -259,3 +259,58 @@ async def test_requested_tool_call_is_recorded_async(mode, server, telemetry):
         llmtrace.uninstrument()
     assert [e.fault for e in server.log] == ["tool_call"]
     _check(mode, telemetry, seen)
+
+
+# -- what the fake server never sends ---------------------------------------------------------------------------
+
+
+def _chunk(choice: int, call: dict[str, Any]) -> Any:
+    from openai.types.chat import ChatCompletionChunk
+
+    delta = {"tool_calls": [call]}
+    body = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+    return ChatCompletionChunk.model_validate({**body, "choices": [{"index": choice, "delta": delta}]})
+
+
+@pytest.mark.parametrize("provider", ["openai", "together", "groq"])
+def test_streamed_calls_of_two_choices_stay_apart(provider):
+    """``n=2``: each choice streams its own call at tool index 0, pieces interleaved; they are two calls."""
+    pytest.importorskip("openai")
+    import importlib
+
+    from llmtrace.call import LLMRecord
+
+    module = importlib.import_module(f"llmtrace.providers.{provider}")
+    record = LLMRecord(provider, "chat", streaming=True)
+    state = module.PROVIDER.stream_state(record, None)
+    for choice, call in [
+        (0, {"index": 0, "id": "call_a", "type": "function", "function": {"name": "lookup", "arguments": ""}}),
+        (1, {"index": 0, "id": "call_b", "type": "function", "function": {"name": "search", "arguments": ""}}),
+        (0, {"index": 0, "function": {"arguments": '{"q": '}}),
+        (1, {"index": 0, "function": {"arguments": '{"r": 2}'}}),
+        (0, {"index": 0, "function": {"arguments": "1}"}}),
+    ]:
+        state.process_chunk(_chunk(choice, call))
+    state.flush(record)
+    assert record.tool_calls == 2
+    assert record.output_tool_calls == [("call_a", "lookup", '{"q": 1}'), ("call_b", "search", '{"r": 2}')]
+
+
+def test_mistral_calls_sent_whole_in_one_delta_are_each_a_call():
+    """Mistral sends parallel calls whole in one delta, without an index (its SDK fills in 0): ids tell them apart."""
+    pytest.importorskip("mistralai")
+    from mistralai.client.models import CompletionEvent
+
+    from llmtrace.call import LLMRecord
+    from llmtrace.providers import mistral
+
+    calls = [
+        {"id": "a1b2c3d4e", "function": {"name": "lookup", "arguments": '{"q": 1}'}},
+        {"id": "f5g6h7i8j", "function": {"name": "search", "arguments": {"r": 2}}},
+    ]
+    chunk = {"id": "x", "model": "m", "choices": [{"index": 0, "delta": {"tool_calls": calls}, "finish_reason": None}]}
+    record = LLMRecord("mistral", "chat", streaming=True)
+    state = mistral.PROVIDER.stream_state(record, None)
+    state.process_chunk(CompletionEvent.model_validate({"data": chunk}))
+    state.flush(record)
+    assert record.output_tool_calls == [("a1b2c3d4e", "lookup", '{"q": 1}'), ("f5g6h7i8j", "search", {"r": 2})]
