@@ -291,7 +291,10 @@ class ToolExecution:
         ):
             if value is _MISSING or value is None:
                 continue
-            text = text_of(value)
+            try:
+                text = text_of(value)
+            except (ValueError, TypeError, RecursionError):  # JSON cannot hold it (a circular list, mixed keys)
+                continue  # no hash rather than no span attributes at all
             attrs[hash_key] = self.llm_tracer.hasher.hash_text(text)
             attrs[length_key] = len(text)
             if self.llm_tracer.settings.capture_content:

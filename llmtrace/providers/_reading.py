@@ -15,6 +15,7 @@ from ..call import LLMRecord
 
 __all__ = [
     "SYSTEM_ROLES",
+    "StreamedToolCalls",
     "add_finish_reason",
     "as_float",
     "as_int",
@@ -39,6 +40,84 @@ def keep_function_calls(record: LLMRecord, calls: Sequence[Any]) -> None:
     for call in calls:
         function = get_path(call, "function")
         record.keep_tool_call(get_path(call, "id"), get_path(function, "name"), get_path(function, "arguments"))
+
+
+class _PendingCall:
+    """One tool call being streamed: its id and name (from whichever piece has them) and its arguments, whole (an
+    object) or as the JSON text pieces seen so far."""
+
+    __slots__ = ("arguments", "call_id", "name", "pieces")
+
+    def __init__(self, call_id: Any, name: Any, arguments: Any) -> None:
+        self.call_id = call_id
+        self.name = name
+        self.arguments = arguments
+        self.pieces: list[str] = []
+
+
+def _slot(index: Any) -> Any:
+    """A stream's block or choice index as a dict key: an int or a string as sent, anything else (a malformed
+    chunk's list or object) as no index."""
+    return index if isinstance(index, (int, str)) else None
+
+
+class StreamedToolCalls:
+    """The tool calls a stream asks for, assembled from their pieces, in the order they started.
+
+    Streams open a call (id, name) and then send its arguments as JSON text pieces: OpenAI-shaped
+    ``delta.tool_calls`` (``delta``), Anthropic ``tool_use`` blocks with ``input_json_delta`` pieces, Bedrock
+    ``toolUse`` blocks, Cohere ``tool-call-start``/``-delta`` events (``start`` and ``add``). ``flush`` counts
+    them into the record and keeps them for captured content, so a streamed call reads as the same call unstreamed.
+    """
+
+    __slots__ = ("calls", "open")
+
+    def __init__(self) -> None:
+        self.calls: list[_PendingCall] = []
+        self.open: dict[Any, _PendingCall] = {}  # the call each stream slot (block or choice/tool index) is filling
+
+    def start(self, slot: Any, call_id: Any, name: Any, arguments: Any = None) -> None:
+        """A call opens in ``slot`` (arguments: what the opening piece already holds, e.g. Anthropic's ``{}``)."""
+        self._open(_slot(slot), call_id, name, arguments)
+
+    def _open(self, key: Any, call_id: Any, name: Any, arguments: Any) -> _PendingCall:
+        call = self.open[key] = _PendingCall(call_id, name, arguments)
+        self.calls.append(call)
+        return call
+
+    def add(self, slot: Any, piece: Any) -> None:
+        """A piece of the arguments of the call open in ``slot`` (ignored when none is, or it is no text)."""
+        call = self.open.get(_slot(slot))
+        if call is not None and isinstance(piece, str):
+            call.pieces.append(piece)
+
+    def delta(self, choice: Any, piece: Any) -> None:
+        """One OpenAI-shaped ``tool_calls`` entry of a delta (``{"index", "id", "function": {"name",
+        "arguments"}}``): a piece naming a new id opens a call, the others add to the call at their index. APIs
+        that send each call whole in one piece (Mistral, with no index) are read by the same rule."""
+        call_id = get_path(piece, "id")
+        if call_id in ("", "null"):  # Mistral's SDK fills a missing id with the string "null"
+            call_id = None
+        function = get_path(piece, "function")
+        slot = (_slot(choice), as_int(get_path(piece, "index")) or 0)
+        call = self.open.get(slot)
+        if call is None or (call_id is not None and call.call_id is not None and call_id != call.call_id):
+            call = self._open(slot, call_id, None, None)
+        call.call_id = call.call_id or call_id
+        call.name = call.name or get_path(function, "name")
+        arguments = get_path(function, "arguments")
+        if isinstance(arguments, str):
+            call.pieces.append(arguments)
+        elif arguments is not None:
+            call.arguments = arguments
+
+    def flush(self, record: LLMRecord) -> None:
+        """Count the calls into ``record`` and keep each one (id, name, arguments) for captured content."""
+        for call in self.calls:
+            text = "".join(call.pieces)
+            record.tool_calls += 1
+            record.keep_tool_call(call.call_id, call.name, text or call.arguments)
+        self.calls, self.open = [], {}
 
 
 def get_path(obj: Any, *names: str) -> Any:

@@ -15,7 +15,17 @@ from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
 from ._contract import HTTPX, HTTPX2, Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
-from ._reading import as_float, as_int, as_items, as_stop_sequences, as_tools, get_path, is_raw_response, server_of
+from ._reading import (
+    StreamedToolCalls,
+    as_float,
+    as_int,
+    as_items,
+    as_stop_sequences,
+    as_tools,
+    get_path,
+    is_raw_response,
+    server_of,
+)
 
 __all__ = [
     "PROVIDER",
@@ -105,9 +115,12 @@ def _read_block(record: LLMRecord, block: Any) -> None:
         text = get_path(block, "text")
         if isinstance(text, str):
             record.output_text.append(text)
-    elif kind in ("tool_use", "server_tool_use"):
+    elif kind in _TOOL_BLOCKS:
         record.tool_calls += 1
         record.keep_tool_call(get_path(block, "id"), get_path(block, "name"), get_path(block, "input"))
+
+
+_TOOL_BLOCKS = ("tool_use", "server_tool_use")
 
 
 def _read_usage(record: LLMRecord, usage: Any) -> None:
@@ -129,20 +142,27 @@ def _read_usage(record: LLMRecord, usage: Any) -> None:
 
 
 class MessageStreamState(StreamState):
-    """Accumulates raw Messages stream events (the helper's ``MessageStream`` reads the same raw events)."""
+    """Accumulates raw Messages stream events (the helper's ``MessageStream`` reads the same raw events).
 
-    __slots__ = ("record", "stopped")
+    A ``tool_use`` block opens with its id and name; its input follows as ``input_json_delta`` pieces of JSON text.
+    """
+
+    __slots__ = ("record", "stopped", "tools")
 
     def __init__(self, record: LLMRecord) -> None:
         self.record = record
         self.stopped = False
+        self.tools = StreamedToolCalls()
 
     def process_chunk(self, event: Any) -> bool:
         try:  # the hot path: an SDK content delta (plain attribute loads)
             if event.type == "content_block_delta":
-                text = getattr(event.delta, "text", None)  # tool-input and thinking deltas have no text
+                delta = event.delta
+                text = getattr(delta, "text", None)  # tool-input and thinking deltas have no text
                 if isinstance(text, str):
                     self.record.output_text.append(text)
+                elif delta.type == "input_json_delta":
+                    self.tools.add(event.index, delta.partial_json)
                 return True
         except Exception:  # a dict or a malformed event: the careful path below
             pass
@@ -154,10 +174,15 @@ class MessageStreamState(StreamState):
             text = get_path(event, "delta", "text")
             if isinstance(text, str):
                 self.record.output_text.append(text)
+            else:
+                self.tools.add(get_path(event, "index"), get_path(event, "delta", "partial_json"))
             return True
         if kind == "content_block_start":
-            if get_path(event, "content_block", "type") in ("tool_use", "server_tool_use"):
-                self.record.tool_calls += 1
+            block = get_path(event, "content_block")
+            if get_path(block, "type") in _TOOL_BLOCKS:
+                self.tools.start(
+                    get_path(event, "index"), get_path(block, "id"), get_path(block, "name"), get_path(block, "input")
+                )
         elif kind == "message_start":
             message = get_path(event, "message")
             self.record.response_id = get_path(message, "id")
@@ -184,6 +209,9 @@ class MessageStreamState(StreamState):
             thinking = as_int(get_path(usage, "output_tokens_details", "thinking_tokens"))
             if thinking:
                 self.record.reasoning_tokens = thinking
+
+    def flush(self, record: LLMRecord) -> None:
+        self.tools.flush(record)
 
     @property
     def terminated(self) -> bool:

@@ -27,7 +27,17 @@ from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
 from ._contract import Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
-from ._reading import as_float, as_int, as_items, as_stop_sequences, as_tools, get_path, keep_text, server_of
+from ._reading import (
+    StreamedToolCalls,
+    as_float,
+    as_int,
+    as_items,
+    as_stop_sequences,
+    as_tools,
+    get_path,
+    keep_text,
+    server_of,
+)
 
 __all__ = [
     "PROVIDER",
@@ -286,14 +296,17 @@ class BedrockStreamState(StreamState):
     """ConverseStream events, or InvokeModelWithResponseStream ``chunk`` events of any model family.
 
     The stream is complete when its closing usage arrived: ConverseStream's ``metadata`` event, or the
-    ``amazon-bedrock-invocationMetrics`` Bedrock appends to the last chunk of every model family.
+    ``amazon-bedrock-invocationMetrics`` Bedrock appends to the last chunk of every model family. A tool call
+    opens a block (``toolUse`` with its id and name, or Anthropic's ``tool_use``) whose input follows as JSON text
+    pieces.
     """
 
-    __slots__ = ("done", "record")
+    __slots__ = ("done", "record", "tools")
 
     def __init__(self, record: LLMRecord) -> None:
         self.record = record
         self.done = False
+        self.tools = StreamedToolCalls()
 
     def process_chunk(self, event: Any) -> bool:
         if not isinstance(event, dict):
@@ -306,11 +319,15 @@ class BedrockStreamState(StreamState):
     def _converse_event(self, event: dict[str, Any]) -> bool:
         record = self.record
         if "contentBlockDelta" in event:
-            delta = get_path(event, "contentBlockDelta", "delta")
-            keep_text(record, get_path(delta, "text"))
+            block = event["contentBlockDelta"]
+            delta = get_path(block, "delta")
+            if not keep_text(record, get_path(delta, "text")):
+                self.tools.add(get_path(block, "contentBlockIndex"), get_path(delta, "toolUse", "input"))
             return bool(delta)
-        if get_path(event, "contentBlockStart", "start", "toolUse") is not None:
-            record.tool_calls += 1
+        use = get_path(event, "contentBlockStart", "start", "toolUse")
+        if use is not None:
+            index = get_path(event, "contentBlockStart", "contentBlockIndex")
+            self.tools.start(index, get_path(use, "toolUseId"), get_path(use, "name"))
         elif "messageStop" in event:
             _finish(record, get_path(event, "messageStop", "stopReason"))
         elif "metadata" in event:
@@ -334,10 +351,13 @@ class BedrockStreamState(StreamState):
     def _anthropic_event(self, body: dict[str, Any]) -> bool:
         kind, record = body.get("type"), self.record
         if kind == "content_block_delta":
-            keep_text(record, get_path(body, "delta", "text"))
+            if not keep_text(record, get_path(body, "delta", "text")):
+                self.tools.add(get_path(body, "index"), get_path(body, "delta", "partial_json"))
             return True
-        if kind == "content_block_start" and get_path(body, "content_block", "type") == "tool_use":
-            record.tool_calls += 1
+        block = get_path(body, "content_block")
+        if kind == "content_block_start" and get_path(block, "type") in ("tool_use", "server_tool_use"):
+            index = get_path(body, "index")
+            self.tools.start(index, get_path(block, "id"), get_path(block, "name"), get_path(block, "input"))
         elif kind == "message_start":
             record.response_id = get_path(body, "message", "id") or record.response_id
         elif kind == "message_delta":
@@ -353,6 +373,9 @@ class BedrockStreamState(StreamState):
             metrics.get("cacheWriteInputTokenCount"),
         )
         self.done = True
+
+    def flush(self, record: LLMRecord) -> None:
+        self.tools.flush(record)
 
     @property
     def terminated(self) -> bool:

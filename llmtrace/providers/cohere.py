@@ -21,6 +21,7 @@ from ..streams import StreamState
 from ._contract import HTTPX, Provider, WrapTarget, generator_stream
 from ._instrumentor import instrumentor_class
 from ._reading import (
+    StreamedToolCalls,
     as_float,
     as_int,
     as_items,
@@ -128,13 +129,15 @@ def _read_usage(record: LLMRecord, usage: Any) -> None:
 
 
 class ChatStreamState(StreamState):
-    """Accumulates v2 chat stream events; ``message-end`` carries the finish reason and the usage."""
+    """Accumulates v2 chat stream events; ``message-end`` carries the finish reason and the usage. A tool call
+    opens with ``tool-call-start`` (id and name) and its arguments follow in ``tool-call-delta`` pieces."""
 
-    __slots__ = ("ended", "record")
+    __slots__ = ("ended", "record", "tools")
 
     def __init__(self, record: LLMRecord) -> None:
         self.record = record
         self.ended = False
+        self.tools = StreamedToolCalls()
 
     def process_chunk(self, event: Any) -> bool:
         kind = get_path(event, "type")
@@ -145,7 +148,13 @@ class ChatStreamState(StreamState):
                 self.record.output_text.append(text)
             return bool(text or get_path(content, "thinking"))
         if kind == "tool-call-start":
-            self.record.tool_calls += 1
+            call = get_path(event, "delta", "message", "tool_calls")
+            function = get_path(call, "function")
+            index = get_path(event, "index")
+            self.tools.start(index, get_path(call, "id"), get_path(function, "name"), get_path(function, "arguments"))
+        elif kind == "tool-call-delta":
+            piece = get_path(event, "delta", "message", "tool_calls", "function", "arguments")
+            self.tools.add(get_path(event, "index"), piece)
         elif kind == "message-start":
             self.record.response_id = get_path(event, "id")
         elif kind == "message-end":
@@ -158,6 +167,9 @@ class ChatStreamState(StreamState):
         if reason:
             self.record.finish_reasons.append(str(reason))
         _read_usage(self.record, get_path(delta, "usage"))
+
+    def flush(self, record: LLMRecord) -> None:
+        self.tools.flush(record)
 
     @property
     def terminated(self) -> bool:

@@ -23,6 +23,7 @@ from ..streams import StreamState
 from ._contract import HTTPX, Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
 from ._reading import (
+    StreamedToolCalls,
     add_finish_reason,
     as_float,
     as_int,
@@ -135,7 +136,7 @@ class GroqStreamState(StreamState):
     def __init__(self, record: LLMRecord) -> None:
         self.record = record
         self.usage: Any = None
-        self.calls: dict[Any, list[Any]] = {}  # (choice, tool-call index) -> [id, name, arguments so far]
+        self.calls = StreamedToolCalls()
 
     def process_chunk(self, chunk: Any) -> bool:
         record = self.record
@@ -158,19 +159,11 @@ class GroqStreamState(StreamState):
             self.record.output_text.append(text)
         pieces = as_items(get_path(delta, "tool_calls"))
         for piece in pieces:
-            function = get_path(piece, "function")
-            known = self.calls.get((index, get_path(piece, "index")))
-            if known is None:
-                known = self.calls[index, get_path(piece, "index")] = [get_path(piece, "id"), None, ""]
-            known[1] = known[1] or get_path(function, "name")
-            arguments = get_path(function, "arguments")
-            known[2] += arguments if isinstance(arguments, str) else ""
+            self.calls.delta(index, piece)
         return has_text or bool(pieces) or bool(get_path(delta, "reasoning"))
 
     def flush(self, record: LLMRecord) -> None:
-        record.tool_calls = len(self.calls)
-        for call_id, name, arguments in self.calls.values():
-            record.keep_tool_call(call_id, name, arguments)
+        self.calls.flush(record)
         if self.usage is not None:
             _read_usage(record, self.usage)
 

@@ -23,6 +23,7 @@ from ..streams import StreamState
 from ._contract import AIOHTTP, HTTPX, HTTPX2, Alias, Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
 from ._reading import (
+    StreamedToolCalls,
     as_float,
     as_int,
     as_items,
@@ -142,25 +143,22 @@ def read_response(record: LLMRecord, response: Any) -> None:
     for choice in as_items(get_path(response, "choices")):
         message = get_path(choice, "message")
         _read_choice(record, choice, message)
-        keep_function_calls(record, as_items(get_path(message, "tool_calls")))
+        calls = as_items(get_path(message, "tool_calls"))
+        record.tool_calls += len(calls)
+        keep_function_calls(record, calls)
     _read_usage(record, get_path(response, "usage"))
     if record.operation == "embeddings" and record.input_tokens is not None:
         record.output_tokens = 0
 
 
 def _read_choice(record: LLMRecord, choice: Any, message: Any) -> bool:
-    """One choice of a response (``message``) or of a stream chunk (``delta``); returns whether it carried content."""
+    """One choice of a response (``message``) or of a stream chunk (``delta``): its text and finish reason (the
+    callers read its tool calls); returns whether it carried content."""
     reason = get_path(choice, "finish_reason")
     if reason:
         record.finish_reasons.append(str(reason))
-    text = get_path(message, "content")
-    content = keep_text(record, text)
-    calls = as_items(get_path(message, "tool_calls"))
-    if calls:
-        # A stream repeats a tool call on every arguments delta; only the delta that opens a call has its id.
-        record.tool_calls += sum(1 for c in calls if get_path(c, "id"))
-        content = True
-    return content or bool(get_path(message, "reasoning_content"))
+    content = keep_text(record, get_path(message, "content"))
+    return content or bool(get_path(message, "tool_calls") or get_path(message, "reasoning_content"))
 
 
 def _read_usage(record: LLMRecord, usage: Any) -> None:
@@ -181,22 +179,27 @@ class LiteLLMStreamState(StreamState):
     """Accumulates ``ModelResponseStream`` chunks; usage arrives on a last chunk when ``include_usage`` is asked,
     else comes from the chunks litellm kept (``flush``)."""
 
-    __slots__ = ("record", "stream")
+    __slots__ = ("record", "stream", "tools")
 
     def __init__(self, record: LLMRecord, stream: Any) -> None:
         self.record = record
         self.stream = stream
+        self.tools = StreamedToolCalls()  # a tool call streams as deltas: its id and name, then argument pieces
 
     def process_chunk(self, chunk: Any) -> bool:
         record = self.record
         ids_from_first_chunk(record, chunk)
         content = False
         for choice in as_items(get_path(chunk, "choices")):
-            content = _read_choice(record, choice, get_path(choice, "delta")) or content
+            delta = get_path(choice, "delta")
+            content = _read_choice(record, choice, delta) or content
+            for call in as_items(get_path(delta, "tool_calls")):
+                self.tools.delta(get_path(choice, "index"), call)
         _read_usage(record, get_path(chunk, "usage"))
         return content
 
     def flush(self, record: LLMRecord) -> None:
+        self.tools.flush(record)
         _usage_kept_by_litellm(record, self.stream)
 
     @property

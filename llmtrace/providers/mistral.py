@@ -20,6 +20,7 @@ from ..streams import StreamState
 from ._contract import HTTPX2, Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
 from ._reading import (
+    StreamedToolCalls,
     add_finish_reason,
     as_float,
     as_int,
@@ -154,7 +155,7 @@ class ChatStreamState(StreamState):
 
     def __init__(self, record: LLMRecord) -> None:
         self.record = record
-        self.tools: set[Any] = set()
+        self.tools = StreamedToolCalls()
         self.finished = False
 
     def process_chunk(self, event: Any) -> bool:
@@ -174,12 +175,13 @@ class ChatStreamState(StreamState):
             self.finished = True
         delta = get_path(choice, "delta")
         calls = as_items(get_path(delta, "tool_calls"))
-        for call in calls:  # whole calls in one delta; keyed so a call split over deltas counts once
-            call_id = get_path(call, "id")
-            key = call_id if call_id not in (None, "null") else (get_path(choice, "index"), get_path(call, "index"))
-            self.tools.add(repr(key))
-        self.record.tool_calls = len(self.tools)
+        index = get_path(choice, "index")
+        for call in calls:  # whole calls in one delta, but a call split over deltas is still one call
+            self.tools.delta(index, call)
         return _read_content(self.record, get_path(delta, "content")) or bool(calls)
+
+    def flush(self, record: LLMRecord) -> None:
+        self.tools.flush(record)
 
     @property
     def terminated(self) -> bool:

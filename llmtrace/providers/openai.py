@@ -17,6 +17,7 @@ from ..streams import StreamState
 from ._contract import HTTPX, HTTPX2, Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
 from ._reading import (
+    StreamedToolCalls,
     as_float,
     as_int,
     as_items,
@@ -188,7 +189,7 @@ class ChatStreamState(StreamState):
 
     def __init__(self, record: LLMRecord) -> None:
         self.record = record
-        self.tools: dict[int, list[Any]] = {}  # index -> [id, name, argument fragments...]
+        self.tools = StreamedToolCalls()  # a tool call streams as deltas: its id and name, then argument pieces
         self.usage: Any = None
 
     def process_chunk(self, chunk: Any) -> bool:
@@ -238,7 +239,9 @@ class ChatStreamState(StreamState):
             return True
         calls = getattr(delta, "tool_calls", None)
         if calls:
-            self._tool_deltas(as_items(calls))
+            index = getattr(choice, "index", None)
+            for call in as_items(calls):
+                self.tools.delta(index, call)
             return True
         return bool(getattr(delta, "refusal", None) or getattr(delta, "reasoning_content", None))
 
@@ -252,24 +255,12 @@ class ChatStreamState(StreamState):
         text = delta.get("content") if delta else choice.get("text")
         if keep_text(self.record, text):
             return True
-        self._tool_deltas(as_items(delta.get("tool_calls")))
+        for call in as_items(delta.get("tool_calls")):
+            self.tools.delta(choice.get("index"), call)
         return bool(delta.get("tool_calls") or delta.get("refusal") or delta.get("reasoning_content"))
 
-    def _tool_deltas(self, calls: Any) -> None:
-        """A tool call streams as deltas: the first has its id and name, each one a piece of the arguments."""
-        for call in calls:
-            entry = self.tools.setdefault(as_int(get_path(call, "index")) or 0, [None, None])
-            entry[0] = entry[0] or get_path(call, "id")
-            entry[1] = entry[1] or get_path(call, "function", "name")
-            piece = get_path(call, "function", "arguments")
-            if isinstance(piece, str):
-                entry.append(piece)
-
     def flush(self, record: LLMRecord) -> None:
-        record.tool_calls = len(self.tools)
-        for index in sorted(self.tools):
-            call_id, name, *pieces = self.tools[index]
-            record.keep_tool_call(call_id, name, "".join(pieces))
+        self.tools.flush(record)
         _read_usage(record, self.usage)
 
     @property

@@ -21,6 +21,7 @@ from ..streams import StreamState
 from ._contract import HTTPX, Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
 from ._reading import (
+    StreamedToolCalls,
     add_finish_reason,
     as_float,
     as_int,
@@ -134,7 +135,7 @@ class TogetherStreamState(StreamState):
 
     def __init__(self, record: LLMRecord) -> None:
         self.record = record
-        self.calls: dict[Any, dict[str, Any]] = {}
+        self.calls = StreamedToolCalls()
         self.ended = False
 
     def process_chunk(self, chunk: Any) -> bool:
@@ -162,18 +163,11 @@ class TogetherStreamState(StreamState):
             return True
         pieces = as_items(get_path(delta, "tool_calls"))
         for piece in pieces:
-            entry = self.calls.setdefault(get_path(piece, "index"), {"id": None, "name": None, "arguments": []})
-            entry["id"] = entry["id"] or get_path(piece, "id")
-            entry["name"] = entry["name"] or get_path(piece, "function", "name")
-            fragment = get_path(piece, "function", "arguments")
-            if isinstance(fragment, str):
-                entry["arguments"].append(fragment)
+            self.calls.delta(get_path(choice, "index"), piece)
         return bool(pieces) or bool(get_path(delta, "reasoning") or get_path(delta, "reasoning_content"))
 
     def flush(self, record: LLMRecord) -> None:
-        record.tool_calls = len(self.calls)
-        for call in self.calls.values():
-            record.keep_tool_call(call["id"], call["name"], "".join(call["arguments"]))
+        self.calls.flush(record)
 
     @property
     def terminated(self) -> bool:

@@ -8,6 +8,14 @@ Every provider in ``_providers.PROVIDERS`` gets three properties, all seeded (``
 2. The same for streams, chunk by chunk, including errors raised mid-stream.
 3. Directly (shapes the SDK would never hand us: dicts and objects with wrong types): the extractor and the
    stream accumulator run behind the guard; the very objects passed in come back, and one span ends.
+4. Directly, on each provider's real tool-call stream (what its SDK yields for the fake server's tool call, pieces
+   dropped, duplicated, cut or corrupted): the same, and every tool call counted is a call kept for the
+   requested-call attributes (names, ids, argument hashes).
+
+Agent, workflow and tool scopes get a property of their own: any arguments and results (objects JSON cannot hold,
+circular lists), any exception (BaseExceptions, ones whose message cannot be formatted), in every form (decorated
+functions, coroutines and generators, ``with`` blocks, nested): the caller sees what the bare code gives, and each
+scope ends exactly one span.
 
 Internal errors are swallowed here (``RAISE_INTERNAL_ERRORS`` off, as in production) and counted per provider and
 site; the properties are that none escapes and that none happens at all: a swallowed extractor error loses the
@@ -410,6 +418,248 @@ def test_fuzzed_stream_chunks_directly(case, spans, sites):
 
     run()
     sites.check(case.name)
+
+
+# -- requested tool calls in streams --------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """An SDK object as the plain data it holds (what ``_as_objects`` turns back into attribute objects)."""
+    import json
+
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return json.loads(json.dumps(value, default=lambda v: _plain(v) if hasattr(v, "model_dump") else str(v)))
+
+
+@pytest.fixture(scope="module")
+def tool_call_streams(spans: _CountingExporter) -> Iterator[dict[str, list[tuple[str | None, Any]]]]:
+    """Per provider, the chunks its SDK yields for a streamed tool call from the fake server, as plain data: the
+    template the tool-call property mutates (arguments in pieces, ids and names on the opening piece)."""
+    found: dict[str, list[tuple[str | None, Any]]] = {}
+    with FakeProviderServer(seed=13) as server:
+        for case in PROVIDERS:
+            if not available(case):
+                continue
+            client = case.make_client(server, {"x-llmtrace-fault": "tool_call"})
+            token = otel_context.attach(otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+            try:
+                chunks = list(case.chat(client, PROMPT, True))
+            finally:
+                otel_context.detach(token)
+            found[case.name] = [(None, _plain(chunk)) for chunk in chunks]
+            if all(isinstance(chunk, dict) for chunk in chunks):
+                _DICT_STREAMS.add(case.name)
+    yield found
+
+
+_DICT_STREAMS: set[str] = set()  # providers whose SDK yields plain dicts (boto3): their readers never see objects
+
+
+def _feed_stream(case: ProviderCase, chunks: list[Any]) -> LLMRecord:
+    """``chunks`` through the provider's stream accumulator behind llmtrace's proxy; the record it filled."""
+    instrumentor = _instrumentor(case)
+    record = LLMRecord(case.name, case.operation, model="m", streaming=True)
+    call = instrumentor._llm_tracer.start(record, instrumentor._outcomes)
+    stream = iter(chunks)
+    proxy = SyncStreamProxy(stream, call, instrumentor.provider.stream_state(record, stream))
+    seen = list(proxy)
+    assert len(seen) == len(chunks) and all(a is b for a, b in zip(seen, chunks, strict=True))
+    return record
+
+
+@pytest.mark.parametrize("case", _cases())
+def test_tool_call_stream_template_carries_the_call(case, spans, tool_call_streams):
+    """The unmutated template reads as one requested call named ``lookup`` with the server's arguments: the
+    property below mutates a real tool-call stream, not one that never reached the tool-call reader."""
+    if not available(case):
+        pytest.skip(f"{case.sdk} not installed")
+    for objects in (False, True) if case.name not in _DICT_STREAMS else (False,):
+        chunks = [_as_objects(payload) if objects else payload for _, payload in tool_call_streams[case.name]]
+        record = _feed_stream(case, chunks)
+        assert record.tool_calls == 1 and record.output_tool_calls is not None
+        ((_, name, arguments),) = record.output_tool_calls
+        assert name == "lookup" and "weather in Paris" in str(arguments), record.output_tool_calls
+
+
+@pytest.mark.parametrize("case", _cases())
+def test_fuzzed_tool_call_stream_chunks_directly(case, spans, sites, tool_call_streams):
+    """Tool-call pieces dropped, duplicated, cut, reordered into junk: the stream passes through unchanged, one span
+    ends with its requested-call attributes hashed, and every call counted is a call kept (names, ids and argument
+    hashes line up with ``llm.response.tool_calls``)."""
+    if not available(case):
+        pytest.skip(f"{case.sdk} not installed")
+
+    sites.start(case.name)
+
+    @_settings(_budget(case)[1] // 3)
+    @given(events=mutated_stream(tool_call_streams[case.name]), objects=st.booleans())
+    def run(events: list[tuple[str | None, Any]], objects: bool) -> None:
+        chunks = [_as_objects(payload) if objects else payload for _, payload in events]
+        before = spans.ended
+        record = _feed_stream(case, chunks)
+        assert spans.ended == before + 1
+        assert record.tool_calls == len(record.output_tool_calls or ())
+        CASES[f"{case.name}.direct.tool_call_stream"] += 1
+
+    run()
+    sites.check(case.name)
+
+
+# -- agent, workflow and tool spans ---------------------------------------------------------------------------
+
+
+class _NoStr(Exception):
+    """An exception whose message cannot even be formatted."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no message")
+
+
+def _circular() -> list[Any]:
+    loop: list[Any] = [1]
+    loop.append(loop)
+    return loop
+
+
+# What apps hand tools and get back: JSON-ish data of every type, and objects JSON cannot hold.
+VALUES = st.one_of(
+    st.recursive(
+        JUNK,
+        lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3),
+        max_leaves=8,
+    ),
+    st.builds(object),
+    st.builds(_circular),
+    st.sampled_from([{1, 2}, b"\xff\x00", frozenset(), range(3), 1j, Ellipsis, type, {1: "int key", "k": "str key"}]),
+)
+ERRORS = st.one_of(
+    st.none(),
+    st.builds(ValueError, st.text(max_size=20)),
+    st.builds(_NoStr),
+    st.sampled_from([KeyboardInterrupt, StopIteration, GeneratorExit]).map(lambda cls: cls()),
+)
+FORMS = ("tool", "tool-with", "agent", "workflow", "agent-generator", "tool-async", "nested")
+
+
+class _Bare:
+    """Stands in for an llmtrace scope: decorates nothing, opens nothing, records nothing."""
+
+    def __call__(self, fn: Any) -> Any:
+        return fn
+
+    def __enter__(self) -> Any:
+        return SimpleNamespace(record_result=lambda value: None)
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+def _observe(run: Callable[[], Any]) -> tuple[str, Any]:
+    try:
+        return ("returned", run())
+    except BaseException as exc:  # the property is that every one passes through unchanged
+        return ("raised", exc)
+
+
+def _run_form(
+    form: str, traced: bool, body: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], stop: int
+) -> tuple[str, Any]:
+    """``body`` run in one of the forms apps use, under llmtrace's scopes (``traced``) or bare; what the caller
+    observes: the result (each item, for a generator) or the exception."""
+    import asyncio
+
+    tool = llmtrace.tool if traced else lambda *a, **k: _Bare()
+    agent = llmtrace.agent if traced else lambda *a, **k: _Bare()
+    workflow = llmtrace.workflow if traced else lambda *a, **k: _Bare()
+
+    def with_block() -> Any:
+        with tool("t", call_id="c1", arguments=args) as execution:
+            result = body(*args, **kwargs)
+            execution.record_result(result)
+            return result
+
+    def nested() -> Any:
+        with workflow("w"), agent("a"):
+            return tool("t")(body)(*args, **kwargs)
+
+    async def coroutine(*a: Any, **k: Any) -> Any:
+        return body(*a, **k)
+
+    def generator(*a: Any) -> Any:  # yields its arguments, then the body's result
+        yield from a
+        yield body(*a)
+
+    def consume(gen: Any) -> list[Any]:
+        items = []
+        for item in gen:
+            items.append(item)
+            if len(items) == stop:  # the consumer stops early (a ``break``): the generator is closed
+                gen.close()
+                break
+        return items
+
+    forms: dict[str, Callable[[], Any]] = {
+        "tool": lambda: tool("t")(body)(*args, **kwargs),
+        "tool-with": with_block,
+        "agent": lambda: agent("a", id="a-1")(body)(*args, **kwargs),
+        "workflow": lambda: workflow("w")(body)(*args, **kwargs),
+        "nested": nested,
+        "tool-async": lambda: asyncio.run(tool("t")(coroutine)(*args, **kwargs)),
+        "agent-generator": lambda: consume(agent("a")(generator)(*args)),
+    }
+    return _observe(forms[form])
+
+
+def _same(bare: tuple[str, Any], traced: tuple[str, Any]) -> bool:
+    """The same outcome: the very result object (each item, for a generator) or the very exception object."""
+    if bare[0] != traced[0]:
+        return False
+    if isinstance(bare[1], list) and isinstance(traced[1], list):
+        return len(bare[1]) == len(traced[1]) and all(a is b for a, b in zip(bare[1], traced[1], strict=True))
+    if bare[0] == "raised" and bare[1] is not traced[1]:
+        # Python's own replacement (a generator's StopIteration becomes a new RuntimeError each time): the same
+        # kind, message and cause
+        b, t = bare[1], traced[1]
+        return type(b) is type(t) and b.args == t.args and b.__cause__ is t.__cause__ is not None
+    return bare[1] is traced[1]
+
+
+_SPANS_PER_FORM = {"nested": 3}
+
+
+def test_fuzzed_agent_tool_and_workflow_scopes(spans, sites):
+    """Tools, agents and workflows given any arguments, returning anything (objects JSON cannot hold, circular
+    lists) or raising anything (BaseExceptions, exceptions without a message): the caller sees exactly what the
+    bare function gives, each scope ends exactly one span, and llmtrace swallows no error of its own."""
+    sites.start("agents")
+
+    @_settings(int(600 * SCALE))
+    @given(
+        args=st.lists(VALUES, max_size=3),
+        kwargs=st.dictionaries(st.sampled_from(["query", "limit", "payload"]), VALUES, max_size=2),
+        result=VALUES,
+        error=ERRORS,
+        form=st.sampled_from(FORMS),
+        stop=st.integers(1, 4),
+    )
+    def run(args: list[Any], kwargs: dict[str, Any], result: Any, error: Any, form: str, stop: int) -> None:
+        def body(*a: Any, **k: Any) -> Any:
+            if error is not None:
+                raise error
+            return result
+
+        if form == "tool-async" and isinstance(error, (KeyboardInterrupt, StopIteration, GeneratorExit)):
+            return  # asyncio.run itself treats these specially, with or without llmtrace
+        bare = _run_form(form, False, body, args, kwargs, stop)
+        before = spans.ended
+        traced = _run_form(form, True, body, args, kwargs, stop)
+        assert _same(bare, traced), (form, bare, traced)
+        assert spans.ended == before + _SPANS_PER_FORM.get(form, 1)
+        CASES[f"agents.{form}"] += 1
+
+    run()
+    sites.check("agents")
 
 
 def test_fuzz_case_budget(sites):

@@ -7,7 +7,7 @@ import base64
 import json
 import random
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from ..fake_server import ERRORS, Exchange, Handler, Reply, Route, WireFormat, rand_id, split_text
@@ -158,10 +158,31 @@ def _openai_responses(handler: Handler, reply: Reply, body: dict[str, Any]) -> N
     handler.send_stream(reply, _responses_events(reply, model, final))
 
 
+def _output_item(reply: Reply) -> dict[str, Any]:
+    """The response's one output item: the assistant's message, or the function call the model asks for."""
+    ex = reply.exchange
+    if reply.tool_name:
+        return {
+            "type": "function_call",
+            "id": "fc_" + rand_id(ex),
+            "call_id": "call_" + rand_id(ex),
+            "name": reply.tool_name,
+            "arguments": reply.tool_args,
+            "status": "completed",
+        }
+    return {
+        "type": "message",
+        "id": "msg_" + rand_id(ex),
+        "status": "completed",
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": reply.text, "annotations": [], "logprobs": []}],
+    }
+
+
 def _response_object(reply: Reply, model: str, status: str) -> dict[str, Any]:
     ex, u = reply.exchange, reply.usage
     done = status == "completed"
-    output = [_response_item(reply)] if done else []
+    output = [_output_item(reply)] if done else []
     usage = (
         {
             "input_tokens": u["input"],
@@ -195,39 +216,32 @@ def _response_object(reply: Reply, model: str, status: str) -> dict[str, Any]:
     }
 
 
-def _response_item(reply: Reply) -> dict[str, Any]:
-    """The response's one output item: the text message, or (fault ``tool_call``) a function call."""
-    ex = reply.exchange
-    if reply.tool_name:
-        return {
-            "type": "function_call",
-            "id": "fc_" + rand_id(ex),
-            "call_id": "call_" + rand_id(ex),
-            "name": reply.tool_name,
-            "arguments": reply.tool_args,
-            "status": "completed",
-        }
-    return {
-        "type": "message",
-        "id": "msg_" + rand_id(ex),
-        "status": "completed",
-        "role": "assistant",
-        "content": [{"type": "output_text", "text": reply.text, "annotations": [], "logprobs": []}],
-    }
-
-
 def _responses_events(reply: Reply, model: str, final: dict[str, Any]) -> Iterator[Any]:
     item_id = final["output"][0]["id"]
     seq = iter(range(10_000))
 
     def event(kind: str, **fields: Any) -> tuple[str, dict[str, Any], bool]:
-        content = kind.endswith(("output_text.delta", "function_call_arguments.delta"))
-        return kind, {"type": kind, "sequence_number": next(seq), **fields}, content
+        return kind, {"type": kind, "sequence_number": next(seq), **fields}, kind.endswith(".delta")
 
     yield event("response.created", response=_response_object(reply, model, "in_progress"))
     yield event("response.in_progress", response=_response_object(reply, model, "in_progress"))
-    if reply.tool_name:
-        yield from _function_call_events(event, final)
+    if reply.tool_name:  # a function call: the item opens with empty arguments, which then stream as deltas
+        call = final["output"][0]
+        yield event(
+            "response.output_item.added", output_index=0, item={**call, "arguments": "", "status": "in_progress"}
+        )
+        for piece in split_text(reply.tool_args, 3):
+            yield event("response.function_call_arguments.delta", item_id=item_id, output_index=0, delta=piece)
+        arguments = call["arguments"]
+        yield event(
+            "response.function_call_arguments.done",
+            item_id=item_id,
+            output_index=0,
+            name=call["name"],
+            arguments=arguments,
+        )
+        yield event("response.output_item.done", output_index=0, item=call)
+        yield event("response.completed", response=final)
         return
     item = {"type": "message", "id": item_id, "status": "in_progress", "role": "assistant", "content": []}
     yield event("response.output_item.added", output_index=0, item=item)
@@ -248,16 +262,6 @@ def _responses_events(reply: Reply, model: str, final: dict[str, Any]) -> Iterat
         part={**part, "text": reply.text},
     )
     yield event("response.output_item.done", output_index=0, item=final["output"][0])
-    yield event("response.completed", response=final)
-
-
-def _function_call_events(event: Callable[..., Any], final: dict[str, Any]) -> Iterator[Any]:
-    item = final["output"][0]
-    item_id, arguments = item["id"], item["arguments"]
-    yield event("response.output_item.added", output_index=0, item={**item, "arguments": "", "status": "in_progress"})
-    yield event("response.function_call_arguments.delta", item_id=item_id, output_index=0, delta=arguments)
-    yield event("response.function_call_arguments.done", item_id=item_id, output_index=0, arguments=arguments)
-    yield event("response.output_item.done", output_index=0, item=item)
     yield event("response.completed", response=final)
 
 

@@ -1,0 +1,170 @@
+"""Frameworks that trace their own agent runs: llmtrace adds no agent span, and its calls still carry the agent.
+
+pydantic-ai, google-adk and crewai open an ``invoke_agent`` span with ``gen_ai.agent.name`` around a run (pydantic-ai
+also sets the baggage entry ``gen_ai.agent.name``, and names the agent on its own per-request spans). Outside an
+llmtrace agent run, llmtrace reads the agent from there, so each LLM span, tool span and metric point carries it.
+The frameworks' spans are made here exactly as they make them: a plain OTel tracer with the GenAI attributes, around a
+real openai call to the fake server; and one real pydantic-ai agent run, when pydantic-ai is installed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import openai
+import pytest
+from opentelemetry import baggage, trace
+from opentelemetry import context as otel_context
+
+import llmtrace
+from llmtrace.semconv import Metric
+
+MESSAGES = [{"role": "user", "content": "Name a river."}]
+AGENT_SPAN = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "planner", "gen_ai.provider.name": "openai"}
+
+
+@pytest.fixture
+def traced(telemetry: Any) -> Any:
+    """openai instrumented into ``telemetry``, and the frameworks' tracer on the same provider."""
+    llmtrace.instrument(
+        providers=["openai"], tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
+    yield telemetry, telemetry.tracer_provider.get_tracer("some-agent-framework")
+    llmtrace.uninstrument()
+
+
+def _chat(server: Any) -> Any:
+    client = openai.OpenAI(api_key="k", base_url=server.openai_base_url, max_retries=0)
+    return client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+
+def _llm_spans(telemetry: Any) -> list[Any]:
+    return [s for s in telemetry.spans() if s.instrumentation_scope.name == "llmtrace"]
+
+
+def _calls_by_agent(telemetry: Any) -> dict[Any, float]:
+    totals: dict[Any, float] = {}
+    for labels, value in telemetry.points(Metric.CALLS):
+        totals[labels.get("agent")] = totals.get(labels.get("agent"), 0) + value
+    return totals
+
+
+def test_call_inside_a_framework_agent_span_carries_its_agent(traced, server):
+    telemetry, tracer = traced
+    with tracer.start_as_current_span("invoke_agent planner", attributes=AGENT_SPAN) as agent_span:
+        _chat(server)
+        _chat(server)
+    calls = _llm_spans(telemetry)
+    assert len(calls) == 2 and len(telemetry.spans()) == 3  # llmtrace adds no agent span of its own
+    assert all(s.attributes["llm.agent"] == "planner" for s in calls)
+    assert all(s.parent.span_id == agent_span.get_span_context().span_id for s in calls)
+    assert _calls_by_agent(telemetry) == {"planner": 2}
+
+
+async def test_async_call_inside_a_framework_agent_span(traced, server):
+    telemetry, tracer = traced
+    client = openai.AsyncOpenAI(api_key="k", base_url=server.openai_base_url, max_retries=0)
+    with tracer.start_as_current_span("invoke_agent planner", attributes=AGENT_SPAN):
+        await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    (call,) = _llm_spans(telemetry)
+    assert call.attributes["llm.agent"] == "planner"
+    assert _calls_by_agent(telemetry) == {"planner": 1}
+
+
+def test_llmtrace_tool_inside_a_framework_agent_carries_its_agent(traced):
+    telemetry, tracer = traced
+    with tracer.start_as_current_span("invoke_agent planner", attributes=AGENT_SPAN):
+        with llmtrace.tool("search", arguments={"q": 1}) as execution:
+            execution.record_result("ok")
+    (tool,) = _llm_spans(telemetry)
+    assert tool.attributes["llm.agent"] == "planner"
+    assert [labels.get("agent") for labels, _ in telemetry.points(Metric.TOOL_CALLS)] == ["planner"]
+
+
+def test_explicit_attribution_and_llmtrace_runs_win_over_the_framework_span(traced, server):
+    telemetry, tracer = traced
+    with tracer.start_as_current_span("invoke_agent planner", attributes=AGENT_SPAN):
+        with llmtrace.attributes(agent="router"):
+            _chat(server)
+        with llmtrace.agent("writer"):
+            _chat(server)
+    agents = sorted(s.attributes["llm.agent"] for s in _llm_spans(telemetry) if s.attributes["llm.operation"] == "chat")
+    assert agents == ["router", "writer"]
+    assert _calls_by_agent(telemetry) == {"router": 1, "writer": 1}
+
+
+def test_spans_that_name_no_agent_give_none(traced, server):
+    """A web request's span (recording, no agent), and a framework's agent span that the sampler dropped (its
+    attributes are gone with it): the call has no agent. Dropped spans are why pydantic-ai's baggage matters."""
+    telemetry, tracer = traced
+    with tracer.start_as_current_span("GET /ask", attributes={"http.request.method": "GET"}):
+        _chat(server)
+    dropped = trace.NonRecordingSpan(trace.SpanContext(1, 2, is_remote=False))
+    with trace.use_span(dropped):
+        _chat(server)
+    assert all("llm.agent" not in s.attributes for s in _llm_spans(telemetry))
+    assert _calls_by_agent(telemetry) == {None: 2}
+
+
+def test_agent_from_genai_baggage(traced, server):
+    """pydantic-ai puts ``gen_ai.agent.name`` in baggage for the whole run: it survives sampling and nesting."""
+    telemetry, _ = traced
+    token = otel_context.attach(baggage.set_baggage("gen_ai.agent.name", "researcher"))
+    try:
+        _chat(server)
+        with llmtrace.attributes(tenant="acme"):
+            _chat(server)
+    finally:
+        otel_context.detach(token)
+    assert [s.attributes["llm.agent"] for s in _llm_spans(telemetry)] == ["researcher", "researcher"]
+
+
+def test_pydantic_ai_agent_run(telemetry, server):
+    """A real pydantic-ai agent (with its own instrumentation on) asks the model for a tool call, runs the tool, and
+    answers: its ``invoke_agent`` span is the only agent span, each LLM call is one llmtrace span named for the
+    agent, and the metrics count the calls under the agent."""
+    pytest.importorskip("pydantic_ai")
+    import httpx2
+    from pydantic_ai import Agent
+    from pydantic_ai.capabilities.instrumentation import Instrumentation
+    from pydantic_ai.models.instrumented import InstrumentationSettings
+    from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.providers.openai import OpenAIProvider
+
+    sent: list[Any] = []
+
+    async def fault_plan(request: Any) -> None:  # the model asks for the tool, then answers
+        request.headers["x-llmtrace-fault"] = "tool_call" if not sent else "ok"
+        sent.append(request)
+
+    http_client = httpx2.AsyncClient(event_hooks={"request": [fault_plan]})
+    client = openai.AsyncOpenAI(api_key="k", base_url=server.openai_base_url, max_retries=0, http_client=http_client)
+    settings = InstrumentationSettings(tracer_provider=telemetry.tracer_provider, include_content=False)
+    agent = Agent(
+        OpenAIChatModel("gpt-4o-mini", provider=OpenAIProvider(openai_client=client)),
+        name="planner",
+        capabilities=[Instrumentation(settings=settings)],
+    )
+    looked_up: list[str] = []
+
+    @agent.tool_plain
+    def lookup(query: str) -> str:
+        looked_up.append(query)
+        return "sunny"
+
+    llmtrace.instrument(
+        providers=["openai"], tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
+    try:
+        result = agent.run_sync("Weather in Paris?")
+    finally:
+        llmtrace.uninstrument()
+    assert result.output == server.log[-1].text and looked_up == ["weather in Paris"]
+    assert [e.fault for e in server.log] == ["tool_call", "ok"]
+    ours = _llm_spans(telemetry)
+    assert [s.attributes["llm.operation"] for s in ours] == ["chat", "chat"]  # one span per LLM call
+    assert all(s.attributes["llm.agent"] == "planner" for s in ours)
+    assert ours[0].attributes["llm.response.tool_call_names"] == ("lookup",)
+    operations = [s.attributes.get("gen_ai.operation.name") for s in telemetry.spans()]
+    assert operations.count("invoke_agent") == 1  # pydantic-ai's; llmtrace adds none
+    assert _calls_by_agent(telemetry) == {"planner": 2}
