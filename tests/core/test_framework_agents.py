@@ -123,7 +123,6 @@ def test_pydantic_ai_agent_run(telemetry, server):
     """A real pydantic-ai agent (with its own instrumentation on) asks the model for a tool call, runs the tool, and
     answers: its ``invoke_agent`` span is the only agent span, each LLM call is one llmtrace span named for the
     agent, and the metrics count the calls under the agent."""
-    pytest.importorskip("pydantic_ai")
     import httpx2
     from pydantic_ai import Agent
     from pydantic_ai.capabilities.instrumentation import Instrumentation
