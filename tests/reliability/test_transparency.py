@@ -18,6 +18,7 @@ from opentelemetry import context as otel_context
 
 import llmtrace
 from llmtrace import _instrument
+from llmtrace.integrations import INTEGRATIONS
 from llmtrace.providers import PROVIDER_MODULES
 from llmtrace.streams import AsyncStreamProxy, SyncStreamProxy
 
@@ -313,4 +314,6 @@ def _instrumentor_of(case: ProviderCase) -> Any:
 
 
 def test_active_instrumentors_are_the_table(traced):
-    assert set(_instrument._active) == {case.name for case in PROVIDERS if available(case)}
+    """Every available provider of the table, and every installed agent-framework integration (the dev extra)."""
+    integrations = {spec.name for spec in INTEGRATIONS if _instrument.sdk_installed(spec.framework_module)}
+    assert set(_instrument._active) == {case.name for case in PROVIDERS if available(case)} | integrations
