@@ -50,6 +50,7 @@ from .._guard import report_internal_error
 from .._imports import when_imported
 from ..agents import ToolExecution, current_tool
 from ..config import load_settings
+from ..providers._instrumentor import _arguments
 from ..semconv import MCP, Attr
 
 try:  # the key moved between opentelemetry-instrumentation releases
@@ -274,7 +275,7 @@ class _ToolCall:
         if otel_context.get_value(_SUPPRESS_INSTRUMENTATION_KEY):
             return None
         try:
-            bound = _bind(wrapped, args, kwargs)
+            bound = _arguments(wrapped, args, kwargs)
             name = bound.get("name")
             if not isinstance(name, str):
                 return None
@@ -341,15 +342,6 @@ def _record_outcome(execution: ToolExecution, exc: BaseException | None, result:
         execution.record_error(MCP.TOOL_ERROR)
     dump = getattr(result, "model_dump", None)
     execution.record_result(dump(mode="json", by_alias=True, exclude_none=True) if callable(dump) else result)
-
-
-def _bind(wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-    if not args:
-        return kwargs
-    try:
-        return dict(inspect.signature(wrapped).bind_partial(*args, **kwargs).arguments)
-    except (TypeError, ValueError):
-        return kwargs
 
 
 def _with_trace_context(wrapped: Callable[..., Any], kwargs: dict[str, Any], span: trace.Span) -> dict[str, Any]:
