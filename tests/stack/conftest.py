@@ -41,15 +41,22 @@ def _load_native_stack() -> ModuleType:
 
 native_stack = _load_native_stack()
 _BINARIES = pytest.StashKey[Any]()
+_SCALE_BINARIES = pytest.StashKey[Any]()
 _BUILD = pytest.StashKey["_Build"]()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Stack tests get STACK_TIMEOUT_S unless they set their own: the session's stack and workload start inside them."""
+    """Stack tests get STACK_TIMEOUT_S unless they set their own: the session's stack and workload start inside them.
+    The modules of the scale tests run last (their order kept), so on a cold machine VictoriaMetrics builds while the
+    other stack tests run (``_Build``)."""
     here = Path(__file__).resolve().parent
     for item in items:
         if here in Path(str(item.fspath)).parents and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(STACK_TIMEOUT_S))
+    scale_modules = {item.fspath for item in items if _needs_scale(item)}
+    items[:] = [item for item in items if item.fspath not in scale_modules] + [
+        item for item in items if item.fspath in scale_modules
+    ]
 
 
 class _Build:
@@ -57,7 +64,11 @@ class _Build:
     background thread at the lowest CPU priority, so a cold build (15-25 min on 2 cores) overlaps the tests that do
     not need the stack instead of preceding them. Its progress lines are queued and printed between tests, from the
     main thread (the thread never touches pytest's capture). The first test that needs the binaries waits for it in
-    ``pytest_runtest_protocol``, before pytest-timeout starts that test's clock."""
+    ``pytest_runtest_protocol``, before pytest-timeout starts that test's clock.
+
+    Two stages: the core binaries (otelcol, Jaeger, Prometheus) first, then, when a selected test needs them, the
+    scale profile's extras (VictoriaMetrics). The stack tests start as soon as the core is ready, and the scale tests,
+    ordered last (``pytest_collection_modifyitems``), wait for the rest, which builds meanwhile."""
 
     HEARTBEAT_S = 300.0  # between tests, a "still building" line every 5 min is enough
 
@@ -65,18 +76,28 @@ class _Build:
         self.say = _printer(config)
         self.started = time.monotonic()
         self.lines: queue.Queue[str] = queue.Queue()
-        self.result: dict[str, str] | BaseException | None = None
+        self.core: dict[str, str] | BaseException | None = None
+        self.scale: dict[str, str] | BaseException | None = None
+        self._core_done = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(scale,), name="stack-binaries", daemon=True)
         self._thread.start()
 
-    def _run(self, scale: bool) -> None:
+    def _stage(self, scale: bool) -> dict[str, str] | BaseException:
         try:
-            self.result = native_stack.binaries(
+            return native_stack.binaries(
                 progress=self.lines.put, heartbeat=self.HEARTBEAT_S, scale=scale, background=True
             )
         except BaseException as exc:  # reported by every test that needs them, the build log's tail included
             self.lines.put(f"[stack-binaries] failed: {exc}")
-            self.result = exc
+            return exc
+
+    def _run(self, scale: bool) -> None:
+        try:
+            self.core = self._stage(scale=False)
+        finally:
+            self._core_done.set()
+        if scale:
+            self.scale = self.core if isinstance(self.core, BaseException) else self._stage(scale=True)
 
     def relay(self) -> None:
         while True:
@@ -91,16 +112,20 @@ class _Build:
         for the tests below it)."""
         self.relay()
 
-    def wait(self) -> dict[str, str] | BaseException:
-        if self._thread.is_alive():
+    def wait(self, scale: bool = False) -> dict[str, str] | BaseException:
+        """The core binaries, or with ``scale`` every binary, once built (the build's lines relayed meanwhile)."""
+        done = self._thread.is_alive if scale else lambda: not self._core_done.is_set()
+        if done():
             minutes = (time.monotonic() - self.started) / 60
-            self.say(f"[stack-binaries] the stack tests wait for the build ({minutes:.0f} min so far)")
-        while self._thread.is_alive():
+            what = "the scale tests wait for VictoriaMetrics" if scale else "the stack tests wait for the build"
+            self.say(f"[stack-binaries] {what} ({minutes:.0f} min so far)")
+        while done():
             self._thread.join(5.0)
             self.relay()
         self.relay()
-        assert self.result is not None
-        return self.result
+        result = self.scale if scale else self.core
+        assert result is not None
+        return result
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -109,7 +134,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
     if config.option.collectonly or not any(_needs_binaries(item) for item in session.items):
         return
-    scale = any("scale_binaries" in getattr(item, "fixturenames", ()) for item in session.items)
+    scale = any(_needs_scale(item) for item in session.items)
     build = config.stash[_BUILD] = _Build(config, scale)
     config.pluginmanager.register(build, "llmtrace-stack-build")
 
@@ -118,12 +143,18 @@ def _needs_binaries(item: pytest.Item) -> bool:
     return "stack_binaries" in getattr(item, "fixturenames", ())
 
 
+def _needs_scale(item: pytest.Item) -> bool:
+    return "scale_binaries" in getattr(item, "fixturenames", ())
+
+
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
     """Wait for the build outside any test's time limit (this wrapper runs before pytest-timeout's)."""
     build = item.config.stash.get(_BUILD, None)
     if build is not None and _needs_binaries(item):
         item.config.stash[_BINARIES] = build.wait()
+        if _needs_scale(item):
+            item.config.stash[_SCALE_BINARIES] = build.wait(scale=True)
     yield
 
 
@@ -155,11 +186,14 @@ def stack_binaries(pytestconfig: pytest.Config) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def scale_binaries(stack_binaries: dict[str, str]) -> dict[str, str]:
+def scale_binaries(pytestconfig: pytest.Config, stack_binaries: dict[str, str]) -> dict[str, str]:
     """``stack_binaries`` plus the scale profile's ``VICTORIA_METRICS_BIN``."""
-    if "VICTORIA_METRICS_BIN" not in stack_binaries:  # the hook built without --scale: build the rest here
-        return native_stack.binaries(scale=True)
-    return stack_binaries
+    found = pytestconfig.stash.get(_SCALE_BINARIES, None)
+    if found is None:  # the hooks did not run or did not stage it: build the rest here
+        found = native_stack.binaries(scale=True)
+    if isinstance(found, BaseException):
+        pytest.fail(f"scale binaries unavailable: {found}", pytrace=False)
+    return found
 
 
 def http_get(url: str, timeout: float = 10.0) -> Any:

@@ -152,26 +152,16 @@ def test_stack_sh_up_status_down(tmp_path: Path, stack_binaries: dict[str, str])
     assert run("status").returncode == 3
 
 
-def test_session_build_runs_behind_other_tests_and_outside_any_timeout(tmp_path: Path):
-    """The conftest's session build: started at collection, at the lowest CPU priority, its lines printed between
-    tests; the first test that needs the binaries waits for it before its own (here 2 s) clock starts."""
-    script = _fake_script(
-        tmp_path,
-        'echo "[stack-binaries] building otelcol, niceness $(nice)" >&2\n'
-        "sleep 4\n"
-        'printf "OTELCOL_BIN=/o\\nJAEGER_BIN=/j\\nPROMETHEUS_BIN=/p\\nPROMTOOL_BIN=/t\\n"\n',
-    )
+def _session(tmp_path: Path, script_body: str, tests: dict[str, str], *args: str) -> str:
+    """Run a pytest session over ``tests`` (path under the suite -> source) with the stack conftest and a stand-in
+    build script; return its output, having checked that it passed."""
+    script = _fake_script(tmp_path, script_body)
     suite = tmp_path / "suite"
-    suite.mkdir()
-    (suite / "stack").mkdir()
+    (suite / "stack").mkdir(parents=True)
     (suite / "stack" / "conftest.py").write_text("from tests.stack.conftest import *  # noqa: F403\n")
-    (suite / "test_a_plain.py").write_text("import time\n\ndef test_plain():\n    time.sleep(1)\n")
-    (suite / "other").mkdir()  # a test outside the stack conftest's directory: the build's lines print after it too
-    (suite / "other" / "test_other.py").write_text("import time\n\ndef test_other():\n    time.sleep(1)\n")
-    (suite / "stack" / "test_b_stack.py").write_text(
-        "import pytest\n\n@pytest.mark.timeout(2)\n"
-        "def test_stack(stack_binaries):\n    assert stack_binaries['OTELCOL_BIN'] == '/o'\n"
-    )
+    for name, source in tests.items():
+        (suite / name).parent.mkdir(parents=True, exist_ok=True)
+        (suite / name).write_text(source)
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -179,7 +169,7 @@ def test_session_build_runs_behind_other_tests_and_outside_any_timeout(tmp_path:
         "LLMTRACE_CACHE": str(tmp_path / "cache"),
     }
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(suite), str(suite)],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(suite), *args, str(suite)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -188,9 +178,57 @@ def test_session_build_runs_behind_other_tests_and_outside_any_timeout(tmp_path:
     )
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
+    return out
+
+
+_CORE_ENV = 'printf "OTELCOL_BIN=/o\\nJAEGER_BIN=/j\\nPROMETHEUS_BIN=/p\\nPROMTOOL_BIN=/t\\n"\n'
+
+
+def test_session_build_runs_behind_other_tests_and_outside_any_timeout(tmp_path: Path):
+    """The conftest's session build: started at collection, at the lowest CPU priority, its lines printed between
+    tests; the first test that needs the binaries waits for it before its own (here 2 s) clock starts."""
+    out = _session(
+        tmp_path,
+        'echo "[stack-binaries] building otelcol, niceness $(nice)" >&2\nsleep 4\n' + _CORE_ENV,
+        {
+            "test_a_plain.py": "import time\n\ndef test_plain():\n    time.sleep(1)\n",
+            # a test outside the stack conftest's directory: the build's lines print after it too
+            "other/test_other.py": "import time\n\ndef test_other():\n    time.sleep(1)\n",
+            "stack/test_b_stack.py": "import pytest\n\n@pytest.mark.timeout(2)\n"
+            "def test_stack(stack_binaries):\n    assert stack_binaries['OTELCOL_BIN'] == '/o'\n",
+        },
+        "-q",
+    )
     assert "3 passed" in out
     assert "[stack-binaries] building otelcol, niceness 19" in out
     # printed between the first tests (outside the stack directory), not only once the stack test waits
     assert out.index("[stack-binaries] building otelcol") < out.index("[stack-binaries] the stack tests wait")
     # the plain test ran while the build was going: the stack test still had to wait for it
     assert "[stack-binaries] the stack tests wait for the build" in out
+
+
+def test_scale_stage_builds_while_the_other_stack_tests_run(tmp_path: Path):
+    """On a cold machine VictoriaMetrics (the script's --scale) builds after the core binaries: the stack tests start
+    as soon as the core is ready, and the scale tests, moved to the end of the session, wait for the rest. The
+    stand-in's scale stage finishes only once the stack test has run, so a session that held the stack tests until
+    everything was built would fail it."""
+    ran = tmp_path / "stack-test-ran"
+    out = _session(
+        tmp_path,
+        'if [ "${2:-}" = --scale ]; then\n'
+        f"  for _ in $(seq 600); do [ -e {ran} ] && break; sleep 0.1; done\n"
+        f"  [ -e {ran} ] || {{ echo 'the stack test did not run first' >&2; exit 1; }}\n"
+        '  echo "[stack-binaries] built victoria-metrics" >&2; echo VICTORIA_METRICS_BIN=/v\n'
+        "fi\n" + _CORE_ENV,
+        {
+            # collected first, run last
+            "stack/test_a_scale.py": "import pytest\n\n@pytest.mark.timeout(2)\n"
+            "def test_scale(scale_binaries):\n    assert scale_binaries['VICTORIA_METRICS_BIN'] == '/v'\n",
+            "stack/test_b_stack.py": "import pathlib, pytest\n\n@pytest.mark.timeout(2)\n"
+            "def test_stack(stack_binaries):\n    assert 'VICTORIA_METRICS_BIN' not in stack_binaries\n"
+            f"    pathlib.Path({str(ran)!r}).touch()\n",
+        },
+        "-v",
+    )
+    assert "2 passed" in out
+    assert out.index("test_b_stack.py::test_stack PASSED") < out.index("test_a_scale.py::test_scale PASSED")
