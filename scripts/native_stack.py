@@ -122,7 +122,11 @@ def binaries(
 
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=_pump, args=(proc.stderr, lines), daemon=True).start()
-    with log_path.open("w") as log:
+    # appended to, not truncated: CI's early build and the test session's (which waits on the script's lock) overlap
+    if log_path.exists() and log_path.stat().st_size > 20_000_000:
+        log_path.unlink()
+    with log_path.open("a") as log:
+        log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} pid {os.getpid()}: {' '.join(command)}\n")
         _follow_build(proc, lines, log, say, limit, heartbeat)
     out = proc.stdout.read() if proc.stdout else ""
     if proc.wait() != 0:
@@ -462,13 +466,29 @@ def _status(state: Path) -> int:
     return 0 if len(running) == len(stack.services) else 3 if not running else 1
 
 
+def _build(*, scale: bool, background: bool) -> int:
+    """Build (or find) the binaries ahead of ``up`` or of the tests: CI starts it behind its install and lint, so a
+    cold machine's Go build overlaps them; the test session's own build then waits for it (one build per cache)."""
+    try:
+        found = binaries(heartbeat=600.0 if background else 60.0, scale=scale, background=background)
+    except BuildError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print("\n".join(f"{name}={path}" for name, path in found.items()))
+    return 0
+
+
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/stack.sh", description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=("up", "down", "status"))
+    parser.add_argument("action", choices=("build", "up", "down", "status"))
     parser.add_argument("--state", type=Path, default=CACHE / "stack", help="pid files, logs, data (%(default)s)")
     parser.add_argument("--free-ports", action="store_true", help="any free ports instead of the compose ones")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for readiness")
+    parser.add_argument("--scale", action="store_true", help="build: the scale profile's VictoriaMetrics too")
+    parser.add_argument("--background", action="store_true", help="build: at the lowest CPU priority, quietly")
     args = parser.parse_args(list(argv) if argv is not None else None)
+    if args.action == "build":
+        return _build(scale=args.scale, background=args.background)
     state = args.state.expanduser().resolve()
     if args.action == "up":
         return _up(state, Ports.free() if args.free_ports else Ports(), args.timeout)

@@ -53,6 +53,17 @@ def test_build_progress_is_relayed_with_a_heartbeat_while_go_is_quiet(fake_build
     assert "go: downloading github.com/x/y v1.0.0" in log  # Go's output is kept, not printed
 
 
+def test_build_action_prints_the_binaries_or_fails_with_the_log(fake_build, capsys: pytest.CaptureFixture[str]):
+    """``stack.sh build`` (what CI starts before its install): the binaries' paths on stdout, or exit 1 with the tail
+    of the build log."""
+    fake_build('printf "OTELCOL_BIN=/o\\nJAEGER_BIN=/j\\n"\n')
+    assert native_stack.main(["build", "--background"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["OTELCOL_BIN=/o", "JAEGER_BIN=/j"]
+    fake_build('echo "go: module example.com/x: not found" >&2; exit 1\n')
+    assert native_stack.main(["build"]) == 1
+    assert "go: module example.com/x: not found" in capsys.readouterr().err
+
+
 def test_warm_cache_prints_nothing(fake_build):
     fake_build('printf "OTELCOL_BIN=/o\\n"\n')
     said: list[str] = []
