@@ -75,27 +75,32 @@ class SteadyReplay(threading.Thread):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         exporter = OTLPSpanExporter(endpoint=self.url, timeout=30)
-        ids, roots, started = list(self.workload.traces), [], time.monotonic()
+        ids, roots, started = list(self.workload.traces), {}, time.monotonic()
         try:
             for tick, start in enumerate(range(0, len(ids), self.group)):
                 if self.halt.is_set():
                     break
-                new = ids[start : start + self.group]
-                parts = {
-                    t: [s for s in self.workload.traces[t] if len(self.workload.traces[t]) == 1 or s.parent]
-                    for t in new
-                }
-                parts |= {t: [s for s in self.workload.traces[t] if not s.parent] for t in roots}
+                parts, roots = roots, {}  # the previous request's runs end now
+                for trace_id in ids[start : start + self.group]:
+                    parts[trace_id], root = self._split(trace_id)
+                    if root:
+                        roots[trace_id] = root
                 self._send(exporter, parts)
-                roots = [t for t in new if len(self.workload.traces[t]) > 1]
                 time.sleep(max(0.0, started + (tick + 1) * self.period - time.monotonic()))
             else:
                 raise AssertionError("the workload ran out before the replay was halted: generate more traces")
-            self._send(exporter, {t: [s for s in self.workload.traces[t] if not s.parent] for t in roots})
+            self._send(exporter, roots)
         except BaseException as exc:  # re-raised in the test's thread by finish()
             self.error = exc
         finally:
             exporter.shutdown()
+
+    def _split(self, trace_id: str) -> tuple[list[Any], list[Any]]:
+        """(the spans that leave now, the root that leaves with the next request): a lone call leaves whole."""
+        spans = self.workload.traces[trace_id]
+        if len(spans) == 1:
+            return spans, []
+        return [s for s in spans if s.parent], [s for s in spans if not s.parent]
 
     def _send(self, exporter: Any, parts: dict[str, list[Any]]) -> None:
         from opentelemetry.sdk.trace.export import SpanExportResult
@@ -111,10 +116,8 @@ class SteadyReplay(threading.Thread):
         self.join()
         if self.error:
             raise self.error
-        whole = {
-            t: times for t, times in self.sent.items() if len(times) == (1 if len(self.workload.traces[t]) == 1 else 2)
-        }
-        return {t: (min(times), max(times)) for t, times in whole.items()}
+        requests = {t: 2 if self._split(t)[1] else 1 for t in self.sent}
+        return {t: (min(times), max(times)) for t, times in self.sent.items() if len(times) == requests[t]}
 
 
 def ring_size(stack: ScaleStack) -> float:
