@@ -13,7 +13,8 @@ and the throughput figure is the collectors', not the generator's. What is prove
 
 The fault tests (a gateway killed, tier 1 restarted, a gateway at its memory limit, Kafka stopped for 30 s) and the
 throughput run are slower and marked ``scale_slow``, deselected by default:
-``python -m pytest tests/stack/test_scale.py -m scale_slow`` (docs/scale.md).
+``python -m pytest tests/stack/test_scale.py -m scale_slow`` (docs/scale.md). Tier 1 runs the static resolver here;
+test_scale_dns.py runs this stack on the dns resolver and kills a gateway there.
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ class ScaleStack:
         if self.hosts:
             port = str(self.port("gateway_grpc"))  # a string: the dns resolver's `port` is one
             resolver: dict[str, Any] = {
-                "dns": {"hostname": DNS_NAME, "port": port, "interval": f"{self.dns_interval_s}s"}
+                "dns": {"hostname": DNS_NAME, "port": port, "interval": f"{self.dns_interval_s:g}s"}
             }
             cmd = self.hosts.wrap(cmd)
         else:
