@@ -13,11 +13,13 @@ and the throughput figure is the collectors', not the generator's. What is prove
 
 The fault tests (a gateway killed, tier 1 restarted, a gateway at its memory limit, Kafka stopped for 30 s) and the
 throughput run are slower and marked ``scale_slow``, deselected by default:
-``python -m pytest tests/stack/test_scale.py -m scale_slow`` (docs/scale.md).
+``python -m pytest tests/stack/test_scale.py -m scale_slow`` (docs/scale.md). Tier 1 runs the static resolver here;
+test_scale_dns.py runs this stack on the dns resolver and kills a gateway there.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -44,12 +46,55 @@ GATEWAYS = ("gateway-1", "gateway-2")
 DECISION_WAIT_S = 5
 LIMITS = SampleThresholds()
 TRACES = 4000
+# With a HostsFile (test_scale_dns.py): one name with an A record per live gateway, each gateway on its own loopback
+# address (Linux answers all of 127/8) and the same port, as a headless service or a compose alias gives them.
+DNS_NAME = "gateways.llmtrace.internal"
+GATEWAY_ADDRESSES = {"gateway-1": "127.0.0.2", "gateway-2": "127.0.0.3"}
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class HostsFile:
+    """Tier 1's /etc/hosts, standing in for the orchestrator's DNS (a Kubernetes headless service, a compose alias):
+    DNS_NAME with one A record per live gateway. Tier 1 runs in its own user and mount namespaces (``unshare``, no
+    root needed) with this file bind-mounted over /etc/hosts. A record leaves or comes back by a '#' written over the
+    first byte of its line, in place: the bind mount pins the file's inode, so a new file renamed over it would never
+    be seen, and a truncate-then-write can be read empty. The collector is built CGO_ENABLED=0, so Go's own resolver
+    reads the file: it re-reads it when its mtime or size changed, checking at most every 5 s (net/hosts.go), and the
+    dns resolver looks the name up every ``interval``; a failed lookup keeps the ring it has."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.write_text("127.0.0.1 localhost\n" + "".join(f"{a} {DNS_NAME}\n" for a in GATEWAY_ADDRESSES.values()))
+
+    @staticmethod
+    def available() -> bool:
+        """Unprivileged user namespaces work here (some kernels or AppArmor profiles forbid them)."""
+        try:
+            return subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=10).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+
+    def wrap(self, cmd: list[str]) -> list[str]:
+        """``cmd`` with this file as its /etc/hosts (``exec``: the process keeps the pid ``unshare`` started with)."""
+        script = 'mount --bind "$0" /etc/hosts && exec "$@"'
+        return ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, str(self.path), *cmd]
+
+    def set(self, gateway: str, present: bool) -> None:
+        """Add or drop ``gateway``'s A record: one byte, same size, new mtime."""
+        line = f"{GATEWAY_ADDRESSES[gateway]} {DNS_NAME}\n".encode()
+        dropped = b"#" + line[1:]
+        data = self.path.read_bytes()
+        where = data.index(dropped if present else line)
+        fd = os.open(self.path, os.O_WRONLY)
+        try:
+            os.pwrite(fd, line[:1] if present else b"#", where)
+        finally:
+            os.close(fd)
 
 
 @dataclass
@@ -60,6 +105,8 @@ class ScaleStack:
     bins: dict[str, str]
     ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    hosts: HostsFile | None = None  # given: gateways on GATEWAY_ADDRESSES, tier 1 on the dns resolver (else static)
+    dns_interval_s: float = 5.0  # the dns resolver's re-resolution interval (its default)
 
     def port(self, name: str) -> int:
         return self.ports.setdefault(name, free_port())
@@ -76,6 +123,9 @@ class ScaleStack:
                 "JAEGER_QUERY_GRPC_ENDPOINT": f"127.0.0.1:{self.port('jaeger_query_grpc')}",
                 "JAEGER_HEALTH_ENDPOINT": f"127.0.0.1:{self.port('jaeger_health')}",
                 "JAEGER_BADGER_DIR": str(self.tmp / "badger"),
+                # Jaeger traces its own queries to localhost:4317, where nothing listens here: unsampled, its
+                # shutdown does not wait 10 s on that export
+                "OTEL_TRACES_SAMPLER": "always_off",
             }
         if name == "victoriametrics":
             return [
@@ -96,7 +146,7 @@ class ScaleStack:
             ], {}
         if name in GATEWAYS:
             return [self.bins["OTELCOL_BIN"], f"--config={SCALE / 'gateway.yaml'}"], {
-                "LLMTRACE_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{self.port(name)}",
+                "LLMTRACE_OTLP_GRPC_ENDPOINT": self.gateway_endpoint(name),
                 "LLMTRACE_COLLECTOR_HEALTH_ENDPOINT": f"127.0.0.1:{self.port(name + '_health')}",
                 "LLMTRACE_COLLECTOR_METRICS_HOST": "127.0.0.1",
                 "LLMTRACE_COLLECTOR_METRICS_PORT": str(self.port(name + "_metrics")),
@@ -106,13 +156,21 @@ class ScaleStack:
                 **LIMITS.env(),
             }
         assert name == "tier1", name
-        gateways = ", ".join(f"127.0.0.1:{self.port(g)}" for g in GATEWAYS)
-        return [
+        cmd = [
             self.bins["OTELCOL_BIN"],
             f"--config={ROOT / 'collector' / 'otelcol.yaml'}",
             f"--config={SCALE / 'tier1.yaml'}",
-        ], {
-            "LLMTRACE_GATEWAYS": f"[{gateways}]",
+        ]
+        if self.hosts:
+            port = str(self.port("gateway_grpc"))  # a string: the dns resolver's `port` is one
+            resolver: dict[str, Any] = {
+                "dns": {"hostname": DNS_NAME, "port": port, "interval": f"{self.dns_interval_s:g}s"}
+            }
+            cmd = self.hosts.wrap(cmd)
+        else:
+            resolver = {"static": {"hostnames": [self.gateway_endpoint(g) for g in GATEWAYS]}}
+        return cmd, {
+            "LLMTRACE_GATEWAY_RESOLVER": json.dumps(resolver),  # JSON is YAML: the collector reads it as a map
             "LLMTRACE_QUEUE_DIR": str(self.tmp / "tier1-queue"),
             "LLMTRACE_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{self.port('tier1_grpc')}",
             "LLMTRACE_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{self.port('tier1')}",
@@ -121,6 +179,11 @@ class ScaleStack:
             "LLMTRACE_COLLECTOR_METRICS_PORT": str(self.port("tier1_metrics")),
             "PROMETHEUS_OTLP_ENDPOINT": f"{self.url('prometheus')}/api/v1/otlp/v1/metrics",
         }
+
+    def gateway_endpoint(self, name: str) -> str:
+        if self.hosts:
+            return f"{GATEWAY_ADDRESSES[name]}:{self.port('gateway_grpc')}"
+        return f"127.0.0.1:{self.port(name)}"
 
     def _prometheus_config(self) -> Path:
         """collector/scale/prometheus.yml with absolute rule paths and loopback targets (compose names mapped)."""
@@ -307,9 +370,8 @@ def decided(stack: ScaleStack) -> float:
 
 def settled_jaeger(stack: ScaleStack, workload: Workload) -> dict[str, dict[str, Any]]:
     """Jaeger's traces once the gateways decided every trace and hold none, every must-keep trace is in Jaeger
-    complete, the gateways' export queues are empty, and Jaeger holds what they exported (or, since a retried
-    request can deliver a span twice and Jaeger's query returns each span ID once, its count stood still over three
-    reads). On a timeout, what Jaeger holds then: the tests' assertions say what is missing."""
+    complete, and Jaeger holds what the gateways exported (stored_jaeger). On a timeout, what Jaeger holds then: the
+    tests' assertions say what is missing."""
     on_memory = "otelcol_processor_tail_sampling_sampling_traces_on_memory"
 
     def idle() -> bool:
@@ -317,6 +379,21 @@ def settled_jaeger(stack: ScaleStack, workload: Workload) -> dict[str, dict[str,
         return decided(stack) >= len(workload.traces) and held == 0
 
     must = set().union(*workload.must_keep(LIMITS).values())
+
+    def complete(found: dict[str, dict[str, Any]]) -> bool:
+        return all(t in found and len(found[t]["spans"]) == len(workload.traces[t]) for t in must)
+
+    try:
+        wait_until(idle, 120, "a decision on every trace")
+        return stored_jaeger(stack, complete, 120)
+    except TimeoutError:
+        return stack.jaeger_traces()
+
+
+def stored_jaeger(stack: ScaleStack, ready: Any, timeout: float) -> dict[str, dict[str, Any]]:
+    """Jaeger's traces once ``ready(traces)``, the gateways' export queues are empty, and Jaeger holds what they
+    exported (or, since a retried request can deliver a span twice, Jaeger's query returns each span ID once, and a
+    restarted gateway's counters start again, its count stood still over three reads)."""
     last: list[tuple[float, int]] = []
 
     def stored() -> dict[str, dict[str, Any]] | None:
@@ -324,16 +401,11 @@ def settled_jaeger(stack: ScaleStack, workload: Workload) -> dict[str, dict[str,
         queued = sum(stack.collector_metric(g, "otelcol_exporter_queue_size") for g in GATEWAYS)
         found = stack.jaeger_traces()
         last.append((sent, sum(len(t["spans"]) for t in found.values())))
-        complete = all(t in found and len(found[t]["spans"]) == len(workload.traces[t]) for t in must)
         still = len(last) >= 3 and len(set(last[-3:])) == 1
         time.sleep(1)
-        return found if complete and queued == 0 and (last[-1][1] == sent or still) else None
+        return found if ready(found) and queued == 0 and (last[-1][1] == sent or still) else None
 
-    try:
-        wait_until(idle, 120, "a decision on every trace")
-        return wait_until(stored, 120, "the exported spans in jaeger")
-    except TimeoutError:
-        return stack.jaeger_traces()
+    return wait_until(stored, timeout, "the exported spans in jaeger")
 
 
 @pytest.fixture(scope="module")
@@ -440,8 +512,12 @@ def test_compose_scale_profile_runs_the_tested_files() -> None:
         "--config=/etc/otelcol/otelcol.yaml",
         "--config=/etc/otelcol/tier1.yaml",
     ]
-    assert scale["otelcol-tier1"]["environment"]["LLMTRACE_GATEWAYS"] == "[gateway-1:4317, gateway-2:4317]"
+    # the dns resolver (test_scale_dns.py) on the name every gateway answers to, at the port they listen on
+    resolver = yaml.safe_load(scale["otelcol-tier1"]["environment"]["LLMTRACE_GATEWAY_RESOLVER"])
+    assert resolver == {"dns": {"hostname": "gateways", "port": "4317", "interval": "5s"}}
     for gateway in GATEWAYS:
+        assert scale[gateway]["networks"] == {"default": {"aliases": ["gateways"]}}
+        assert scale[gateway]["environment"]["LLMTRACE_OTLP_GRPC_ENDPOINT"] == "0.0.0.0:4317"
         assert scale[gateway]["command"] == ["--config=/etc/otelcol/gateway.yaml"]
         assert scale[gateway]["environment"]["LLMTRACE_GATEWAY_NAME"] == gateway
         # through the Kafka buffer, as test_kafka_outage_loses_nothing runs it
