@@ -153,5 +153,9 @@ async def _run(server: Any, plan: Any, faults: list[str], research: _Research, c
         )
         (message,) = plan.messages()
         await Runner.run(
-            agent, message["content"], context=research, max_turns=len(faults), run_config=RunConfig(group_id=conversation)
+            agent,
+            message["content"],
+            context=research,
+            max_turns=len(faults),
+            run_config=RunConfig(group_id=conversation),
         )
