@@ -1,11 +1,12 @@
 """The demo's agents: every planned LLM call is made inside a run of its agent, and the researcher runs tools.
 
 Each plan becomes one ``llmtrace.agent`` run (an ``invoke_agent`` span, the root of its own trace) around its one
-LLM call, so the call's ``agent`` label is the run's agent. The agents hand off in turn within a task (planner,
-researcher, writer, sharing the task's conversation id); the second agent of the list is the researcher: after
-its call it runs tools (``llmtrace.tool``) that fail now and then, as flaky backends do, and retries each failed
-one up to ``TOOL_ATTEMPTS`` times. A run whose call fails ends with the SDK's exception, like a real agent that
-does not handle it; the workload catches it outside the run and goes on with the next plan.
+LLM call, so the call's ``agent`` label is the run's agent (the Agents SDK's plans run in ``agents_sdk.py``). The
+agents hand off in turn within a task (planner, researcher, writer, sharing the task's conversation id); the second
+agent of the list is the researcher: after its call it runs tools (``llmtrace.tool``) that fail now and then, as
+flaky backends do, and retries each failed one up to ``TOOL_ATTEMPTS`` times. A run whose call fails ends with the
+SDK's exception, like a real agent that does not handle it; the workload catches it outside the run and goes on with
+the next plan.
 
 Which tool attempts fail is drawn from a generator of its own per plan, so adding tools never changes the calls
 the seed plans. What a run did (its outcome, every tool attempt) is recorded here as it happens: that record, with

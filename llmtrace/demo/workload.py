@@ -2,9 +2,11 @@
 
 Agents (planner -> researcher -> writer) work on tasks for tenants; each step is one agent run (``runs.py``) around
 one LLM call on a provider and model chosen by a seeded RNG, some streamed, some given a scripted fault; the
-researcher also runs tools, some of which fail and are retried. The ground truth is computed from what the fake
-server actually sent (its exchange log) and priced with genai-prices directly, independently of llmtrace's own LLM
-tracer, and from what each run did, so tests and the stack can compare what arrived in Prometheus/Jaeger against it.
+researcher also runs tools, some of which fail and are retried. The openai researcher's runs go through the OpenAI
+Agents SDK instead (``agents_sdk.py``: a call per turn of its model; the plain API when the SDK is missing). The
+ground truth is computed from what the fake server actually sent (its exchange log) and priced with genai-prices
+directly, independently of llmtrace's own LLM tracer, and from what each run did, so tests and the stack can compare
+what arrived in Prometheus/Jaeger against it.
 """
 
 from __future__ import annotations
