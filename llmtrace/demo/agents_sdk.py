@@ -16,9 +16,12 @@ import functools
 import logging
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .runs import SCRIPTED_FAILURE, TOOLS, RunRecord, ToolStep, recording, use_tool
+
+if TYPE_CHECKING:
+    from .workload import CallPlan
 
 __all__ = ["FRAMEWORK", "available", "run_researcher", "turn_faults"]
 
@@ -116,7 +119,7 @@ def _no_export_to_openai() -> None:
     set_trace_processors([])
 
 
-def run_researcher(server: Any, plan: Any, steps: tuple[ToolStep, ...], conversation: str) -> RunRecord:
+def run_researcher(server: Any, plan: "CallPlan", steps: tuple[ToolStep, ...], conversation: str) -> RunRecord:
     """One run of ``plan``'s agent through ``Runner.run`` (non-streamed), with the researcher's tools; what it did,
     as the demo saw it. The run's exception ends it (recorded, then swallowed, as ``runs.run_agent`` does)."""
     _no_export_to_openai()
@@ -134,7 +137,7 @@ def run_researcher(server: Any, plan: Any, steps: tuple[ToolStep, ...], conversa
     return record
 
 
-async def _run(server: Any, plan: Any, faults: list[str], research: _Research, conversation: str) -> None:
+async def _run(server: Any, plan: "CallPlan", faults: list[str], research: _Research, conversation: str) -> None:
     import openai
     from agents import Agent, ModelSettings, OpenAIResponsesModel, RunConfig, Runner
 
