@@ -132,7 +132,7 @@ def demo(
         int, typer.Option(min=1, help="Number of agent runs, one planned LLM call each (an Agents SDK run makes more)")
     ] = 60,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None,
-    rate: Annotated[float | None, typer.Option(help="Calls per second (default: as fast as possible)")] = None,
+    rate: Annotated[float | None, typer.Option(help="Agent runs per second (default: as fast as possible)")] = None,
     providers: Annotated[
         str, typer.Option(help="Comma-separated providers, or 'all' (every provider whose SDK is installed)")
     ] = "all",

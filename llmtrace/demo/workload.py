@@ -71,7 +71,7 @@ class WorkloadConfig:
     tenants: Sequence[str] = TENANTS
     fault_rate: float = 0.15
     stream_ratio: float = 0.4
-    rate: float | None = None  # calls per second; None = as fast as possible
+    rate: float | None = None  # agent runs (planned calls) per second; None = as fast as possible
     duration_s: float | None = None  # stop after this long even if calls remain
     # each task (one turn of every agent) inside an llmtrace.workflow run of this name: one trace per task
     workflow: str | None = None

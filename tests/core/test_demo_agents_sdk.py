@@ -23,8 +23,6 @@ from llmtrace.demo.runs import TOOLS, ToolStep, plan_tools
 from llmtrace.demo.workload import FAULTS, WorkloadConfig, plan_calls, run_workload
 from llmtrace.semconv import Attr
 
-pytest.importorskip("agents")
-
 CONFIG = WorkloadConfig(calls=30, seed=4, providers=("openai",), fault_rate=0.3)
 
 
