@@ -83,6 +83,15 @@ def _agents_table(rows: list[Any], truth: dict[str, dict[str, Any]]) -> Table:
     return table
 
 
+def _drivers_line(drivers: dict[str, int]) -> str:
+    """What ran the agent runs: llmtrace.agent around plain SDK calls, or an agent framework (openai's researcher)."""
+    parts = [f"{runs:,} {_DRIVERS.get(name, 'through ' + name)}" for name, runs in drivers.items()]
+    return f"Agent runs: {', '.join(parts)}."
+
+
+_DRIVERS = {"llmtrace.agent": "with llmtrace.agent (plain API)", "openai-agents": "through the OpenAI Agents SDK"}
+
+
 def _csv(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.split(",") if p.strip())
 
@@ -119,9 +128,11 @@ def _export_target() -> OTLPTarget | None:
 
 
 def demo(
-    calls: Annotated[int, typer.Option(min=1, help="Number of LLM calls")] = 60,
+    calls: Annotated[
+        int, typer.Option(min=1, help="Number of agent runs, one planned LLM call each (an Agents SDK run makes more)")
+    ] = 60,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None,
-    rate: Annotated[float | None, typer.Option(help="Calls per second (default: as fast as possible)")] = None,
+    rate: Annotated[float | None, typer.Option(help="Agent runs per second (default: as fast as possible)")] = None,
     providers: Annotated[
         str, typer.Option(help="Comma-separated providers, or 'all' (every provider whose SDK is installed)")
     ] = "all",
@@ -164,7 +175,7 @@ def demo(
     )
     try:
         with FakeProviderServer(seed=seed) as server, Progress(console=console, transient=True) as progress:
-            task = progress.add_task("LLM calls", total=calls)
+            task = progress.add_task("agent runs", total=calls)
             result = run_workload(server, config, on_call=lambda _: progress.advance(task))
     finally:
         uninstrument()
@@ -174,6 +185,9 @@ def demo(
     console.print(_summary_table(rows))
     console.print(_agents_table(summarize_agents(recorded), result.agents()))
     totals = result.to_json()["totals"]
+    console.print(_drivers_line(result.drivers))
+    for framework, runs in result.fallbacks.items():
+        console.print(f"{framework} is not installed: its {runs:,} runs used llmtrace.agent on the plain API instead.")
     console.print(
         f"{totals['calls']:,} calls, {totals['errors']:,} failed, {totals['retries']:,} SDK retries; recorded cost "
         f"{fmt_usd(sum(r.cost_usd for r in rows))}, ground truth {fmt_usd(totals['cost_usd'])}."

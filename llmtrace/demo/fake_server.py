@@ -10,6 +10,8 @@ Faults come from the ``x-llmtrace-fault`` request header (a comma-separated plan
 the end the last entry repeats), or from the server-wide ``enqueue()`` FIFO, or default to ``ok``. The attempt
 index is the SDK's own retry header where it sends one (``x-stainless-retry-count``, botocore's
 ``amz-sdk-request: attempt=N``), else the number of earlier requests carrying the same ``x-llmtrace-call`` id.
+The ``tool_call`` fault answers with a call of the request's first tool; ``tool_call:NAME`` with a call of tool NAME
+(its first parameter as the argument), so that a script of faults can drive an agent from tool to tool.
 Fuzzing: ``enqueue_raw(RawReply(...))`` makes the next request(s) get exactly the given status, content type and
 body bytes (a list of pieces is sent as a chunked stream), whatever the path or fault plan.
 Other tuning headers: ``x-llmtrace-usage`` (``input=120,output=30,cache_read=100,cache_write=20,reasoning=5``),
@@ -19,6 +21,7 @@ Other tuning headers: ``x-llmtrace-usage`` (``input=120,output=30,cache_read=100
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import random
 import threading
@@ -78,6 +81,8 @@ _WORDS = (
     "tributary watershed rapids lagoon marsh spring creek canyon gorge"
 ).split()
 
+# the arguments of the tool call a "tool_call" fault answers with
+_TOOL_ARGS = '{"query": "weather in Paris"}'
 # (event name or None, payload, carries content)
 StreamEvent = tuple[str | None, Any, bool]
 
@@ -100,6 +105,7 @@ class Exchange:
     request_body: dict[str, Any] | None = None
     response_id: str | None = None
     traceparent: str | None = None  # the W3C trace context the SDK propagated, if any
+    serial: int = 0  # the server's count of requests before this one (ids derive from it: same requests, same ids)
 
 
 @dataclass
@@ -111,7 +117,7 @@ class Reply:
     text: str
     pieces: list[str] = field(default_factory=list)
     tool_name: str | None = None
-    tool_args: str = '{"query": "weather in Paris"}'
+    tool_args: str = _TOOL_ARGS
     ttft_s: float = 0.0
     delay_s: float = 0.0
 
@@ -156,6 +162,7 @@ class FakeProviderServer:
         self._queue: deque[str] = deque()
         self._raw: deque[RawReply] = deque()
         self._calls: Counter[str] = Counter()
+        self._serials = itertools.count()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd = _Server((host, port), _handler_class(self))
@@ -216,6 +223,7 @@ class FakeProviderServer:
 
     def _record(self, exchange: Exchange) -> None:
         with self._lock:
+            exchange.serial = next(self._serials)
             self.log.append(exchange)
 
     def _find_route(self, path: str) -> tuple[WireFormat, Route] | None:
@@ -345,9 +353,12 @@ class Handler(BaseHTTPRequestHandler):
             "reasoning": 0,
         }
         usage.update(_parse_usage(self.headers.get("x-llmtrace-usage")))
-        tool_name = None
-        if exchange.fault == "tool_call":
-            tool_name = _first_tool_name(body.get("tools") or body.get("toolConfig", {}).get("tools") or [{}])
+        tool_name, tool_args = None, _TOOL_ARGS
+        fault, _, named = exchange.fault.partition(":")
+        if fault == "tool_call":
+            tools = body.get("tools") or body.get("toolConfig", {}).get("tools") or [{}]
+            tool_name = named or _first_tool_name(tools)
+            tool_args = _tool_arguments(tools, named) if named else tool_args
             text = ""
         elif exchange.fault == "content_filter":
             text = "I can't help with that." if exchange.provider == "anthropic" else ""
@@ -359,6 +370,7 @@ class Handler(BaseHTTPRequestHandler):
             text,
             pieces=split_text(text, chunks),
             tool_name=tool_name,
+            tool_args=tool_args,
             ttft_s=float(self.headers.get("x-llmtrace-ttft-ms") or 0) / 1000,
             delay_s=float(self.headers.get("x-llmtrace-delay-ms") or 0) / 1000,
         )
@@ -459,8 +471,10 @@ def split_text(text: str, parts: int) -> list[str]:
 
 
 def rand_id(exchange: Exchange) -> str:
-    """A unique-looking id for responses, messages and tool calls."""
-    return hashlib.sha1(f"{id(exchange)}:{time.perf_counter_ns()}".encode()).hexdigest()[:24]
+    """A unique-looking id for responses, messages and tool calls (each kind has its prefix): unique per request
+    of a server, and the same for the same request in a rerun, since a framework sends the ids back in its next
+    request, whose text and usage derive from its body."""
+    return hashlib.sha1(f"llmtrace-fake:{exchange.serial}".encode()).hexdigest()[:24]
 
 
 def _first_tool_name(tools: list[Any]) -> str:
@@ -471,6 +485,18 @@ def _first_tool_name(tools: list[Any]) -> str:
             return str(candidate["name"])
     declarations = tool.get("functionDeclarations") or tool.get("function_declarations") or [{}]
     return str(declarations[0].get("name") or "lookup")
+
+
+def _tool_arguments(tools: list[Any], name: str) -> str:
+    """Arguments for tool ``name`` (OpenAI's and Anthropic's tool shapes): its first parameter set to the default
+    query, so that a framework validating them against the tool's schema accepts them."""
+    for tool in tools:
+        for candidate in (tool, tool.get("function") or {}) if isinstance(tool, dict) else ():
+            if candidate.get("name") == name:
+                schema = candidate.get("parameters") or candidate.get("input_schema") or {}
+                first = next(iter(schema.get("properties") or {}), "query")
+                return json.dumps({first: json.loads(_TOOL_ARGS)["query"]})
+    return _TOOL_ARGS
 
 
 def _parse_usage(header: str | None) -> dict[str, int]:

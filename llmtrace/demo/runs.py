@@ -1,11 +1,12 @@
 """The demo's agents: every planned LLM call is made inside a run of its agent, and the researcher runs tools.
 
 Each plan becomes one ``llmtrace.agent`` run (an ``invoke_agent`` span, the root of its own trace) around its one
-LLM call, so the call's ``agent`` label is the run's agent. The agents hand off in turn within a task (planner,
-researcher, writer, sharing the task's conversation id); the second agent of the list is the researcher: after
-its call it runs tools (``llmtrace.tool``) that fail now and then, as flaky backends do, and retries each failed
-one up to ``TOOL_ATTEMPTS`` times. A run whose call fails ends with the SDK's exception, like a real agent that
-does not handle it; the workload catches it outside the run and goes on with the next plan.
+LLM call, so the call's ``agent`` label is the run's agent (the Agents SDK's plans run in ``agents_sdk.py``). The
+agents hand off in turn within a task (planner, researcher, writer, sharing the task's conversation id); the second
+agent of the list is the researcher: after its call it runs tools (``llmtrace.tool``) that fail now and then, as
+flaky backends do, and retries each failed one up to ``TOOL_ATTEMPTS`` times. A run whose call fails ends with the
+SDK's exception, like a real agent that does not handle it; the workload catches it outside the run and goes on with
+the next plan.
 
 Which tool attempts fail is drawn from a generator of its own per plan, so adding tools never changes the calls
 the seed plans. What a run did (its outcome, every tool attempt) is recorded here as it happens: that record, with
@@ -14,13 +15,25 @@ the call's cost from the workload's ground truth, is the truth of the run metric
 
 from __future__ import annotations
 
+import contextlib
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..agents import agent, tool
 
-__all__ = ["TOOLS", "TOOL_ATTEMPTS", "RunRecord", "ToolStep", "plan_tools", "run_agent", "uses_tools"]
+__all__ = [
+    "TOOLS",
+    "TOOL_ATTEMPTS",
+    "RunRecord",
+    "ToolStep",
+    "plan_tools",
+    "recording",
+    "run_agent",
+    "use_tool",
+    "uses_tools",
+]
 
 # tool -> the exception it raises when its backend fails (the tool span's and metric's error type)
 TOOLS: dict[str, type[Exception]] = {"web_search": TimeoutError, "fetch_page": ConnectionError}
@@ -69,8 +82,26 @@ def plan_tools(seed: int, index: int) -> tuple[ToolStep, ...]:
     return tuple(steps)
 
 
+def use_tool(record: RunRecord, name: str, argument: str, fails: bool) -> Any:
+    """One execution of tool ``name``, recorded in ``record`` as it happens: its backend's answer, or (``fails``) the
+    exception its backend raises when it does not answer. Both drivers' tools run this: ``Toolbox`` (llmtrace.tool)
+    and the Agents SDK's function tools (``agents_sdk``)."""
+    if fails:
+        record.tools.append((name, TOOLS[name].__qualname__))
+        raise TOOLS[name](f"{name}: {SCRIPTED_FAILURE}")
+    record.tools.append((name, ""))
+    return _ANSWERS[name](argument)
+
+
+SCRIPTED_FAILURE = "the backend did not answer"  # the message of every tool failure the demo scripts
+_ANSWERS: dict[str, Callable[[str], Any]] = {
+    "web_search": lambda query: [f"https://example.org/{query}/{n}" for n in range(3)],
+    "fetch_page": lambda url: f"<html><body>notes on {url}</body></html>",
+}
+
+
 class Toolbox:
-    """The researcher's tools. Each attempt fails or not as its ``ToolStep`` says, the way a flaky backend would."""
+    """The researcher's tools on the plain API. Each attempt fails or not as its ``ToolStep`` says."""
 
     def __init__(self, record: RunRecord) -> None:
         self.record = record
@@ -81,25 +112,17 @@ class Toolbox:
         self.fail_next = fails
         try:
             getattr(self, name)(argument)
-        except tuple(TOOLS.values()) as exc:
-            self.record.tools.append((name, type(exc).__qualname__))
+        except tuple(TOOLS.values()):
             return False
-        self.record.tools.append((name, ""))
         return True
-
-    def _backend(self, name: str) -> None:
-        if self.fail_next:
-            raise TOOLS[name](f"{name}: the backend did not answer")
 
     @tool("web_search")
     def web_search(self, query: str) -> list[str]:
-        self._backend("web_search")
-        return [f"https://example.org/{query}/{n}" for n in range(3)]
+        return use_tool(self.record, "web_search", query, self.fail_next)  # type: ignore[no-any-return]
 
     @tool("fetch_page")
     def fetch_page(self, url: str) -> str:
-        self._backend("fetch_page")
-        return f"<html><body>notes on {url}</body></html>"
+        return use_tool(self.record, "fetch_page", url, self.fail_next)  # type: ignore[no-any-return]
 
 
 def _research(record: RunRecord, steps: tuple[ToolStep, ...], topic: str) -> None:
@@ -118,10 +141,17 @@ def run_agent(
     """One run of agent ``name``: its LLM ``call``, then its tool ``steps``. The call's exception ends the run (and
     is recorded, then swallowed here: the demo goes on with its next plan)."""
     record = RunRecord(name, tenant)
-    try:
-        with agent(name, conversation=conversation):
-            call()
-            _research(record, steps, conversation)
-    except Exception as exc:  # the scripted failure; llmtrace records it on the call and on the run
-        record.error_type = type(exc).__qualname__
+    with recording(record), agent(name, conversation=conversation):
+        call()
+        _research(record, steps, conversation)
     return record
+
+
+@contextlib.contextmanager
+def recording(record: RunRecord) -> Iterator[None]:
+    """Around one run: the exception that ends it (a scripted failure; llmtrace records it on the call and on the
+    run) is recorded, then swallowed: the demo goes on with its next plan."""
+    try:
+        yield
+    except Exception as exc:
+        record.error_type = type(exc).__qualname__

@@ -2,14 +2,18 @@
 
 Agents (planner -> researcher -> writer) work on tasks for tenants; each step is one agent run (``runs.py``) around
 one LLM call on a provider and model chosen by a seeded RNG, some streamed, some given a scripted fault; the
-researcher also runs tools, some of which fail and are retried. The ground truth is computed from what the fake
-server actually sent (its exchange log) and priced with genai-prices directly, independently of llmtrace's own LLM
-tracer, and from what each run did, so tests and the stack can compare what arrived in Prometheus/Jaeger against it.
+researcher also runs tools, some of which fail and are retried. The openai researcher's runs go through the OpenAI
+Agents SDK instead (``agents_sdk.py``: a call per turn of its model; the plain API when the SDK is missing). The
+ground truth is computed from what the fake server actually sent (its exchange log) and priced with genai-prices
+directly, independently of llmtrace's own LLM tracer, and from what each run did, so tests and the stack can compare
+what arrived in Prometheus/Jaeger against it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import json
 import random
 import time
@@ -18,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import agents_sdk
 from .providers import DemoProvider, demo_providers
 from .runs import RunRecord, plan_tools, run_agent, uses_tools
 
@@ -66,7 +71,7 @@ class WorkloadConfig:
     tenants: Sequence[str] = TENANTS
     fault_rate: float = 0.15
     stream_ratio: float = 0.4
-    rate: float | None = None  # calls per second; None = as fast as possible
+    rate: float | None = None  # agent runs (planned calls) per second; None = as fast as possible
     duration_s: float | None = None  # stop after this long even if calls remain
     # each task (one turn of every agent) inside an llmtrace.workflow run of this name: one trace per task
     workflow: str | None = None
@@ -82,6 +87,7 @@ class CallPlan:
     streaming: bool
     fault: str  # "ok" or a key of FAULTS / STREAM_FAULTS
     usage: str = ""  # x-llmtrace-usage override: prompt caching and reasoning tokens on some calls
+    framework: str = ""  # the agent framework that runs it ("openai-agents"); "" for llmtrace.agent
 
     def headers(self) -> dict[str, str]:
         """Fault plan and usage for the fake server; the call id lets it count attempts of SDKs that send none."""
@@ -116,6 +122,9 @@ class GroundTruth:
     run_calls: Counter[tuple[str, ...]] = field(default_factory=Counter)  # (operation, agent, tenant)
     tool_calls: Counter[tuple[str, ...]] = field(default_factory=Counter)  # (tool, agent, status, error_type)
     per_run: list[dict[str, Any]] = field(default_factory=list)  # each run's figures, in order
+    traces: int = 0  # one per run that is no other run's child: a task's workflow, else each agent run
+    drivers: Counter[str] = field(default_factory=Counter)  # agent runs by what ran them: a framework, llmtrace.agent
+    fallbacks: Counter[str] = field(default_factory=Counter)  # framework -> its runs made on the plain API instead
 
     def add_run(self, record: RunRecord, calls: int, cost_usd: float) -> None:
         """One agent run: its outcome, its calls and their cost (the rollup llmtrace puts on its span), its tools."""
@@ -128,16 +137,16 @@ class GroundTruth:
             self.tool_calls[(tool, record.agent, "error" if error_type else "ok", error_type)] += 1
         self.per_run.append(_run_row(record, calls, cost_usd, len(record.tools), record.tool_errors))
 
-    def add_workflow(self, name: str, done: list[tuple[RunRecord, float]]) -> None:
-        """One workflow run around a task's agent runs: its rollup is theirs added up (its tools are theirs: the
-        tool metrics count them once, under the agent that ran them)."""
+    def add_workflow(self, name: str, done: list[tuple[RunRecord, int, float]]) -> None:
+        """One workflow run around a task's agent runs (each with its calls and cost): its rollup is theirs added up
+        (its tools are theirs: the tool metrics count them once, under the agent that ran them)."""
         key = (_INVOKE_WORKFLOW, name, "")
         self.runs[(*key, "ok", "")] += 1  # the agents' failures end their own runs, not the workflow
-        cost = sum(c for _, c in done)
+        cost, calls = sum(c for _, _, c in done), sum(n for _, n, _ in done)
         self.run_cost_usd[key] += cost
-        self.run_calls[key] += len(done)
-        tools, tool_errors = sum(len(r.tools) for r, _ in done), sum(r.tool_errors for r, _ in done)
-        self.per_run.append(_run_row(RunRecord(name, ""), len(done), cost, tools, tool_errors))
+        self.run_calls[key] += calls
+        tools, tool_errors = sum(len(r.tools) for r, _, _ in done), sum(r.tool_errors for r, _, _ in done)
+        self.per_run.append(_run_row(RunRecord(name, ""), calls, cost, tools, tool_errors))
 
     def agents(self) -> dict[str, dict[str, Any]]:
         """Per agent (a workflow by its name): runs, failed runs, cost and calls (its runs' rollups added up), and
@@ -171,6 +180,8 @@ class GroundTruth:
             "tool_calls": rows(self.tool_calls, ("tool", "agent", "status", "error_type")),
             "agents": self.agents(),
             "per_run": self.per_run,
+            "drivers": dict(sorted(self.drivers.items())),
+            "fallbacks": dict(sorted(self.fallbacks.items())),
             "calls": rows(self.calls, ("provider", "model", "status", "error_type", "streaming", "agent", "tenant")),
             "tokens": rows(self.tokens, ("provider", "model", "type", "agent", "tenant")),
             "cost_usd": rows(self.cost_usd, ("provider", "model", "agent", "tenant")),
@@ -184,6 +195,7 @@ class GroundTruth:
                 "retries": sum(self.retries.values()),
                 "errors": sum(self.errors.values()),
                 "runs": sum(self.runs.values()),
+                "traces": self.traces,
                 "run_errors": sum(v for k, v in self.runs.items() if k[3] == "error"),
                 "tool_calls": sum(self.tool_calls.values()),
                 "tool_errors": sum(v for k, v in self.tool_calls.items() if k[2] == "error"),
@@ -221,19 +233,28 @@ def plan_calls(config: WorkloadConfig) -> list[CallPlan]:
         faults = list(FAULTS) + (list(STREAM_FAULTS) if streaming else [])
         fault = rng.choice(faults) if rng.random() < config.fault_rate else "ok"
         model = rng.choice(models[provider])
-        plans.append(
-            CallPlan(
-                index=index,
-                provider=provider,
-                model=model,
-                agent=config.agents[index % len(config.agents)],
-                tenant=rng.choice(list(config.tenants)),
-                streaming=streaming,
-                fault=fault,
-                usage=_usage_override(rng, demo_providers()[provider], model),
-            )
+        plan = CallPlan(
+            index=index,
+            provider=provider,
+            model=model,
+            agent=config.agents[index % len(config.agents)],
+            tenant=rng.choice(list(config.tenants)),
+            streaming=streaming,
+            fault=fault,
+            usage=_usage_override(rng, demo_providers()[provider], model),
         )
+        plans.append(_on_framework(plan, config.agents))
     return plans
+
+
+def _on_framework(plan: CallPlan, agents: Sequence[str]) -> CallPlan:
+    """The openai provider's researcher runs go through the OpenAI Agents SDK (``agents_sdk``), non-streamed:
+    its streamed runs do not report usage to the openai client. A stream fault drawn for them becomes ``ok``. Decided
+    after every draw, so the other plans are the seed's as before."""
+    if plan.provider != "openai" or not uses_tools(plan.index, agents):
+        return plan
+    fault = "ok" if plan.fault in STREAM_FAULTS else plan.fault
+    return dataclasses.replace(plan, streaming=False, fault=fault, framework=agents_sdk.FRAMEWORK)
 
 
 def _usage_override(rng: random.Random, demo: DemoProvider, model: str) -> str:
@@ -289,7 +310,7 @@ def run_workload(
     for task in (plans[i : i + turns] for i in range(0, len(plans), turns)):
         if deadline is not None and time.monotonic() >= deadline:
             break
-        done: list[tuple[RunRecord, float]] = []
+        done: list[tuple[RunRecord, int, float]] = []
         with _task_scope(config.workflow):
             for plan in task:
                 if deadline is not None and time.monotonic() >= deadline:
@@ -304,6 +325,9 @@ def run_workload(
                     time.sleep(max(0.0, interval - (time.perf_counter() - started)))
         if config.workflow:
             truth.add_workflow(config.workflow, done)
+            truth.traces += 1
+        else:
+            truth.traces += len(done)
     return truth
 
 
@@ -316,25 +340,41 @@ def _task_scope(workflow_name: str | None) -> Any:
 
 def _run_plan(
     server: Any, clients: dict[str, Any], config: WorkloadConfig, plan: CallPlan, truth: GroundTruth
-) -> tuple[RunRecord, float]:
-    """One agent run around the plan's call (and the researcher's tools); its truth added. Returns what the run
-    did and its cost."""
+) -> tuple[RunRecord, int, float]:
+    """One agent run around the plan's call (and the researcher's tools): on the plan's framework, else on the plain
+    API; its truth added. Returns what the run did, its calls and their cost."""
     from .. import attributes
 
     demo = demo_providers()[plan.provider]
     steps = plan_tools(config.seed, plan.index) if uses_tools(plan.index, config.agents) else ()
+    conversation = f"task-{plan.index // 3}"
+    on_framework = bool(plan.framework) and agents_sdk.available()
+    if plan.framework and not on_framework:
+        truth.fallbacks[plan.framework] += 1
+    truth.drivers[plan.framework if on_framework else "llmtrace.agent"] += 1
     first = len(server.log)
     with attributes(tenant=plan.tenant):
-        record = run_agent(
-            plan.agent,
-            plan.tenant,
-            f"task-{plan.index // 3}",
-            lambda: demo.call(clients[plan.provider], plan, plan.headers()),
-            steps,
-        )
-    cost = _account(truth, plan, server.log[first:])
-    truth.add_run(record, 1, cost)
-    return record, cost
+        if on_framework:
+            record = agents_sdk.run_researcher(server, plan, steps, conversation)
+        else:
+            call = functools.partial(demo.call, clients[plan.provider], plan, plan.headers())
+            record = run_agent(plan.agent, plan.tenant, conversation, call, steps)
+    exchanges = server.log[first:]
+    calls = _logical_calls(exchanges) if on_framework else [exchanges]
+    cost = sum(_account(truth, plan, attempts) for attempts in calls)
+    truth.add_run(record, len(calls), cost)
+    return record, len(calls), cost
+
+
+def _logical_calls(exchanges: list[Any]) -> list[list[Any]]:
+    """A run's exchanges split into its LLM calls: each starts with the SDK's first attempt (attempt 0), its retries
+    follow it."""
+    calls: list[list[Any]] = []
+    for exchange in exchanges:
+        if exchange.attempt == 0 or not calls:
+            calls.append([])
+        calls[-1].append(exchange)
+    return calls
 
 
 def _account(truth: GroundTruth, plan: CallPlan, exchanges: list[Any]) -> float:

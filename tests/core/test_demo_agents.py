@@ -51,7 +51,8 @@ def test_run_and_tool_metrics_equal_ground_truth(instrumented, truth):
         assert cost[key] == (pytest.approx(expected, rel=1e-9, abs=1e-15), runs[key])
     assert {k: v for k, (v, _) in calls.items()} == truth_rows(truth["run_calls"], RUN_KEYS)
     totals = truth["totals"]
-    assert totals["runs"] == totals["calls"] == CONFIG.calls
+    assert totals["runs"] == totals["traces"] == CONFIG.calls < totals["calls"]  # Agents SDK runs make several
+    assert truth["drivers"]["openai-agents"] > 0 and truth["drivers"]["llmtrace.agent"] > 0
     assert totals["run_errors"] == totals["errors"] > 0  # a call that fails ends its run with the exception
     assert 0 < totals["tool_errors"] < totals["tool_calls"]
     assert {r["status"] for r in truth["tool_calls"] if r["tool"] == "fetch_page"} == {"ok", "error"}
@@ -75,8 +76,9 @@ def test_each_call_runs_inside_its_agent_and_each_run_is_a_trace(instrumented, t
     runs = [s for s in spans if s.attributes.get("llm.operation") == "invoke_agent"]
     calls = [s for s in spans if "llm.provider" in s.attributes]
     tools = [s for s in spans if s.attributes.get("llm.operation") == "execute_tool"]
-    assert len(runs) == len(calls) == CONFIG.calls and len(tools) == truth["totals"]["tool_calls"]
-    assert all(s.parent is None for s in runs)  # one trace per run, so one LLM call per trace
+    assert len(runs) == CONFIG.calls and len(calls) == truth["totals"]["calls"]
+    assert len(tools) == truth["totals"]["tool_calls"]
+    assert all(s.parent is None for s in runs)  # one trace per run
     for span in calls + tools:
         parent = by_id[span.parent.span_id]
         assert parent.name == f"invoke_agent {span.attributes['llm.agent']}"
@@ -162,7 +164,9 @@ def test_workflow_mode_nests_each_task_and_rolls_it_up(instrumented):
     run_keys = (*RUN_KEYS, "status", "error_type")
     assert metric_points(instrumented, "llm.runs", run_keys) == truth_rows(truth["runs"], run_keys)
     key = ("invoke_workflow", "research-task", "")
-    assert truth_rows(truth["runs"], RUN_KEYS)[key] == 6 and truth_rows(truth["run_calls"], RUN_KEYS)[key] == 18
+    calls = truth["totals"]["calls"]  # 18 plans; the Agents SDK's researcher runs make several calls each
+    assert truth_rows(truth["runs"], RUN_KEYS)[key] == 6 and truth_rows(truth["run_calls"], RUN_KEYS)[key] == calls
+    assert calls > 18 and truth["totals"]["traces"] == 6
     cost = _histograms(instrumented, "llm.run.cost.usd")[key]
     assert cost == (pytest.approx(truth_rows(truth["run_cost_usd"], RUN_KEYS)[key], rel=1e-9), 6)
     spans = instrumented.spans()
@@ -174,10 +178,13 @@ def test_workflow_mode_nests_each_task_and_rolls_it_up(instrumented):
             assert by_id[span.parent.span_id] in workflows
     expected = [r for r in truth["per_run"] if r["agent"] == "research-task"]
     for span, want in zip(workflows, expected, strict=True):
-        assert (span.attributes["llm.run.calls"], span.attributes["llm.run.tool_calls"]) == (3, want["tool_calls"])
+        assert (span.attributes["llm.run.calls"], span.attributes["llm.run.tool_calls"]) == (
+            want["calls"],
+            want["tool_calls"],
+        )
         assert span.attributes["llm.run.cost_usd"] == pytest.approx(want["cost_usd"], rel=1e-9, abs=1e-15)
     assert len({s.context.trace_id for s in spans}) == 6
     rows = summarize_agents(instrumented.reader.get_metrics_data())
     summary = {r.agent: (r.runs, r.calls, r.tool_calls) for r in rows}
     assert summary == {a: (r["runs"], r["calls"], r["tool_calls"]) for a, r in truth["agents"].items()}
-    assert summary["research-task"] == (6, 18, 0)  # its tools are counted under the researcher that ran them
+    assert summary["research-task"] == (6, calls, 0)  # its tools are counted under the researcher that ran them

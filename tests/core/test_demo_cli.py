@@ -35,7 +35,8 @@ def test_demo_options_and_truth_file(tmp_path, monkeypatch):
     )
     assert result.exit_code == 0, result.output
     data = json.loads(truth.read_text())
-    assert data["totals"]["calls"] == 12 and data["totals"]["errors"] == 0
+    assert data["totals"]["runs"] == 12 and data["totals"]["errors"] == 0
+    assert data["drivers"] == {"llmtrace.agent": 6, "openai-agents": 6}  # beta, the second agent, uses tools
     assert {r["provider"] for r in data["calls"]} == {"openai"}
     assert {r["agent"] for r in data["calls"]} == {"alpha", "beta"} and {r["tenant"] for r in data["calls"]} == {"t1"}
     assert "recorded cost" in result.output and "gpt-" in result.output
@@ -74,12 +75,12 @@ _SMALL = ["demo", "--calls", "6", "--providers", "openai", "--fault-rate", "0"]
 _EXPORT_VARS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL")
 
 
-def _demo(monkeypatch, env: dict[str, str]):
+def _demo(monkeypatch, env: dict[str, str], *options: str):
     for name in _EXPORT_VARS:
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return CliRunner().invoke(app, _SMALL)
+    return CliRunner().invoke(app, [*_SMALL, *options])
 
 
 def test_demo_bad_setting_is_one_line_and_exit_2(monkeypatch):
@@ -107,12 +108,13 @@ def test_demo_broken_exporter_is_one_line_and_exit_2(monkeypatch):
         assert "Exported" not in result.output and "Failed to export" not in result.output
 
 
-def test_demo_says_where_the_data_went(monkeypatch):
+def test_demo_says_where_the_data_went(monkeypatch, tmp_path):
+    truth = tmp_path / "truth.json"
     with OTLPReceiver() as receiver:
-        result = _demo(monkeypatch, {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url})
+        result = _demo(monkeypatch, {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}, "--truth", str(truth))
     assert result.exit_code == 0, result.output
-    llm_spans = [name for name in receiver.spans if name.startswith("chat ")]
-    assert len(llm_spans) == 6 and receiver.metric_points > 0
+    llm_spans = [name for name in receiver.spans if name.startswith(("chat ", "responses "))]  # plain API, Agents SDK
+    assert len(llm_spans) == json.loads(truth.read_text())["totals"]["calls"] > 6 and receiver.metric_points > 0
     line = result.stdout.strip().splitlines()[-1]
     assert line == (
         f"Exported {len(receiver.spans)} spans to {receiver.url}/v1/traces and {receiver.metric_points} metric "
