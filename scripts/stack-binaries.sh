@@ -66,11 +66,12 @@ build_otelcol() {
   rm -rf "$work"
 }
 
-build_jaeger() {
-  [ -x "$JAEGER" ] && return
-  local mod="$CACHE/jaeger-build-$JAEGER_VERSION"
-  mkdir -p "$mod"
-  cat > "$mod/go.mod" <<GOMOD
+JAEGER_MOD="$CACHE/jaeger-build-$JAEGER_VERSION"
+
+# A module that requires Jaeger (with its replace directive), tidied: every module the build needs is downloaded.
+jaeger_module() {
+  mkdir -p "$JAEGER_MOD"
+  cat > "$JAEGER_MOD/go.mod" <<GOMOD
 module llmtrace.local/jaegerbuild
 
 go 1.24
@@ -79,15 +80,32 @@ require github.com/jaegertracing/jaeger $JAEGER_VERSION
 
 replace github.com/Shopify/sarama => github.com/Shopify/sarama v1.33.0
 GOMOD
-  cat > "$mod/tools.go" <<'GOSRC'
+  cat > "$JAEGER_MOD/tools.go" <<'GOSRC'
 //go:build tools
 
 package tools
 
 import _ "github.com/jaegertracing/jaeger/cmd/jaeger"
 GOSRC
+  (cd "$JAEGER_MOD" && go mod tidy)
+}
+
+# The modules of the builds after otelcol, fetched while it compiles: downloading is network time, compiling CPU time,
+# so on a cold machine the later builds start compiling at once. Best effort: a build fetches what is still missing.
+prefetch() {
+  [ -x "$JAEGER" ] || jaeger_module
+  if ! { [ -x "$PROMETHEUS" ] && [ -x "$PROMTOOL" ]; }; then
+    go mod download "github.com/prometheus/prometheus@$PROMETHEUS_VERSION"
+    (cd "$GOMODCACHE/github.com/prometheus/prometheus@$PROMETHEUS_VERSION" &&
+      GOWORK=off GOFLAGS=-mod=mod go list -deps -tags remove_all_sd ./cmd/prometheus ./cmd/promtool > /dev/null)
+  fi
+}
+
+build_jaeger() {
+  [ -x "$JAEGER" ] && return
   log "building jaeger $JAEGER_VERSION (cold ~4 min)"
-  (cd "$mod" && go mod tidy >&2 && go build -ldflags="$LDFLAGS" -o "$JAEGER.tmp" github.com/jaegertracing/jaeger/cmd/jaeger >&2)
+  jaeger_module >&2
+  (cd "$JAEGER_MOD" && go build -ldflags="$LDFLAGS" -o "$JAEGER.tmp" github.com/jaegertracing/jaeger/cmd/jaeger >&2)
   mv "$JAEGER.tmp" "$JAEGER"
 }
 
@@ -131,14 +149,17 @@ POM
   touch "$KAFKA/lib/.complete"
 }
 
-mkdir -p "$BIN" "$CACHE/tmp-gobin"
+mkdir -p "$BIN" "$CACHE/tmp-gobin" "$CACHE/logs"
 # One build per cache at a time (the tests, scripts/stack.sh and CI may all ask): later callers wait, then find the
 # binaries built.
 if command -v flock > /dev/null; then
   exec 9> "$CACHE/build.lock"
   flock -n 9 || { log "waiting for another build of the stack binaries ($CACHE/build.lock)"; flock 9; }
 fi
+prefetch > "$CACHE/logs/prefetch.log" 2>&1 &
+prefetching=$!
 build_otelcol "$OTELCOL" "$ROOT/collector/builder-config.yaml" "$OCB_VERSION" otelcol-llmtrace
+wait "$prefetching" || log "prefetching modules failed (the builds fetch them): $CACHE/logs/prefetch.log"
 build_jaeger
 build_prometheus
 if $SCALE; then build_victoria_metrics; fi
