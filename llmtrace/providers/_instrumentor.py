@@ -28,8 +28,9 @@ from ..config import load_settings
 from ..exceptions import ConfigError
 from ..retries import ACTIVE_CALL, install_transport_hooks, uninstall_transport_hooks
 from ..sdk_spans import install_suppression, uninstall_suppression
-from ..streams import AsyncStreamProxy, SyncStreamProxy
+from ..streams import AsyncStreamProxy, RawResponseProxy, SyncStreamProxy
 from ._contract import Provider, WrapTarget
+from ._reading import parses_later
 
 try:  # the key moved between opentelemetry-instrumentation releases
     from opentelemetry.instrumentation.utils import _SUPPRESS_INSTRUMENTATION_KEY
@@ -210,9 +211,11 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             return None
 
     def _returned(self, call: LLMCall, result: Any, target: WrapTarget) -> Any:
-        """The SDK returned: wrap a stream, or read the response and end the call."""
+        """The SDK returned (or a raw response parsed): wrap a stream, or read the response and end the call."""
         try:
             provider = self.provider
+            if provider.raw_responses and parses_later(call.record, result):
+                return RawResponseProxy(result, call, lambda parsed: self._returned(call, parsed, target))
             streamed = provider.stream_in(call.record, result)
             if streamed is not None:
                 stream = streamed.stream
