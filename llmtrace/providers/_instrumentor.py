@@ -37,7 +37,7 @@ try:  # the key moved between opentelemetry-instrumentation releases
 except ImportError:  # pragma: no cover
     from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY  # type: ignore[attr-defined,no-redef]
 
-__all__ = ["ProviderInstrumentor", "instrumentor_class", "own_llm_tracer"]
+__all__ = ["ProviderInstrumentor", "instrumentor_class", "integration_llm_tracer", "own_llm_tracer"]
 
 _RECORDER_KEYS = ("tracer_provider", "meter_provider")
 # kwargs that OTel's instrument() machinery passes along and that are not llmtrace settings.
@@ -51,6 +51,9 @@ _OTEL_KEYS = frozenset(
         "event_logger_provider",
     }
 )
+
+# instrument() kwargs that carry neither llmtrace settings nor OTel providers (OTel's loader passes skip_dep_check)
+_INSTRUMENT_ONLY = _OTEL_KEYS - {*_RECORDER_KEYS, "_llm_tracer"}
 
 
 def instrumentor_class(provider: Provider, name: str, doc: str) -> type[ProviderInstrumentor]:
@@ -258,6 +261,22 @@ def own_llm_tracer(kwargs: dict[str, Any]) -> LLMTracer | None:
         _state.switch_off(str(exc))
         return None
     return _state.shared_llm_tracer(settings, **{k: kwargs[k] for k in _RECORDER_KEYS if kwargs.get(k) is not None})
+
+
+def integration_llm_tracer(kwargs: dict[str, Any]) -> LLMTracer | None:
+    """The LLM tracer an integration's ``instrument(**kwargs)`` records through; None when llmtrace is off.
+
+    With no settings and no OTel providers in ``kwargs`` (``llmtrace.instrument()``, OTel's loader), an active
+    tracer is kept as it is: ``llmtrace.instrument()`` or a provider's instrumentor has just set it, and an env-only
+    one must not replace it. Otherwise it is ``own_llm_tracer``'s, with its rule for a bad setting.
+    """
+    if set(kwargs) <= _INSTRUMENT_ONLY:
+        if _state.is_off():
+            return None
+        current = _state.current_llm_tracer()
+        if current is not None:
+            return current
+    return own_llm_tracer(kwargs)
 
 
 def _under_auto_instrumentation() -> bool:
