@@ -11,7 +11,7 @@ from typing import Any
 from . import _state
 from ._guard import logger
 from .call import LLMTracer
-from .config import load_settings
+from .config import load_settings, parse_selection
 from .integrations import INTEGRATIONS
 from .providers import PROVIDER_MODULES
 
@@ -21,28 +21,37 @@ _active: dict[str, Any] = {}
 
 
 def instrument(
-    *, providers: list[str] | None = None, tracer_provider: Any = None, meter_provider: Any = None, **settings: Any
+    *,
+    providers: list[str] | str | None = None,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
+    **settings: Any,
 ) -> list[str]:
-    """Instrument every installed provider SDK (or just ``providers``) and every installed agent framework
-    (``llmtrace.integrations``), and return the names instrumented.
+    """Instrument every installed provider SDK and agent framework (``llmtrace.integrations``), or only those named
+    in ``providers``, and return the names instrumented.
 
-    Settings are validated first: a bad kwarg or ``LLMTRACE_*`` value raises ``ConfigError`` before anything is
-    patched. SDKs and frameworks that are not installed are skipped silently; ``LLMTRACE_DISABLED_PROVIDERS`` skips
-    others (provider or integration names).
+    ``providers`` takes provider and integration names alike (``["openai", "openai_agents"]``): what it leaves out
+    stays untraced, as with ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS``. Settings and names are validated first: a bad
+    kwarg, ``LLMTRACE_*`` value or unknown name raises ``ConfigError`` before anything is patched. SDKs and frameworks
+    that are not installed are skipped silently; ``LLMTRACE_DISABLED_PROVIDERS`` skips others.
 
     Example::
 
         import llmtrace
         llmtrace.instrument(capture_content=False, metric_labels="agent,tenant")
+        llmtrace.instrument(providers=["openai", "mcp"])  # the openai SDK and MCP tool calls, nothing else
     """
     resolved = load_settings(settings)
+    selected = parse_selection(providers)
     llm_tracer = LLMTracer(resolved, tracer_provider=tracer_provider, meter_provider=meter_provider)
     _state.set_llm_tracer(llm_tracer)
     done = []
+
+    def wanted(name: str) -> bool:
+        return (selected is None or name in selected) and name not in resolved.disabled_providers
+
     for name, (module_name, class_name, sdk) in PROVIDER_MODULES.items():
-        if (providers and name not in providers) or name in resolved.disabled_providers:
-            continue
-        if not sdk_installed(sdk):
+        if not wanted(name) or not sdk_installed(sdk):
             continue
         instrumentor = getattr(importlib.import_module(module_name), class_name)()
         if instrumentor.is_instrumented_by_opentelemetry:
@@ -51,7 +60,7 @@ def instrument(
         _active[name] = instrumentor
         done.append(name)
     for spec in INTEGRATIONS:
-        if spec.name in resolved.disabled_providers or not sdk_installed(spec.framework_module):
+        if not wanted(spec.name) or not sdk_installed(spec.framework_module):
             continue
         instrumentor = getattr(importlib.import_module(spec.module), spec.instrumentor)()
         if instrumentor.is_instrumented_by_opentelemetry:

@@ -10,7 +10,7 @@ from ._guard import logger
 from .call import LLMTracer
 from .config import Settings, load_settings
 
-__all__ = ["get_llm_tracer", "is_off", "set_llm_tracer", "shared_llm_tracer", "switch_off"]
+__all__ = ["current_llm_tracer", "get_llm_tracer", "is_off", "set_llm_tracer", "shared_llm_tracer", "switch_off"]
 
 _llm_tracer: LLMTracer | None = None
 _off_reason: str | None = None
@@ -38,6 +38,11 @@ def switch_off(reason: str) -> None:
 def is_off() -> bool:
     """Whether auto-instrumentation switched llmtrace off for this process (see ``switch_off``)."""
     return _off_reason is not None
+
+
+def current_llm_tracer() -> LLMTracer | None:
+    """The active LLM tracer, if one was set or built (never builds one)."""
+    return _llm_tracer
 
 
 def get_llm_tracer(settings: Settings | None = None, **providers: Any) -> LLMTracer:

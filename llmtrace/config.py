@@ -16,7 +16,7 @@ from .exceptions import ConfigError
 from .integrations import INTEGRATIONS
 from .providers._registry import PROVIDERS
 
-__all__ = ["ALLOWED_METRIC_LABELS", "KNOWN_PROVIDERS", "SDK_SPAN_MODES", "Settings", "load_settings"]
+__all__ = ["ALLOWED_METRIC_LABELS", "KNOWN_PROVIDERS", "SDK_SPAN_MODES", "Settings", "load_settings", "parse_selection"]
 
 ALLOWED_METRIC_LABELS = ("agent", "tenant")
 KNOWN_PROVIDERS = tuple(spec.name for spec in PROVIDERS)
@@ -97,6 +97,16 @@ def _parse_providers(name: str, value: Any) -> frozenset[str]:
     if bad:
         raise ConfigError(f"{name}={value!r}: unknown provider {', '.join(bad)}; accepted: {accepted}")
     return frozenset(providers)
+
+
+def parse_selection(value: Any) -> frozenset[str] | None:
+    """``instrument(providers=...)``: None instruments everything installed; a list (or comma-separated string)
+    names exactly the providers and integrations to instrument, in the ``LLMTRACE_DISABLED_PROVIDERS`` namespace.
+
+    Raises:
+        ConfigError: naming ``providers``, the unknown names and the accepted ones.
+    """
+    return None if value is None else _parse_providers("providers", value)
 
 
 def _parse_hash_key(name: str, value: Any) -> bytes | None:

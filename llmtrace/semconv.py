@@ -316,4 +316,8 @@ GENAI_TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048
 # Agent runs and tools: seconds to minutes per run, fractions of a cent to dollars, one to hundreds of calls.
 RUN_DURATION_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 RUN_COST_BUCKETS_USD = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-RUN_CALLS_BUCKETS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30, 50, 100, 200)
+# Calls per run are integers, and histogram_quantile interpolates linearly inside a bucket: bounds half-way between
+# integers put each count from 1 to 10 alone in a bucket centred on it, so the p50 of runs that all made k calls reads
+# k (with le=1, runs of one call read 0.5), and a run of 0 calls (tools only) has the le=0 bucket, read as 0. Past 10,
+# wider buckets that still end half-way between integers.
+RUN_CALLS_BUCKETS = (0, 0.5, *(k + 0.5 for k in range(1, 11)), 12.5, 15.5, 20.5, 30.5, 50.5, 100.5, 200.5)

@@ -9,6 +9,9 @@ returns a fresh generator (openai, anthropic, mistral, ...) get the same from th
 each chunk to the provider state and appends one timestamp, about a third of the cost of a Python-level
 ``__next__`` per chunk. Streams that are their own iterator (generators: ollama, google-genai) keep
 ``iter(stream) is stream`` and go through ``__next__``. Both paths share one underlying iterator.
+
+A raw response whose stream (or body) the SDK makes on ``parse()`` gets ``RawResponseProxy``, which hands the
+stream it makes to one of the pair.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import inspect
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import wrapt
@@ -26,7 +29,7 @@ from .call import LLMCall, LLMRecord
 from .exceptions import IncompleteStreamError
 from .retries import ACTIVE_CALL
 
-__all__ = ["AsyncStreamProxy", "StreamState", "SyncStreamProxy"]
+__all__ = ["AsyncStreamProxy", "RawResponseProxy", "StreamState", "SyncStreamProxy"]
 
 
 class StreamState(ABC):
@@ -50,7 +53,48 @@ class StreamState(ABC):
         return True
 
 
-class _StreamObserver(wrapt.ObjectProxy):
+class _Ending(wrapt.ObjectProxy):
+    """A proxy whose call ends once, early, when the user closes the SDK object (``close``/``aclose``)."""
+
+    def _self_end(self, exc: BaseException | None, early: bool) -> None:
+        raise NotImplementedError
+
+    def _self_closer(self, close: Any) -> Any:
+        """The SDK's ``close``/``aclose`` wrapped so the call ends once it has run; a coroutine function stays one.
+
+        Mirroring the SDK's own method keeps each stream class's contract (openai's async ``close``, litellm's sync
+        one, an async generator's ``aclose`` that returns an awaitable)."""
+        if inspect.iscoroutinefunction(close):
+
+            async def close_async(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await close(*args, **kwargs)
+                finally:
+                    self._self_end(None, early=True)
+
+            return close_async
+
+        def close_now(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = close(*args, **kwargs)
+            except BaseException:
+                self._self_end(None, early=True)
+                raise
+            if inspect.isawaitable(result):
+                return self._self_end_after(result)
+            self._self_end(None, early=True)
+            return result
+
+        return close_now
+
+    async def _self_end_after(self, closing: Any) -> Any:
+        try:
+            return await closing
+        finally:
+            self._self_end(None, early=True)
+
+
+class _StreamObserver(_Ending):
     """Shared state and the once-only end for both proxies."""
 
     def __init__(self, wrapped: Any, call: LLMCall, state: StreamState) -> None:
@@ -88,40 +132,6 @@ class _StreamObserver(wrapt.ObjectProxy):
                 self._self_stamps.append(time.perf_counter_ns())
         except Exception:
             report_internal_error("stream.chunk")
-
-    def _self_closer(self, close: Any) -> Any:
-        """The SDK's ``close``/``aclose`` wrapped so the call ends once it has run; a coroutine function stays one.
-
-        Mirroring the SDK's own method keeps each stream class's contract (openai's async ``close``, litellm's sync
-        one, an async generator's ``aclose`` that returns an awaitable)."""
-        if inspect.iscoroutinefunction(close):
-
-            async def close_async(*args: Any, **kwargs: Any) -> Any:
-                try:
-                    return await close(*args, **kwargs)
-                finally:
-                    self._self_end(None, early=True)
-
-            return close_async
-
-        def close_now(*args: Any, **kwargs: Any) -> Any:
-            try:
-                result = close(*args, **kwargs)
-            except BaseException:
-                self._self_end(None, early=True)
-                raise
-            if inspect.isawaitable(result):
-                return self._self_end_after(result)
-            self._self_end(None, early=True)
-            return result
-
-        return close_now
-
-    async def _self_end_after(self, closing: Any) -> Any:
-        try:
-            return await closing
-        finally:
-            self._self_end(None, early=True)
 
     def __del__(self) -> None:
         call = getattr(self, "_self_call", None)
@@ -300,3 +310,80 @@ class AsyncStreamProxy(_StreamObserver):
     def aclose(self) -> Any:
         """Async generators close with ``aclose()``; absent (AttributeError) exactly when the SDK's is."""
         return self._self_closer(self.__wrapped__.aclose)
+
+
+class RawResponseProxy(_Ending):
+    """Proxy of an SDK's raw response whose stream (or body) comes on ``parse()``: the call follows what the first
+    ``parse()`` returns (``follow``: a stream proxy, or the read response) and ends with it.
+
+    Stainless SDKs (openai, anthropic, ...) return one from ``with_streaming_response`` (the OpenAI Agents SDK's
+    streamed Responses path) and from ``with_raw_response`` with ``stream=True``; the user may also read the body
+    bytes themselves, or never: then closing the response (its context manager does) or collecting it ends the call.
+    """
+
+    def __init__(self, wrapped: Any, call: LLMCall, follow: Callable[[Any], Any]) -> None:
+        super().__init__(wrapped)
+        self._self_call = call
+        self._self_follow = follow
+        self._self_parsed: Any = _UNPARSED  # what the SDK's parse() returned first ...
+        self._self_observed: Any = None  # ... and what the user got for it (the SDK caches parse(): so do we)
+
+    @property
+    def parse(self) -> Any:
+        """The SDK's own ``parse`` (sync, or async on async responses), followed by the call."""
+        parse = self.__wrapped__.parse
+        if inspect.iscoroutinefunction(parse):
+
+            async def parse_async(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    parsed = await parse(*args, **kwargs)
+                except BaseException as exc:
+                    self._self_parse_failed(exc)
+                    raise
+                return self._self_observe(parsed)
+
+            return parse_async
+
+        def parse_now(*args: Any, **kwargs: Any) -> Any:
+            try:
+                parsed = parse(*args, **kwargs)
+            except BaseException as exc:
+                self._self_parse_failed(exc)
+                raise
+            return self._self_observe(parsed)
+
+        return parse_now
+
+    def _self_parse_failed(self, exc: BaseException) -> None:
+        if self._self_parsed is _UNPARSED:  # the body failed to arrive: the call's error (a later parse is the user's)
+            self._self_call.fail(exc)
+
+    def _self_observe(self, parsed: Any) -> Any:
+        if self._self_parsed is _UNPARSED:
+            self._self_parsed, self._self_observed = parsed, self._self_follow(parsed)
+            return self._self_observed
+        # the same object again (the SDK's cache) gets the same proxy; another parse (``to=``) goes unobserved
+        return self._self_observed if parsed is self._self_parsed else parsed
+
+    def _self_end(self, exc: BaseException | None, early: bool) -> None:
+        observed = self._self_observed
+        if isinstance(observed, _StreamObserver):
+            observed._self_end(exc, early)  # closing the response cuts the stream made from it
+            return
+        self._self_call.finish()  # never parsed (the user read the bytes, or nothing): the call as made, no usage
+
+    @property
+    def close(self) -> Any:
+        """The SDK's own ``close`` (async on async responses), which also ends the call."""
+        return self._self_closer(self.__wrapped__.close)
+
+    def __del__(self) -> None:
+        call = getattr(self, "_self_call", None)
+        if call is not None and not call.ended and self._self_parsed is _UNPARSED:
+            try:  # never parsed: nothing else will end the call (a parsed stream ends with its own proxy)
+                self._self_end(None, early=True)
+            except Exception:  # a finalizer must not raise
+                pass
+
+
+_UNPARSED = object()

@@ -17,6 +17,7 @@ from llmtrace.queries import window_total
 HERE = Path(__file__).resolve().parent
 ATTRIBUTION = "provider, model, agent, tenant"
 MODEL = "provider, model"
+RUNS = "operation, agent, status, tenant"  # llm_runs_total's labels but error_type
 BUDGET_USD_PER_HOUR = 25
 ERROR_RATIO, MIN_CALLS = 0.05, 20  # alert above 5% failed calls, given at least 20 calls in the window
 SLOW_TTFT_S = 5
@@ -29,6 +30,11 @@ HEADER = f"""\
 #   llm:cost_usd:per_hour                 USD spent in the last hour
 #   llm:calls:15m, llm:error_ratio:15m    calls and failed share in the last 15 minutes
 #   llm:*_seconds:pNN_5m, ..._15m         quantiles of the last 5 (15) minutes' exact bucket counts
+# Agents (group llm.agents):
+#   llm:runs:rate5m                       runs in the last 5 minutes / 300 s, by agent and outcome
+#   llm:run_cost_usd:pNN_15m              cost per run, p50/p99 of the last 15 minutes' runs, by agent
+#   llm:run_duration_seconds:pNN_15m      run duration, likewise
+#   llm:tool_calls:15m, llm:tool_error_ratio:15m   tool executions and failed share in the last 15 minutes, by tool
 # Alerts: spend in the last hour over ${BUDGET_USD_PER_HOUR} (BUDGET_USD_PER_HOUR, in the generator);
 # over {ERROR_RATIO:.0%} failed calls (at least {MIN_CALLS}) in the last 15 minutes, for 5 minutes;
 # p99 TTFT over {SLOW_TTFT_S} s in the last 15 minutes, for 5 minutes. A short-lived job stays in these
@@ -37,23 +43,39 @@ HEADER = f"""\
 """
 
 
-def _quantile(q: str, histogram: str, window: str) -> str:
-    return f"histogram_quantile({q}, {window_total(f'{histogram}_bucket', window, f'{MODEL}, le')})"
+def _quantile(q: str, histogram: str, window: str, by: str = MODEL) -> str:
+    return f"histogram_quantile({q}, {window_total(f'{histogram}_bucket', window, f'{by}, le')})"
+
+
+def _error_ratio(counter: str, window: str, by: str) -> tuple[str, str]:
+    """The window's total of ``counter`` by ``by``, and its failed share: 0 with no failures, none without any."""
+    total = window_total(counter, window, by)
+    errors = window_total(f'{counter}{{status="error"}}', window, by)
+    return total, f"({errors} or {total} * 0) / ({total} > 0)"
 
 
 def recording() -> list[dict[str, str]]:
-    calls_15m = window_total("llm_calls_total", "15m", MODEL)
-    errors_15m = window_total('llm_calls_total{status="error"}', "15m", MODEL)
+    calls_15m, error_ratio_15m = _error_ratio("llm_calls_total", "15m", MODEL)
     rules = [
         ("llm:calls:rate5m", f"{window_total('llm_calls_total', '5m', ATTRIBUTION)} / 300"),
         ("llm:tokens:rate5m", f"{window_total('llm_tokens_total', '5m', f'{MODEL}, type, agent, tenant')} / 300"),
         ("llm:cost_usd:per_hour", window_total("llm_cost_usd_total", "1h", ATTRIBUTION)),
         ("llm:calls:15m", calls_15m),
-        ("llm:error_ratio:15m", f"({errors_15m} or {calls_15m} * 0) / ({calls_15m} > 0)"),
+        ("llm:error_ratio:15m", error_ratio_15m),
     ]
     for histogram, name in (("llm_latency_seconds", "latency_seconds"), ("llm_ttft_seconds", "ttft_seconds")):
         rules += [(f"llm:{name}:p{q[2:]}_5m", _quantile(q, histogram, "5m")) for q in ("0.50", "0.90", "0.99")]
     rules.append(("llm:ttft_seconds:p99_15m", _quantile("0.99", "llm_ttft_seconds", "15m")))
+    return [{"record": name, "expr": expr} for name, expr in rules]
+
+
+def agent_recording() -> list[dict[str, str]]:
+    """Runs, their cost and duration, tools. Quantiles over 15 minutes: an agent runs far less often than it calls."""
+    tools_15m, tool_error_ratio_15m = _error_ratio("llm_tool_calls_total", "15m", "tool")
+    rules = [("llm:runs:rate5m", f"{window_total('llm_runs_total', '5m', RUNS)} / 300")]
+    for histogram, name in (("llm_run_cost_usd", "run_cost_usd"), ("llm_run_duration_seconds", "run_duration_seconds")):
+        rules += [(f"llm:{name}:p{q[2:]}_15m", _quantile(q, histogram, "15m", "agent")) for q in ("0.50", "0.99")]
+    rules += [("llm:tool_calls:15m", tools_15m), ("llm:tool_error_ratio:15m", tool_error_ratio_15m)]
     return [{"record": name, "expr": expr} for name, expr in rules]
 
 
@@ -98,6 +120,7 @@ def rules() -> dict[str, Any]:
     return {
         "groups": [
             {"name": "llm.recording", "interval": "30s", "rules": recording()},
+            {"name": "llm.agents", "interval": "30s", "rules": agent_recording()},
             {"name": "llm.alerts", "rules": alerts()},
         ]
     }

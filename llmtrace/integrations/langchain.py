@@ -66,12 +66,12 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import unwrap
 
-from .. import _guard, _state
+from .. import _guard
 from .._guard import report_internal_error
 from .._imports import when_imported
 from ..agents import Run, ToolExecution
-from ..config import load_settings
 from ..context import Attribution, merged_attribution, reset_attribution, set_attribution
+from ..providers._instrumentor import integration_llm_tracer
 from ..rollup import ACTIVE_RUN, RunTotals
 from ..semconv import Operation
 
@@ -82,8 +82,6 @@ except ImportError:  # pragma: no cover
 
 __all__ = ["LangChainInstrumentor"]
 
-_OTEL_KEYS = frozenset({"skip_dep_check", "raise_exception_on_conflict", "logger_provider", "event_logger_provider"})
-_PROVIDER_KEYS = ("tracer_provider", "meter_provider")
 _MAX_OPEN = 10_000  # open runs remembered; past it the oldest entry goes (a run whose end never came)
 _MAX_GRAPHS = 1_024  # graph run ids given out and not yet started
 # A tool error LangChain handled itself has no exception to name it: the OTel GenAI conventions' value.
@@ -105,10 +103,9 @@ class LangChainInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return ("langchain-core >= 0.3",)
 
     def _instrument(self, **kwargs: Any) -> None:
-        settings = {k: v for k, v in kwargs.items() if k not in _OTEL_KEYS and k not in _PROVIDER_KEYS}
-        providers = {k: kwargs[k] for k in _PROVIDER_KEYS if kwargs.get(k) is not None}
-        if settings or providers:  # used on its own: record into these (instrument() already set the shared one)
-            _state.shared_llm_tracer(load_settings(settings), **providers)
+        self._off = integration_llm_tracer(kwargs) is None
+        if self._off:
+            return  # llmtrace is off in this process (a bad setting under auto-instrumentation, logged once)
         self._runs = runs = _Runs()
         self._generation = generation = object()
         self._wrapped: list[tuple[str, str, str]] = []
@@ -132,6 +129,8 @@ class LangChainInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             self._wrapped.append((module_name, holder_name, attr))
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        if self._off:
+            return
         self._generation = None
         self._runs.enabled = False  # managers made while instrumented may still hold the handler: it stays quiet
         while self._wrapped:

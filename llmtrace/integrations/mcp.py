@@ -49,8 +49,7 @@ from .. import _state
 from .._guard import report_internal_error
 from .._imports import when_imported
 from ..agents import ToolExecution, current_tool
-from ..config import load_settings
-from ..providers._instrumentor import _arguments
+from ..providers._instrumentor import _arguments, integration_llm_tracer
 from ..semconv import MCP, Attr
 
 try:  # the key moved between opentelemetry-instrumentation releases
@@ -72,8 +71,6 @@ _TARGETS: tuple[tuple[str, str, str], ...] = (
     ("mcp.client.streamable_http", "", "streamable_http_client"),
     ("mcp.client.streamable_http", "StreamableHTTPTransport", "__init__"),
 )
-_OTEL_KEYS = frozenset({"skip_dep_check", "raise_exception_on_conflict", "logger_provider", "event_logger_provider"})
-_PROVIDER_KEYS = ("tracer_provider", "meter_provider")
 
 
 class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -89,10 +86,9 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return ("mcp >= 2.0",)
 
     def _instrument(self, **kwargs: Any) -> None:
-        settings = {k: v for k, v in kwargs.items() if k not in _OTEL_KEYS and k not in _PROVIDER_KEYS}
-        providers = {k: kwargs[k] for k in _PROVIDER_KEYS if kwargs.get(k) is not None}
-        if settings or providers:  # used on its own: record into these (instrument() already set the shared one)
-            _state.shared_llm_tracer(load_settings(settings), **providers)
+        self._off = integration_llm_tracer(kwargs) is None
+        if self._off:
+            return  # llmtrace is off in this process (a bad setting under auto-instrumentation, logged once)
         self._generation = generation = object()
         self._wrapped: list[tuple[str, str, str]] = []
         for module in dict.fromkeys(target[0] for target in _TARGETS):
@@ -115,6 +111,8 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             _rebind(attr, original, getattr(holder, attr))
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        if self._off:
+            return
         self._generation = None
         while self._wrapped:
             module_name, holder_name, attr = self._wrapped.pop()

@@ -38,12 +38,11 @@ import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import unwrap
 
-from .. import _state
 from .._guard import report_internal_error
 from .._imports import when_imported
 from ..agents import Run, ToolExecution
 from ..mirror import RUN_TWINS, mirror
-from ..providers._instrumentor import own_llm_tracer
+from ..providers._instrumentor import integration_llm_tracer
 from ..semconv import Attr, Operation
 
 __all__ = ["OpenAIAgentsInstrumentor"]
@@ -56,11 +55,6 @@ _CALL_ID_TARGET = ("agents.tool_context", "ToolContext.from_agent_context")
 _FAILURE_TARGETS = (
     ("agents.tool", "maybe_invoke_function_tool_failure_error_function"),
     ("agents.run_internal.tool_execution", "maybe_invoke_function_tool_failure_error_function"),
-)
-# instrument() kwargs that are not llmtrace settings nor OTel providers: with only these, record through the process's
-# LLM tracer as it is (llmtrace.instrument() has just set it; runs fetch it when they start), never a new one
-_INSTRUMENT_ONLY = frozenset(
-    {"skip_dep_check", "raise_exception_on_conflict", "logger_provider", "event_logger_provider"}
 )
 # what ``agents.set_trace_processors`` calls: wrapped so that replacing the SDK's processors keeps llmtrace's
 _PROCESSORS_TARGET = ("agents.tracing.provider", "SynchronousMultiTracingProcessor.set_processors")
@@ -345,7 +339,7 @@ class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return ("openai-agents >= 0.24",)
 
     def _instrument(self, **kwargs: Any) -> None:
-        self._off = _state.is_off() if set(kwargs) <= _INSTRUMENT_ONLY else own_llm_tracer(kwargs) is None
+        self._off = integration_llm_tracer(kwargs) is None
         if self._off:
             return  # llmtrace is off in this process (a bad setting under auto-instrumentation, logged once)
         self._wrapped: list[tuple[Any, str]] = []

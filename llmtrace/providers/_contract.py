@@ -90,6 +90,8 @@ class Provider:
     - ``self_tracing``: where the SDK starts spans of its own calls.
     - ``is_attempt(url)``: whether a send inside a call is one of its HTTP attempts, for SDKs whose calls also
       make side requests (metadata lookups); None: every send is.
+    - ``raw_responses``: the SDK has Stainless raw-response wrappers (``with_raw_response``,
+      ``with_streaming_response``), whose stream, or unread body, comes on ``parse()``: the call follows it there.
     """
 
     name: str
@@ -107,6 +109,7 @@ class Provider:
     aliases: Sequence[Alias] = ()
     self_tracing: Sequence[SelfTracing] = ()
     is_attempt: Callable[[str], bool] | None = None
+    raw_responses: bool = False
 
 
 # The HTTP clients provider SDKs send through: a provider lists the ones its SDK uses.

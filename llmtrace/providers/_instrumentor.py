@@ -28,15 +28,16 @@ from ..config import load_settings
 from ..exceptions import ConfigError
 from ..retries import ACTIVE_CALL, install_transport_hooks, uninstall_transport_hooks
 from ..sdk_spans import install_suppression, uninstall_suppression
-from ..streams import AsyncStreamProxy, SyncStreamProxy
+from ..streams import AsyncStreamProxy, RawResponseProxy, SyncStreamProxy
 from ._contract import Provider, WrapTarget
+from ._reading import parses_later
 
 try:  # the key moved between opentelemetry-instrumentation releases
     from opentelemetry.instrumentation.utils import _SUPPRESS_INSTRUMENTATION_KEY
 except ImportError:  # pragma: no cover
     from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY  # type: ignore[attr-defined,no-redef]
 
-__all__ = ["ProviderInstrumentor", "instrumentor_class", "own_llm_tracer"]
+__all__ = ["ProviderInstrumentor", "instrumentor_class", "integration_llm_tracer", "own_llm_tracer"]
 
 _RECORDER_KEYS = ("tracer_provider", "meter_provider")
 # kwargs that OTel's instrument() machinery passes along and that are not llmtrace settings.
@@ -50,6 +51,9 @@ _OTEL_KEYS = frozenset(
         "event_logger_provider",
     }
 )
+
+# instrument() kwargs that carry neither llmtrace settings nor OTel providers (OTel's loader passes skip_dep_check)
+_INSTRUMENT_ONLY = _OTEL_KEYS - {*_RECORDER_KEYS, "_llm_tracer"}
 
 
 def instrumentor_class(provider: Provider, name: str, doc: str) -> type[ProviderInstrumentor]:
@@ -210,9 +214,11 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             return None
 
     def _returned(self, call: LLMCall, result: Any, target: WrapTarget) -> Any:
-        """The SDK returned: wrap a stream, or read the response and end the call."""
+        """The SDK returned (or a raw response parsed): wrap a stream, or read the response and end the call."""
         try:
             provider = self.provider
+            if provider.raw_responses and parses_later(call.record, result):
+                return RawResponseProxy(result, call, lambda parsed: self._returned(call, parsed, target))
             streamed = provider.stream_in(call.record, result)
             if streamed is not None:
                 stream = streamed.stream
@@ -255,6 +261,22 @@ def own_llm_tracer(kwargs: dict[str, Any]) -> LLMTracer | None:
         _state.switch_off(str(exc))
         return None
     return _state.shared_llm_tracer(settings, **{k: kwargs[k] for k in _RECORDER_KEYS if kwargs.get(k) is not None})
+
+
+def integration_llm_tracer(kwargs: dict[str, Any]) -> LLMTracer | None:
+    """The LLM tracer an integration's ``instrument(**kwargs)`` records through; None when llmtrace is off.
+
+    With no settings and no OTel providers in ``kwargs`` (``llmtrace.instrument()``, OTel's loader), an active
+    tracer is kept as it is: ``llmtrace.instrument()`` or a provider's instrumentor has just set it, and an env-only
+    one must not replace it. Otherwise it is ``own_llm_tracer``'s, with its rule for a bad setting.
+    """
+    if set(kwargs) <= _INSTRUMENT_ONLY:
+        if _state.is_off():
+            return None
+        current = _state.current_llm_tracer()
+        if current is not None:
+            return current
+    return own_llm_tracer(kwargs)
 
 
 def _under_auto_instrumentation() -> bool:

@@ -7,6 +7,7 @@ providers read them through these so a missing or malformed field is None, never
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -27,6 +28,7 @@ __all__ = [
     "is_raw_response",
     "keep_function_calls",
     "keep_text",
+    "parses_later",
     "read_choices",
     "read_token_usage",
     "server_of",
@@ -257,6 +259,12 @@ def is_raw_response(response: Any) -> bool:
 
 
 _RAW_TYPES: dict[type, bool] = {}
+
+
+def parses_later(record: LLMRecord, response: Any) -> bool:
+    """Whether a raw response still holds what the call is about: a stream (made on ``parse()``), or a body that
+    only an async ``parse()`` can read (``with_streaming_response``). A sync raw body is parsed on the spot."""
+    return is_raw_response(response) and (record.streaming or inspect.iscoroutinefunction(response.parse))
 
 
 @functools.lru_cache(maxsize=256)

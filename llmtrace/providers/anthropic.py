@@ -96,8 +96,6 @@ def read_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> L
 def read_response(record: LLMRecord, response: Any) -> None:
     """Read a Message (or a ``with_raw_response`` wrapper of one) into the record."""
     if is_raw_response(response):
-        if record.streaming:
-            return
         response = response.parse()
     record.response_id = get_path(response, "id")
     record.response_model = get_path(response, "model")
@@ -291,6 +289,7 @@ PROVIDER = Provider(
         "refusal": FinishReason.CONTENT_FILTER,
     },
     self_tracing=SELF_TRACING,
+    raw_responses=True,
 )
 
 AnthropicInstrumentor = instrumentor_class(

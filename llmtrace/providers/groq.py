@@ -114,8 +114,6 @@ def _read_usage(record: LLMRecord, usage: Any) -> None:
 def read_response(record: LLMRecord, response: Any) -> None:
     """Read a ChatCompletion or CreateEmbeddingResponse (or a ``with_raw_response`` wrapper of one)."""
     if is_raw_response(response):
-        if record.streaming:
-            return  # the SDK builds the stream on parse(): the call is recorded without its stream
         response = response.parse()  # cached by the SDK: the user's parse() gets the same object
     record.response_id = get_path(response, "id")
     record.response_model = get_path(response, "model")
@@ -238,6 +236,7 @@ PROVIDER = Provider(
     transports=HTTPX,
     errors=errors,
     finish_reasons={"function_call": FinishReason.TOOL_USE},
+    raw_responses=True,
 )
 
 GroqInstrumentor = instrumentor_class(

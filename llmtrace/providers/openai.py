@@ -132,10 +132,8 @@ def read_request(target: WrapTarget, resource: Any, kwargs: dict[str, Any]) -> L
 
 
 def read_response(record: LLMRecord, response: Any) -> None:
-    """Read a non-streamed response (or a ``with_raw_response`` wrapper of one) into the record."""
+    """Read a non-streamed response (or a read ``with_raw_response`` wrapper of one) into the record."""
     if is_raw_response(response):
-        if record.streaming:
-            return  # raw streamed response: the SDK stream is created on parse(); we record the call only
         response = response.parse()  # cached by the SDK: the user's parse() returns the same object
     record.response_id = get_path(response, "id")
     record.response_model = get_path(response, "model")
@@ -362,6 +360,7 @@ PROVIDER = Provider(
     transports=(*HTTPX2, *HTTPX),  # openai 3.x sends through httpx2, 1.x through httpx
     errors=errors,
     finish_reasons=FINISH_REASONS,
+    raw_responses=True,
 )
 
 OpenAIInstrumentor = instrumentor_class(

@@ -114,8 +114,6 @@ def _usage(record: LLMRecord, usage: Any) -> None:
 def read_response(record: LLMRecord, response: Any) -> None:
     """Read a ChatCompletion, Completion or Embedding (or a ``with_raw_response`` wrapper of one)."""
     if is_raw_response(response):
-        if record.streaming:
-            return  # the raw wrapper of a stream: the stream is made on parse(), the call is recorded as made
         response = response.parse()  # the SDK caches it: the user's parse() gets the same object
     record.response_id = get_path(response, "id")
     record.response_model = get_path(response, "model")
@@ -234,6 +232,7 @@ PROVIDER = Provider(
     transports=HTTPX,
     errors=errors,
     finish_reasons={"eos": FinishReason.STOP, "function_call": FinishReason.TOOL_USE},
+    raw_responses=True,
 )
 
 TogetherInstrumentor = instrumentor_class(

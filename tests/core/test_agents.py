@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import anthropic
@@ -25,6 +26,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import llmtrace
 from llmtrace import _guard
+from llmtrace.demo.summary import histogram_quantile
 from llmtrace.demo.workload import reference_cost
 from llmtrace.semconv import Attr, GenAI, Metric
 from tests.conftest import Telemetry
@@ -71,6 +73,31 @@ def _histogram(telemetry: Telemetry, name: str, **labels: Any) -> tuple[int, flo
     """(count, sum) of histogram ``name`` over the points matching ``labels``."""
     points = [p for a, p in telemetry.points(name) if all(a.get(k) == v for k, v in labels.items())]
     return sum(p.count for p in points), sum(p.sum for p in points)
+
+
+def _runs_making(telemetry: Telemetry, calls: list[int], agent: str = "counter") -> Callable[[float], float | None]:
+    """One run of ``agent`` per entry, making that many calls: the quantiles PromQL reads from its calls-per-run
+    histogram (``histogram_quantile``, held equal to Prometheus' own by tests/stack/test_histogram_quantile.py)."""
+    for n in calls:
+        with llmtrace.agent(agent):
+            for _ in range(n):
+                llmtrace.log_call(provider="openai", model=OPENAI_MODEL, input_tokens=1, output_tokens=1)
+    (point,) = [p for a, p in telemetry.points(Metric.RUN_CALLS) if a.get("agent") == agent]
+    assert point.count == len(calls)
+    return lambda q: histogram_quantile(q, list(point.explicit_bounds), list(point.bucket_counts))
+
+
+@pytest.mark.parametrize("calls", range(11))
+def test_calls_per_run_quantiles_read_whole_calls(instrumented, calls):
+    """Runs that all made k calls: histogram_quantile's p50 is k, the p99 still rounds to k (le=1 read 0.5 for k=1)."""
+    quantile = _runs_making(instrumented, [calls] * 20)
+    assert quantile(0.5) == calls and round(quantile(0.99)) == calls
+
+
+def test_calls_per_run_median_of_a_mix(instrumented):
+    """1, 2, 2, 3 calls: the median run made 2 calls; past ten the buckets widen, and a quantile stays inside its."""
+    assert _runs_making(instrumented, [1, 2, 2, 3])(0.5) == 2
+    assert 10.5 < _runs_making(instrumented, [12] * 8, agent="busy")(0.5) <= 12.5
 
 
 # -- agent runs -----------------------------------------------------------------------------------------------------

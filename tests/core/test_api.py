@@ -31,6 +31,46 @@ def test_instrument_twice_does_not_double_wrap_and_uninstrument_restores(server,
     assert len(telemetry.spans()) == 1
 
 
+def _instrumented_now() -> set[str]:
+    """Names of the providers and integrations whose instrumentor is instrumented right now."""
+    import importlib
+
+    from llmtrace.integrations import INTEGRATIONS
+    from llmtrace.providers import PROVIDER_MODULES
+
+    classes = {name: (module, cls) for name, (module, cls, _) in PROVIDER_MODULES.items()}
+    classes.update({spec.name: (spec.module, spec.instrumentor) for spec in INTEGRATIONS})
+    return {
+        name
+        for name, (module, cls) in classes.items()
+        if getattr(importlib.import_module(module), cls)().is_instrumented_by_opentelemetry
+    }
+
+
+@pytest.mark.parametrize("names", [["openai"], ["openai", "mcp", "langchain"], "anthropic,openai_agents", []], ids=repr)
+def test_instrument_providers_selects_providers_and_integrations(telemetry, names):
+    """``providers=`` is the list of what to instrument, integrations included: what it leaves out stays untraced."""
+    wanted = set(names.split(",") if isinstance(names, str) else names)
+    try:
+        done = llmtrace.instrument(providers=names, tracer_provider=telemetry.tracer_provider)
+        assert set(done) == wanted == _instrumented_now()
+    finally:
+        llmtrace.uninstrument()
+    assert _instrumented_now() == set()
+
+
+@pytest.mark.parametrize("names", [["openai", "langgraph"], ["OpenAI Agents"], 5])
+def test_instrument_unknown_provider_name_raises_before_patching(names):
+    completions = openai.resources.chat.completions.completions.Completions
+    original = completions.__dict__["create"]
+    with pytest.raises(llmtrace.ConfigError) as info:
+        llmtrace.instrument(providers=names)
+    message = str(info.value)
+    assert message.startswith("providers=") and "accepted" in message, message
+    assert "openai_agents" in message and "langchain" in message and "anthropic" in message, message
+    assert completions.__dict__["create"] is original and _instrumented_now() == set()
+
+
 def test_attributes_context_and_labels(server, instrumented):
     client = openai.OpenAI(api_key="k", base_url=server.openai_base_url)
     with llmtrace.attributes(agent="planner", tenant="acme"):

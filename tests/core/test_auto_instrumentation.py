@@ -112,7 +112,7 @@ def _run_instrumented(tmp_path: Path, extra_env: dict[str, str]) -> subprocess.C
         "OTEL_TRACES_EXPORTER": "console",
         "OTEL_METRICS_EXPORTER": "none",
         "OTEL_LOGS_EXPORTER": "none",
-        "PYTHONPATH": str(tmp_path),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])),
         **extra_env,
     }
     for name in ("OPENAI_BASE_URL", "LLMTRACE_RAISE_INTERNAL_ERRORS"):
@@ -153,3 +153,112 @@ def test_good_settings_under_auto_instrumentation_trace_everything(tmp_path):
     assert result.returncode == 0 and "post_instrument ran: True" in result.stdout, result.stderr
     assert {"app.manual", "other.work", "chat gpt-4o-mini"} <= set(_span_names(result.stdout))
     assert "llmtrace is off" not in result.stderr
+
+
+# One small app per integration: what it prints, and the llmtrace span it makes when llmtrace is on.
+_INTEGRATION_APPS = {
+    "mcp": (
+        """
+import anyio
+from mcp import Client
+from mcp.server.mcpserver import MCPServer
+
+server = MCPServer("weather")
+
+
+@server.tool()
+def forecast(city: str) -> str:
+    return f"sunny in {city}"
+
+
+async def main():
+    async with Client(server, mode="legacy") as client:
+        result = await client.call_tool("forecast", {"city": "Oslo"})
+    print("result:", result.content[0].text)
+
+
+anyio.run(main)
+""",
+        "execute_tool forecast",
+    ),
+    "langchain": (
+        """
+from langchain_core.tools import tool
+
+
+@tool
+def add(a: int, b: int) -> int:
+    \"\"\"Add two numbers.\"\"\"
+    return a + b
+
+
+print("result:", add.invoke({"a": 2, "b": 3}))
+""",
+        "execute_tool add",
+    ),
+    "openai_agents": (
+        """
+import openai
+from agents import Agent, OpenAIResponsesModel, Runner, set_trace_processors
+
+from llmtrace.demo.fake_server import FakeProviderServer
+
+set_trace_processors([])  # the SDK's own exporter would post to OpenAI's backend
+with FakeProviderServer() as server:
+    client = openai.AsyncOpenAI(api_key="k", base_url=server.openai_base_url)
+    agent = Agent(name="assistant", model=OpenAIResponsesModel("gpt-4o-mini", client))
+    print("result:", Runner.run_sync(agent, "Name a river.").final_output)
+""",
+        "invoke_agent assistant",
+    ),
+}
+
+
+def _run_integration(tmp_path: Path, name: str, extra_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The integration's app under ``opentelemetry-instrument`` with only that integration's entry point enabled, so
+    it alone meets the settings (the providers' instrumentors would otherwise meet them first)."""
+    from importlib.metadata import entry_points
+
+    others = [
+        ep.name
+        for ep in entry_points(group="opentelemetry_instrumentor")
+        if ep.value.startswith("llmtrace.") and ep.name != f"llmtrace_{name}"
+    ]
+    (tmp_path / "app.py").write_text(_INTEGRATION_APPS[name][0])
+    env = {
+        **os.environ,
+        "OTEL_TRACES_EXPORTER": "console",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": ",".join(others),
+        **extra_env,
+    }
+    env.pop("LLMTRACE_RAISE_INTERNAL_ERRORS", None)
+    bindir = Path(sys.executable).parent
+    command = [str(bindir / "opentelemetry-instrument"), sys.executable, str(tmp_path / "app.py")]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, cwd=ROOT)
+
+
+_FRAMEWORKS = {"mcp": "mcp", "langchain": "langchain_core", "openai_agents": "agents"}
+
+
+@pytest.mark.parametrize("name", sorted(_INTEGRATION_APPS))
+def test_bad_setting_under_auto_instrumentation_turns_an_integration_off(tmp_path, name):
+    """An integration that meets a bad setting first says so in one line (nothing else of llmtrace is loaded to say
+    it), records nothing, and the app runs."""
+    pytest.importorskip(_FRAMEWORKS[name])
+    result = _run_integration(tmp_path, name, {"LLMTRACE_METRIC_LABELS": "user"})
+    assert result.returncode == 0 and "result:" in result.stdout, result.stderr
+    assert "Traceback" not in result.stderr and "Failed to auto initialize" not in result.stderr, result.stderr
+    named = [line for line in result.stderr.splitlines() if "LLMTRACE_METRIC_LABELS" in line]
+    assert len(named) == 1 and "llmtrace is off" in named[0] and "accepted" in named[0], result.stderr
+    assert _INTEGRATION_APPS[name][1] not in _span_names(result.stdout)
+
+
+@pytest.mark.parametrize("name", sorted(_INTEGRATION_APPS))
+def test_integration_alone_under_auto_instrumentation_traces(tmp_path, name):
+    """The same app with good settings: the integration's span, recorded through the LLM tracer it built from env."""
+    pytest.importorskip(_FRAMEWORKS[name])
+    result = _run_integration(tmp_path, name, {"LLMTRACE_CAPTURE_CONTENT": "false"})
+    assert result.returncode == 0 and "result:" in result.stdout, result.stderr
+    assert _INTEGRATION_APPS[name][1] in _span_names(result.stdout) and "llmtrace is off" not in result.stderr

@@ -84,6 +84,29 @@ def test_raw_stream(client, instrumented, server):
     assert attrs["llm.chunks"] == server.log[0].chunks == 5 and attrs["llm.ttft_ms"] >= 30
 
 
+def test_with_streaming_response_stream(client, instrumented, server):
+    headers = fault("ok", **CACHE, **{"x-llmtrace-chunks": "5", "x-llmtrace-ttft-ms": "30"})
+    with client.messages.with_streaming_response.create(
+        model="claude-sonnet-4-6", max_tokens=100, messages=MESSAGES, stream=True, extra_headers=headers
+    ) as response:
+        events = [e.type for e in response.parse()]
+    attrs = dict(instrumented.span().attributes)
+    assert events[0] == "message_start" and events[-1] == "message_stop"
+    assert_usage_matches(attrs, server.log[0], "anthropic")
+    assert attrs["llm.chunks"] == 5 and attrs["llm.ttft_ms"] >= 30 and attrs["llm.stop_reason"] == "stop"
+
+
+async def test_async_with_streaming_response_stream(aclient, instrumented, server):
+    async with aclient.messages.with_streaming_response.create(
+        model="claude-sonnet-4-6", max_tokens=100, messages=MESSAGES, stream=True
+    ) as response:
+        events = [e.type async for e in await response.parse()]
+    attrs = dict(instrumented.span().attributes)
+    assert events[-1] == "message_stop"
+    assert_usage_matches(attrs, server.log[0], "anthropic")
+    assert attrs["llm.chunks"] == server.log[0].chunks and attrs["llm.stop_reason"] == "stop"
+
+
 def test_stream_helper_text_stream_and_final_message(client, instrumented, server):
     with client.messages.stream(model="claude-haiku-4-5", max_tokens=100, messages=MESSAGES) as stream:
         text = "".join(stream.text_stream)

@@ -231,6 +231,17 @@ def test_with_raw_response_keeps_working(client, instrumented_groq, server):
     assert_usage_matches(dict(instrumented_groq.span().attributes), server.log[0], "groq")
 
 
+def test_with_streaming_response_stream(client, instrumented_groq, server):
+    with client.chat.completions.with_streaming_response.create(
+        model=MODEL, messages=MESSAGES, stream=True
+    ) as response:
+        text = "".join(c.choices[0].delta.content or "" for c in response.parse())
+    attrs = dict(instrumented_groq.span().attributes)
+    assert text == server.log[0].text
+    assert_usage_matches(attrs, server.log[0], "groq")  # from x_groq on the last chunk, as for create(stream=True)
+    assert attrs["llm.chunks"] == server.log[0].chunks and attrs["llm.stop_reason"] == "stop"
+
+
 def test_tool_calls_and_content_filter(client, instrumented_groq, server):
     client.chat.completions.create(model=MODEL, messages=MESSAGES, tools=TOOLS, extra_headers=fault("tool_call"))
     stream = client.chat.completions.create(

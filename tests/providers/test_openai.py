@@ -192,6 +192,112 @@ def test_with_raw_response_keeps_working(client, instrumented, server):
     assert_usage_matches(dict(instrumented.span().attributes), server.log[0], "openai")
 
 
+# -- raw responses whose stream or body comes on parse() (the OpenAI Agents SDK streams Responses this way) -----------
+
+_TIMED = {"x-llmtrace-chunks": "5", "x-llmtrace-ttft-ms": "30", "x-llmtrace-delay-ms": "2"}
+_STREAMED = {
+    "chat": {"model": "gpt-4o-mini", "messages": MESSAGES, "stream_options": {"include_usage": True}},
+    "responses": {"model": "gpt-4o-mini", "input": "Name a river.", "instructions": "Be brief."},
+}
+
+
+def _resource(client: Any, operation: str) -> Any:
+    return client.chat.completions if operation == "chat" else client.responses
+
+
+def _assert_streamed_call(span: Any, exchange: Any, reference: Any) -> None:
+    """A stream read through a raw response is recorded as ``create(stream=True)`` records one: usage, cost, chunks,
+    TTFT, finish reason, and the same attribute set as the ``reference`` span of a plain streamed call."""
+    attrs = dict(span.attributes)
+    assert_usage_matches(attrs, exchange, "openai")
+    assert_stream_timing(attrs, chunks=5, ttft_ms=30, delay_ms=2)
+    assert_attributes(attrs, {"llm.streaming": True, "llm.success": True, "llm.stop_reason": "stop"})
+    assert attrs["llm.response.length"] == len(exchange.text)
+    assert attrs.keys() == reference.attributes.keys()
+
+
+@pytest.mark.parametrize("operation", ["chat", "responses"])
+def test_with_streaming_response_stream(client, instrumented, server, operation):
+    resource, kwargs = _resource(client, operation), _STREAMED[operation]
+    for _ in resource.create(**kwargs, stream=True, extra_headers=_TIMED):
+        pass
+    with resource.with_streaming_response.create(**kwargs, stream=True, extra_headers=_TIMED) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        stream = response.parse()
+        assert isinstance(stream, openai.Stream) and response.parse() is stream  # the SDK's cache holds
+        events = list(stream)
+    assert len(events) >= server.log[1].chunks
+    reference, raw = sorted(instrumented.spans(), key=lambda s: s.start_time)
+    _assert_streamed_call(raw, server.log[1], reference)
+    assert instrumented.total("llm.tokens", type="input") == sum(e.usage["input"] for e in server.log)
+
+
+@pytest.mark.parametrize("operation", ["chat", "responses"])
+async def test_async_with_streaming_response_stream(aclient, instrumented, server, operation):
+    resource, kwargs = _resource(aclient, operation), _STREAMED[operation]
+    async for _ in await resource.create(**kwargs, stream=True, extra_headers=_TIMED):
+        pass
+    async with resource.with_streaming_response.create(**kwargs, stream=True, extra_headers=_TIMED) as response:
+        stream = await response.parse()
+        assert isinstance(stream, openai.AsyncStream) and await response.parse() is stream
+        events = [event async for event in stream]
+    assert len(events) >= server.log[1].chunks
+    reference, raw = sorted(instrumented.spans(), key=lambda s: s.start_time)
+    _assert_streamed_call(raw, server.log[1], reference)
+
+
+def test_with_raw_response_stream(client, instrumented, server):
+    kwargs = _STREAMED["chat"]
+    for _ in client.chat.completions.create(**kwargs, stream=True, extra_headers=_TIMED):
+        pass
+    raw = client.chat.completions.with_raw_response.create(**kwargs, stream=True, extra_headers=_TIMED)
+    text = "".join(c.choices[0].delta.content or "" for c in raw.parse() if c.choices)
+    assert text == server.log[1].text
+    reference, streamed = sorted(instrumented.spans(), key=lambda s: s.start_time)
+    _assert_streamed_call(streamed, server.log[1], reference)
+
+
+async def test_async_with_streaming_response_body(aclient, instrumented, server):
+    async with aclient.chat.completions.with_streaming_response.create(**_STREAMED["chat"]) as response:
+        completion = await response.parse()
+    assert completion.choices[0].message.content == server.log[0].text
+    attrs = dict(instrumented.span().attributes)
+    assert_usage_matches(attrs, server.log[0], "openai")
+    assert attrs["llm.streaming"] is False and attrs["llm.stop_reason"] == "stop"
+
+
+def test_streaming_response_closed_mid_stream_ends_the_call(client, instrumented, server):
+    headers = fault("ok", **{"x-llmtrace-chunks": "20"})
+    with client.chat.completions.with_streaming_response.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True, extra_headers=headers
+    ) as response:
+        stream = iter(response.parse())
+        next(stream), next(stream), next(stream)  # the role chunk, then content
+        assert instrumented.spans() == []
+    attrs = dict(instrumented.span().attributes)
+    assert attrs["llm.stream.incomplete"] is True and attrs["llm.success"] is True and attrs["llm.chunks"] >= 1
+
+
+def test_streaming_response_read_as_bytes_ends_the_call_on_close(client, instrumented, server):
+    with client.chat.completions.with_streaming_response.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True
+    ) as response:
+        lines = [line for line in response.iter_lines() if line]
+        assert instrumented.spans() == []
+    assert lines[-1] == "data: [DONE]"
+    attrs = dict(instrumented.span().attributes)
+    assert attrs["llm.streaming"] is True and attrs["llm.success"] is True
+    assert "llm.stream.incomplete" not in attrs
+
+
+def test_unparsed_raw_stream_ends_its_call_when_collected(client, instrumented, server):
+    raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+    assert raw.http_response.status_code == 200
+    del raw
+    gc.collect()
+    assert instrumented.span().attributes["llm.success"] is True
+
+
 def test_retry_then_success_counts_one_retry(client, instrumented, server):
     client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, extra_headers=fault("rate_limit,ok"))
     attrs = dict(instrumented.span().attributes)

@@ -177,6 +177,17 @@ def test_with_raw_response_keeps_working(client, instrumented_together, server):
     assert_usage_matches(dict(instrumented_together.span().attributes), server.log[0], "together")
 
 
+def test_with_streaming_response_stream(client, instrumented_together, server):
+    with client.chat.completions.with_streaming_response.create(
+        model=LLAMA, messages=MESSAGES, stream=True
+    ) as response:
+        text = "".join(c.choices[0].delta.content or "" for c in response.parse())
+    attrs = dict(instrumented_together.span().attributes)
+    assert text == server.log[0].text
+    assert_usage_matches(attrs, server.log[0], "together")
+    assert attrs["llm.chunks"] == server.log[0].chunks and attrs["llm.stop_reason"] == "stop"
+
+
 def test_tool_calls_complete_and_stream(client, instrumented_together, server):
     client.chat.completions.create(model=LLAMA, messages=MESSAGES, tools=TOOLS, extra_headers=fault("tool_call"))
     for _ in client.chat.completions.create(

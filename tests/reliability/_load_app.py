@@ -46,7 +46,7 @@ def main(total: int, checkpoints: list[int]) -> None:
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(BatchSpanProcessor(exporter))
     reader = InMemoryMetricReader()
-    llmtrace.instrument(providers=["none"], tracer_provider=tracer_provider, meter_provider=MeterProvider([reader]))
+    llmtrace.instrument(providers=[], tracer_provider=tracer_provider, meter_provider=MeterProvider([reader]))
     out: dict[str, Any] = {"rss_mb": {}, "calls": 0}
     started = time.perf_counter()
     done = 0

@@ -34,7 +34,7 @@ def _log_yes(telemetry, monkeypatch, key: str | None) -> dict:
         monkeypatch.delenv("LLMTRACE_HASH_KEY", raising=False)
     else:
         monkeypatch.setenv("LLMTRACE_HASH_KEY", key)
-    llmtrace.instrument(providers=["none"], tracer_provider=telemetry.tracer_provider)
+    llmtrace.instrument(providers=[], tracer_provider=telemetry.tracer_provider)  # nothing: log_call only
     try:
         llmtrace.log_call(provider="openai", model="gpt-4o-mini", messages=GUESS, system=GUESS, output_text=GUESS)
     finally:

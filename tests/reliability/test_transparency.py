@@ -35,7 +35,8 @@ CASES = [pytest.param(case, id=case.name) for case in PROVIDERS]
 
 @pytest.fixture
 def traced(telemetry) -> Iterator[Any]:
-    names = [case.name for case in PROVIDERS if available(case)]
+    # the available providers and the integrations (providers= names both; uninstalled frameworks are skipped)
+    names = [case.name for case in PROVIDERS if available(case)] + [spec.name for spec in INTEGRATIONS]
     llmtrace.instrument(
         providers=names, tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
     )

@@ -58,7 +58,7 @@ def _record_spans() -> tuple[list[object], list[str]]:
     provider = TracerProvider(resource=Resource.create({"service.name": SERVICE}))
     provider.add_span_processor(SimpleSpanProcessor(memory))
     tracer = provider.get_tracer("burst")
-    llmtrace.instrument(providers=["none"], tracer_provider=provider)
+    llmtrace.instrument(providers=[], tracer_provider=provider)
     trace_ids = []
     try:
         for t in range(TRACES):

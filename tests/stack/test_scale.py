@@ -37,6 +37,8 @@ from typing import Any
 import pytest
 import yaml
 
+from llmtrace.semconv import PromName
+
 from .conftest import ROOT, http_get, wait_until
 from .scale_workload import SampleThresholds, Workload, generate
 
@@ -569,6 +571,25 @@ def test_trace_store_and_kafka_configs_validate(scale_binaries: dict[str, str]) 
             env={**os.environ, "CASSANDRA_PASSWORD": "unused"},
         )
         assert result.returncode == 0, (configs, result.stderr[-2000:])
+
+
+def test_longterm_rules_sum_every_llmtrace_series() -> None:
+    """Every series llmtrace exports (calls, runs, tools: counters, and each histogram's buckets, count and sum) has
+    its instance-free ``cluster:<series>:sum``, the only series remote-written to the long-term store."""
+    rules = yaml.safe_load((SCALE / "rules" / "longterm.rules.yml").read_text())
+    records = {rule["record"]: rule["expr"] for group in rules["groups"] for rule in group["rules"]}
+    series = []
+    for name in (value for key, value in vars(PromName).items() if key.isupper()):
+        series += [name] if name.endswith("_total") else [f"{name}_{part}" for part in ("bucket", "count", "sum")]
+    assert {f"cluster:{s}:sum": f"sum without (instance) ({s})" for s in series} == records
+
+
+def test_promtool_unit_tests_longterm_rules(stack_binaries: dict[str, str]) -> None:
+    test = SCALE / "rules" / "longterm_rules_test.yaml"
+    result = subprocess.run(
+        [stack_binaries["PROMTOOL_BIN"], "test", "rules", str(test)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0 and "SUCCESS" in result.stdout, result.stdout + result.stderr
 
 
 # -- slow: throughput and faults (pytest -m scale_slow; docs/scale.md) ------------------------------------------------
