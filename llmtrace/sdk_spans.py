@@ -10,13 +10,20 @@ span, so the SDK's own trace-context propagation (``traceparent`` on the request
 Outside an llmtrace call (an SDK method llmtrace does not wrap) the SDK's span is left alone: it is then the only
 span of that call. With ``sdk_spans="keep"`` nothing is patched and the SDK's span nests under ours; llmtrace's
 metrics count the call once either way (they come from llmtrace's call, never from spans).
+
+A framework's own per-request span (pydantic-ai's ``chat <model>``) is the other way round: it starts *before* the
+SDK call, so it would be the parent of ours. Folded the same way (a row with ``applies``), it records nothing and
+carries the framework's current span (its agent span), which our call span then nests under. Such a row folds only
+the requests ``applies`` knows an instrumented SDK will record; any other request keeps the framework's span, else
+it would have no span at all.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +47,10 @@ class SelfTracing:
     client made before ``instrument()`` is covered too); ``tracer_arg``/``tracer_position``: the tracer parameter
     of that function. ``default_on``: whether the SDK traces without being asked; ``switch``: the SDK's own
     setting, for ``llmtrace doctor``. ``unsuppressible``: why llmtrace cannot fold this SDK's spans into its own
-    (then ``function`` is only what ``doctor`` looks for, and nothing is patched).
+    (then ``function`` is only what ``doctor`` looks for, and nothing is patched). ``tracer_attribute``: the
+    argument is an object holding the tracer under this name (pydantic-ai's settings); a copy holding ours is
+    passed. ``applies(args, kwargs)``: whether this call's span is one llmtrace records itself (default: an
+    llmtrace call is active); several rows may share one function (one per provider), any that applies folds.
     """
 
     sdk: str
@@ -51,6 +61,8 @@ class SelfTracing:
     default_on: bool = False
     switch: str = ""
     unsuppressible: str = ""
+    tracer_attribute: str = ""
+    applies: Callable[[tuple[Any, ...], dict[str, Any]], bool] | None = None
 
 
 class _CurrentSpanTracer(trace.Tracer):
@@ -69,18 +81,42 @@ class _CurrentSpanTracer(trace.Tracer):
 
 
 _TRACER = _CurrentSpanTracer()
-_wanted: set[tuple[str, str]] = set()  # asked for and not uninstalled since (a pending import hook checks it)
+# rows asked for and not uninstalled since, by patched function (a pending import hook and the wrapper check it)
+_wanted: dict[tuple[str, str], list[SelfTracing]] = {}
 _patched: set[tuple[str, str]] = set()
 
 
-def _suppressing(target: SelfTracing) -> Any:
+def _applies(target: SelfTracing, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    if target.applies is None:
+        return ACTIVE_CALL.get() is not None  # else not a call llmtrace records: the SDK's span is the only one
+    try:
+        return target.applies(args, kwargs)
+    except Exception:
+        report_internal_error(f"sdk_spans.applies:{target.sdk}")
+        return False
+
+
+def _ours(target: SelfTracing, tracer_or_holder: Any) -> Any:
+    if not target.tracer_attribute:
+        return _TRACER
+    holder = copy.copy(tracer_or_holder)
+    setattr(holder, target.tracer_attribute, _TRACER)
+    return holder
+
+
+def _suppressing(key: tuple[str, str]) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if ACTIVE_CALL.get() is None:
-            return wrapped(*args, **kwargs)  # not a call llmtrace records: the SDK's span is the only one
-        if target.tracer_arg in kwargs:
-            kwargs = {**kwargs, target.tracer_arg: _TRACER}
-        elif len(args) > target.tracer_position:
-            args = (*args[: target.tracer_position], _TRACER, *args[target.tracer_position + 1 :])
+        target = next((t for t in _wanted.get(key, ()) if _applies(t, args, kwargs)), None)
+        if target is None:
+            return wrapped(*args, **kwargs)
+        try:
+            if target.tracer_arg in kwargs:
+                kwargs = {**kwargs, target.tracer_arg: _ours(target, kwargs[target.tracer_arg])}
+            elif len(args) > target.tracer_position:
+                position = target.tracer_position
+                args = (*args[:position], _ours(target, args[position]), *args[position + 1 :])
+        except Exception:
+            report_internal_error(f"sdk_spans.fold:{target.sdk}")
         return wrapped(*args, **kwargs)
 
     return wrapper
@@ -91,7 +127,9 @@ def install_suppression(targets: Sequence[SelfTracing]) -> None:
     for target in targets:
         if target.unsuppressible:
             continue
-        _wanted.add((target.module, target.function))
+        rows = _wanted.setdefault((target.module, target.function), [])
+        if target not in rows:
+            rows.append(target)
         when_imported(target.module, lambda target=target: _patch(target))
 
 
@@ -103,17 +141,22 @@ def _patch(target: SelfTracing) -> None:
         module = importlib.import_module(target.module)
         if not callable(getattr(module, target.function, None)):
             return  # this SDK release does not trace itself
-        wrapt.wrap_function_wrapper(module, target.function, _suppressing(target))
+        wrapt.wrap_function_wrapper(module, target.function, _suppressing(key))
         _patched.add(key)
     except Exception:
         report_internal_error(f"sdk_spans.patch:{target.sdk}")
 
 
 def uninstall_suppression(targets: Sequence[SelfTracing]) -> None:
-    """Restore the SDKs' own span-starting functions."""
+    """Restore the SDKs' own span-starting functions (once no instrumented provider wants them folded)."""
     for target in targets:
         key = (target.module, target.function)
-        _wanted.discard(key)
+        rows = _wanted.get(key, [])
+        if target in rows:
+            rows.remove(target)
+        if rows:
+            continue  # another provider's row still folds this function
+        _wanted.pop(key, None)
         if key not in _patched:
             continue
         _patched.discard(key)

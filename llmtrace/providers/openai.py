@@ -16,6 +16,7 @@ from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
 from ._contract import HTTPX, HTTPX2, Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
+from ._pydantic_ai import chat_span
 from ._reading import (
     StreamedToolCalls,
     as_float,
@@ -361,6 +362,10 @@ PROVIDER = Provider(
     errors=errors,
     finish_reasons=FINISH_REASONS,
     raw_responses=True,
+    # pydantic-ai's chat completions model calls chat.completions.create; its responses model is left out (its
+    # websocket transport bypasses the SDK method llmtrace wraps), as are its models on other SDKs' APIs that
+    # llmtrace does not wrap (AnthropicModel calls the beta messages API)
+    self_tracing=chat_span("OpenAIChatModel"),
 )
 
 OpenAIInstrumentor = instrumentor_class(

@@ -167,3 +167,106 @@ def test_pydantic_ai_agent_run(telemetry, server):
     operations = [s.attributes.get("gen_ai.operation.name") for s in telemetry.spans()]
     assert operations.count("invoke_agent") == 1  # pydantic-ai's; llmtrace adds none
     assert _calls_by_agent(telemetry) == {"planner": 2}
+
+
+# -- pydantic-ai's own per-request `chat` span: folded into llmtrace's call span ------------------------------------
+
+
+def _pydantic_agent(telemetry: Any, server: Any, faults: list[str]) -> Any:
+    """A real pydantic-ai agent, instrumented (``agent.instrument``), on the real openai SDK against the fake server; the
+    fake server answers its requests with ``faults`` in order (``tool_call``: the model asks for ``lookup``)."""
+    import httpx2
+    from pydantic_ai import Agent
+    from pydantic_ai.models.instrumented import InstrumentationSettings
+    from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.providers.openai import OpenAIProvider
+
+    plan = iter(faults)
+
+    async def fault_plan(request: Any) -> None:
+        request.headers["x-llmtrace-fault"] = next(plan)
+
+    client = openai.AsyncOpenAI(
+        api_key="k",
+        base_url=server.openai_base_url,
+        max_retries=0,
+        http_client=httpx2.AsyncClient(event_hooks={"request": [fault_plan]}),
+    )
+    settings = InstrumentationSettings(tracer_provider=telemetry.tracer_provider, include_content=False)
+    agent = Agent(OpenAIChatModel("gpt-4o-mini", provider=OpenAIProvider(openai_client=client)), name="planner")
+    agent.instrument = settings
+
+    @agent.tool_plain
+    def lookup(query: str) -> str:
+        return "sunny"
+
+    return agent
+
+
+@pytest.fixture
+def pydantic_traced(telemetry: Any) -> Any:
+    pytest.importorskip("pydantic_ai")
+    llmtrace.instrument(
+        providers=["openai"], tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
+    yield telemetry
+    llmtrace.uninstrument()
+
+
+def _assert_one_span_per_request(telemetry: Any, requests: int) -> None:
+    """``invoke_agent planner`` (pydantic-ai's) -> llmtrace's call span, one per request, and no pydantic-ai chat span."""
+    spans = telemetry.spans()
+    (agent_span,) = [s for s in spans if s.name == "invoke_agent planner"]
+    ours = _llm_spans(telemetry)
+    assert [s.attributes["llm.operation"] for s in ours] == ["chat"] * requests
+    assert [s.name for s in spans if s.attributes.get("gen_ai.operation.name") == "chat"] == [s.name for s in ours]
+    for call in ours:
+        assert call.parent.span_id == agent_span.context.span_id
+        assert call.attributes["llm.agent"] == "planner"
+        assert call.attributes["llm.tokens.input"] > 0 and call.attributes["llm.cost_usd"] > 0
+    assert not [s for s in spans if s.parent and s.parent.span_id in {c.context.span_id for c in ours}]
+    assert _calls_by_agent(telemetry) == {"planner": requests}
+
+
+def test_pydantic_ai_chat_span_is_folded_into_ours(pydantic_traced, server):
+    """A tool-using run (two requests): one span per request, ours, under pydantic-ai's agent span, whose tool span
+    stays."""
+    result = _pydantic_agent(pydantic_traced, server, ["tool_call", "ok"]).run_sync("Weather in Paris?")
+    assert result.output == server.log[-1].text
+    _assert_one_span_per_request(pydantic_traced, 2)
+    tools = [s for s in pydantic_traced.spans() if s.attributes.get("gen_ai.operation.name") == "execute_tool"]
+    assert [s.attributes["gen_ai.tool.name"] for s in tools] == ["lookup"]
+    assert _llm_spans(pydantic_traced)[0].attributes["llm.response.tool_call_names"] == ("lookup",)
+
+
+async def test_pydantic_ai_async_run_is_folded(pydantic_traced, server):
+    result = await _pydantic_agent(pydantic_traced, server, ["ok"]).run("Weather in Paris?")
+    assert result.output == server.log[-1].text
+    _assert_one_span_per_request(pydantic_traced, 1)
+
+
+async def test_pydantic_ai_streamed_run_is_folded(pydantic_traced, server):
+    async with _pydantic_agent(pydantic_traced, server, ["ok"]).run_stream("Weather in Paris?") as streamed:
+        output = await streamed.get_output()
+    assert output == server.log[-1].text
+    _assert_one_span_per_request(pydantic_traced, 1)
+    assert _llm_spans(pydantic_traced)[0].attributes["llm.streaming"] is True
+
+
+def test_pydantic_ai_chat_span_kept_with_sdk_spans_keep(telemetry, server):
+    """``sdk_spans="keep"``: pydantic-ai's chat span stays, and ours nests under it."""
+    pytest.importorskip("pydantic_ai")
+    llmtrace.instrument(
+        providers=["openai"],
+        tracer_provider=telemetry.tracer_provider,
+        meter_provider=telemetry.meter_provider,
+        sdk_spans="keep",
+    )
+    try:
+        _pydantic_agent(telemetry, server, ["ok"]).run_sync("Weather in Paris?")
+    finally:
+        llmtrace.uninstrument()
+    (call,) = _llm_spans(telemetry)
+    (theirs,) = [s for s in telemetry.spans() if s.name == "chat gpt-4o-mini" and s is not call]
+    assert theirs.instrumentation_scope.name != "llmtrace" and call.parent.span_id == theirs.context.span_id
+    assert call.attributes["llm.agent"] == "planner"
