@@ -51,6 +51,7 @@ class SelfTracing:
     argument is an object holding the tracer under this name (pydantic-ai's settings); a copy holding ours is
     passed. ``applies(args, kwargs)``: whether this call's span is one llmtrace records itself (default: an
     llmtrace call is active); several rows may share one function (one per provider), any that applies folds.
+    ``folds``: for such a row, which spans it folds, for ``llmtrace doctor``.
     """
 
     sdk: str
@@ -63,6 +64,7 @@ class SelfTracing:
     unsuppressible: str = ""
     tracer_attribute: str = ""
     applies: Callable[[tuple[Any, ...], dict[str, Any]], bool] | None = None
+    folds: str = ""
 
 
 class _CurrentSpanTracer(trace.Tracer):
@@ -179,4 +181,6 @@ def describe(target: SelfTracing, mode: str) -> tuple[bool, str]:
         return True, f"traces itself ({default}; {target.switch}); left alone: {target.unsuppressible}"
     if mode == "keep":
         return True, f"traces itself ({default}; {target.switch}); LLMTRACE_SDK_SPANS=keep: its span nests under ours"
+    if target.folds:
+        return True, f"traces itself ({default}; {target.switch}); {target.folds} folded into ours, the rest kept"
     return True, f"traces itself ({default}; {target.switch}); suppressed inside llmtrace calls, propagation kept"

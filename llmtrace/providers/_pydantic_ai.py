@@ -1,6 +1,6 @@
 """pydantic-ai's per-request ``chat <model>`` span, folded into llmtrace's call span when llmtrace records the call.
 
-With its instrumentation on (``Agent(instrument=True)``, ``Agent.instrument_all()``, the ``Instrumentation``
+With its instrumentation on (``agent.instrument``, ``Agent.instrument_all()``, the ``Instrumentation``
 capability, ``InstrumentedModel``) pydantic-ai opens a CLIENT span per model request in
 ``open_model_request_span`` (pydantic-ai 2.x), which its agent flow and ``InstrumentedModel`` import by name. Under
 llmtrace that is a second span of the same call, the parent of ours. The rows here hand that function settings whose
@@ -18,11 +18,15 @@ from ..sdk_spans import SelfTracing
 __all__ = ["chat_span"]
 
 # where pydantic-ai's agent flow and InstrumentedModel look up the function that starts the span
+# (name for doctor, module, how a user switches the span on)
 _CALLERS = (
-    ("pydantic-ai agent runs", "pydantic_ai.capabilities.instrumentation"),
-    ("pydantic-ai InstrumentedModel", "pydantic_ai.models.instrumented"),
+    (
+        "pydantic-ai",
+        "pydantic_ai.capabilities.instrumentation",
+        "agent.instrument, Agent.instrument_all() or the Instrumentation capability",
+    ),
+    ("pydantic-ai InstrumentedModel", "pydantic_ai.models.instrumented", "wrapping a model in InstrumentedModel"),
 )
-_SWITCH = "Agent(instrument=...), Agent.instrument_all() or the Instrumentation capability"
 
 
 def chat_span(*models: str) -> tuple[SelfTracing, ...]:
@@ -36,10 +40,11 @@ def chat_span(*models: str) -> tuple[SelfTracing, ...]:
             tracer_arg="settings",
             tracer_position=0,
             tracer_attribute="tracer",
-            switch=_SWITCH,
+            switch=switch,
             applies=applies,
+            folds=f"the chat span of {'/'.join(models)} requests",
         )
-        for sdk, module in _CALLERS
+        for sdk, module, switch in _CALLERS
     )
 
 

@@ -172,12 +172,10 @@ def test_pydantic_ai_agent_run(telemetry, server):
 # -- pydantic-ai's own per-request `chat` span: folded into llmtrace's call span ------------------------------------
 
 
-def _pydantic_agent(telemetry: Any, server: Any, faults: list[str]) -> Any:
-    """A real pydantic-ai agent, instrumented (``agent.instrument``), on the real openai SDK against the fake server; the
-    fake server answers its requests with ``faults`` in order (``tool_call``: the model asks for ``lookup``)."""
+def _openai_model(server: Any, faults: list[str]) -> Any:
+    """pydantic-ai's chat completions model on the real openai SDK against the fake server, which answers its
+    requests with ``faults`` in order (``tool_call``: the model asks for ``lookup``)."""
     import httpx2
-    from pydantic_ai import Agent
-    from pydantic_ai.models.instrumented import InstrumentationSettings
     from pydantic_ai.models.openai import OpenAIChatModel
     from pydantic_ai.providers.openai import OpenAIProvider
 
@@ -186,15 +184,23 @@ def _pydantic_agent(telemetry: Any, server: Any, faults: list[str]) -> Any:
     async def fault_plan(request: Any) -> None:
         request.headers["x-llmtrace-fault"] = next(plan)
 
-    client = openai.AsyncOpenAI(
-        api_key="k",
-        base_url=server.openai_base_url,
-        max_retries=0,
-        http_client=httpx2.AsyncClient(event_hooks={"request": [fault_plan]}),
-    )
-    settings = InstrumentationSettings(tracer_provider=telemetry.tracer_provider, include_content=False)
-    agent = Agent(OpenAIChatModel("gpt-4o-mini", provider=OpenAIProvider(openai_client=client)), name="planner")
-    agent.instrument = settings
+    http_client = httpx2.AsyncClient(event_hooks={"request": [fault_plan]})
+    client = openai.AsyncOpenAI(api_key="k", base_url=server.openai_base_url, max_retries=0, http_client=http_client)
+    return OpenAIChatModel("gpt-4o-mini", provider=OpenAIProvider(openai_client=client))
+
+
+def _instrumentation(telemetry: Any) -> Any:
+    from pydantic_ai.models.instrumented import InstrumentationSettings
+
+    return InstrumentationSettings(tracer_provider=telemetry.tracer_provider, include_content=False)
+
+
+def _pydantic_agent(telemetry: Any, model: Any) -> Any:
+    """A real pydantic-ai agent named ``planner`` with its instrumentation on (``agent.instrument``) and one tool."""
+    from pydantic_ai import Agent
+
+    agent = Agent(model, name="planner")
+    agent.instrument = _instrumentation(telemetry)
 
     @agent.tool_plain
     def lookup(query: str) -> str:
@@ -231,7 +237,7 @@ def _assert_one_span_per_request(telemetry: Any, requests: int) -> None:
 def test_pydantic_ai_chat_span_is_folded_into_ours(pydantic_traced, server):
     """A tool-using run (two requests): one span per request, ours, under pydantic-ai's agent span, whose tool span
     stays."""
-    result = _pydantic_agent(pydantic_traced, server, ["tool_call", "ok"]).run_sync("Weather in Paris?")
+    result = _pydantic_agent(pydantic_traced, _openai_model(server, ["tool_call", "ok"])).run_sync("Weather in Paris?")
     assert result.output == server.log[-1].text
     _assert_one_span_per_request(pydantic_traced, 2)
     tools = [s for s in pydantic_traced.spans() if s.attributes.get("gen_ai.operation.name") == "execute_tool"]
@@ -240,13 +246,13 @@ def test_pydantic_ai_chat_span_is_folded_into_ours(pydantic_traced, server):
 
 
 async def test_pydantic_ai_async_run_is_folded(pydantic_traced, server):
-    result = await _pydantic_agent(pydantic_traced, server, ["ok"]).run("Weather in Paris?")
+    result = await _pydantic_agent(pydantic_traced, _openai_model(server, ["ok"])).run("Weather in Paris?")
     assert result.output == server.log[-1].text
     _assert_one_span_per_request(pydantic_traced, 1)
 
 
 async def test_pydantic_ai_streamed_run_is_folded(pydantic_traced, server):
-    async with _pydantic_agent(pydantic_traced, server, ["ok"]).run_stream("Weather in Paris?") as streamed:
+    async with _pydantic_agent(pydantic_traced, _openai_model(server, ["ok"])).run_stream("Weather in Paris?") as streamed:
         output = await streamed.get_output()
     assert output == server.log[-1].text
     _assert_one_span_per_request(pydantic_traced, 1)
@@ -263,10 +269,41 @@ def test_pydantic_ai_chat_span_kept_with_sdk_spans_keep(telemetry, server):
         sdk_spans="keep",
     )
     try:
-        _pydantic_agent(telemetry, server, ["ok"]).run_sync("Weather in Paris?")
+        _pydantic_agent(telemetry, _openai_model(server, ["ok"])).run_sync("Weather in Paris?")
     finally:
         llmtrace.uninstrument()
     (call,) = _llm_spans(telemetry)
     (theirs,) = [s for s in telemetry.spans() if s.name == "chat gpt-4o-mini" and s is not call]
     assert theirs.instrumentation_scope.name != "llmtrace" and call.parent.span_id == theirs.context.span_id
     assert call.attributes["llm.agent"] == "planner"
+
+
+def test_pydantic_ai_instrumented_model_request_is_folded(pydantic_traced, server):
+    """A direct request through ``InstrumentedModel`` (no agent): one span, ours."""
+    from pydantic_ai import ModelRequest
+    from pydantic_ai.direct import model_request_sync
+    from pydantic_ai.models.instrumented import InstrumentedModel
+
+    model = InstrumentedModel(_openai_model(server, ["ok"]), _instrumentation(pydantic_traced))
+    response = model_request_sync(model, [ModelRequest.user_text_prompt("Name a river.")])
+    assert response.parts[0].content == server.log[-1].text
+    (call,) = pydantic_traced.spans()
+    assert call.instrumentation_scope.name == "llmtrace" and call.attributes["llm.tokens.input"] > 0
+
+
+def test_pydantic_ai_chat_span_kept_when_llmtrace_records_no_call(telemetry, server):
+    """Requests llmtrace does not record keep pydantic-ai's chat span, else they would have none: a model that is
+    no SDK's (pydantic-ai's TestModel), and the openai model while llmtrace instruments another provider only."""
+    pytest.importorskip("pydantic_ai")
+    from pydantic_ai.models.test import TestModel
+
+    for providers, model in ((["openai"], TestModel(call_tools=[])), (["anthropic"], _openai_model(server, ["ok"]))):
+        llmtrace.instrument(
+            providers=providers, tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+        )
+        try:
+            _pydantic_agent(telemetry, model).run_sync("Weather in Paris?")
+        finally:
+            llmtrace.uninstrument()
+    theirs = [s for s in telemetry.spans() if s.attributes.get("gen_ai.operation.name") == "chat"]
+    assert [s.instrumentation_scope.name for s in theirs] == ["pydantic-ai", "pydantic-ai"] and not _llm_spans(telemetry)
