@@ -21,11 +21,11 @@ __all__ = ["chat_span"]
 # (name for doctor, module, how a user switches the span on)
 _CALLERS = (
     (
-        "pydantic-ai",
+        "pydantic-ai {}",
         "pydantic_ai.capabilities.instrumentation",
         "agent.instrument, Agent.instrument_all() or the Instrumentation capability",
     ),
-    ("pydantic-ai InstrumentedModel", "pydantic_ai.models.instrumented", "wrapping a model in InstrumentedModel"),
+    ("pydantic-ai InstrumentedModel({})", "pydantic_ai.models.instrumented", "wrapping a model in InstrumentedModel"),
 )
 
 
@@ -34,7 +34,7 @@ def chat_span(*models: str) -> tuple[SelfTracing, ...]:
     applies = _model_is(frozenset(models))
     return tuple(
         SelfTracing(
-            sdk=sdk,
+            sdk=sdk.format("/".join(models)),
             module=module,
             function="open_model_request_span",
             tracer_arg="settings",

@@ -22,6 +22,7 @@ from ..semconv import ErrorType, FinishReason
 from ..streams import StreamState
 from ._contract import HTTPX, Provider, Streamed, WrapTarget
 from ._instrumentor import instrumentor_class
+from ._pydantic_ai import chat_span
 from ._reading import (
     StreamedToolCalls,
     add_finish_reason,
@@ -237,6 +238,7 @@ PROVIDER = Provider(
     errors=errors,
     finish_reasons={"function_call": FinishReason.TOOL_USE},
     raw_responses=True,
+    self_tracing=chat_span("GroqModel"),  # pydantic-ai's GroqModel calls chat.completions.create
 )
 
 GroqInstrumentor = instrumentor_class(

@@ -93,7 +93,7 @@ def test_doctor_says_which_sdks_trace_themselves(mode, action, monkeypatch):
     assert "left alone" in checks["litellm own spans"]["detail"]  # logs from a worker thread: not foldable
     if importlib.util.find_spec("pydantic_ai"):
         folded = "the chat span of OpenAIChatModel requests folded into ours" if mode == "suppress" else action
-        assert folded in checks["pydantic-ai own spans"]["detail"]
+        assert folded in checks["pydantic-ai OpenAIChatModel own spans"]["detail"]
 
 
 def test_doctor_reports_a_bad_setting_as_a_failed_check(monkeypatch):

@@ -224,12 +224,12 @@ def pydantic_traced(telemetry: Any) -> Any:
 def _assert_one_span_per_request(telemetry: Any, requests: int) -> None:
     """``invoke_agent planner`` (pydantic-ai's) -> llmtrace's call span, one per request; no pydantic-ai chat span."""
     spans = telemetry.spans()
-    (agent_span,) = [s for s in spans if s.name == "invoke_agent planner"]
+    agent_spans = {s.context.span_id for s in spans if s.name == "invoke_agent planner"}
     ours = _llm_spans(telemetry)
     assert [s.attributes["llm.operation"] for s in ours] == ["chat"] * requests
     assert [s.name for s in spans if s.attributes.get("gen_ai.operation.name") == "chat"] == [s.name for s in ours]
     for call in ours:
-        assert call.parent.span_id == agent_span.context.span_id
+        assert call.parent.span_id in agent_spans
         assert call.attributes["llm.agent"] == "planner"
         assert call.attributes["llm.tokens.input"] > 0 and call.attributes["llm.cost_usd"] > 0
     assert not [s for s in spans if s.parent and s.parent.span_id in {c.context.span_id for c in ours}]
@@ -313,3 +313,38 @@ def test_pydantic_ai_chat_span_kept_when_llmtrace_records_no_call(telemetry, ser
     theirs = [s for s in telemetry.spans() if s.attributes.get("gen_ai.operation.name") == "chat"]
     assert [s.instrumentation_scope.name for s in theirs] == ["pydantic-ai", "pydantic-ai"]
     assert not _llm_spans(telemetry)
+
+
+def test_pydantic_ai_models_of_two_instrumented_sdks_are_folded(telemetry, server):
+    """openai and groq both fold pydantic-ai's span (one patched function, a row each); uninstrumenting groq leaves
+    openai's row folding, and GroqModel's requests, no longer recorded by llmtrace, get pydantic-ai's span back."""
+    pytest.importorskip("pydantic_ai")
+    import groq
+    from pydantic_ai.models.groq import GroqModel
+    from pydantic_ai.providers.groq import GroqProvider
+
+    from llmtrace.demo.providers.groq import PREFIX
+    from llmtrace.providers.groq import GroqInstrumentor
+
+    def groq_model() -> Any:
+        client = groq.AsyncGroq(api_key="gsk_test", base_url=server.url + PREFIX, max_retries=0)
+        return GroqModel("llama-3.3-70b-versatile", provider=GroqProvider(groq_client=client))
+
+    llmtrace.instrument(
+        providers=["openai", "groq"], tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
+    try:
+        _pydantic_agent(telemetry, groq_model()).run_sync("Weather in Paris?")
+        _pydantic_agent(telemetry, _openai_model(server, ["ok"])).run_sync("Weather in Paris?")
+        _assert_one_span_per_request(telemetry, 2)
+        telemetry.exporter.clear()
+        GroqInstrumentor().uninstrument()
+        _pydantic_agent(telemetry, _openai_model(server, ["ok"])).run_sync("Weather in Paris?")
+        _pydantic_agent(telemetry, groq_model()).run_sync("Weather in Paris?")
+    finally:
+        llmtrace.uninstrument()
+    chats = [s for s in telemetry.spans() if s.attributes.get("gen_ai.operation.name") == "chat"]
+    assert [(s.instrumentation_scope.name, s.attributes.get("gen_ai.request.model")) for s in chats] == [
+        ("llmtrace", "gpt-4o-mini"),
+        ("pydantic-ai", "llama-3.3-70b-versatile"),
+    ]
