@@ -348,3 +348,16 @@ def test_pydantic_ai_models_of_two_instrumented_sdks_are_folded(telemetry, serve
         ("llmtrace", "gpt-4o-mini"),
         ("pydantic-ai", "llama-3.3-70b-versatile"),
     ]
+
+
+def test_pydantic_ai_failed_request_is_one_error_span(pydantic_traced, server):
+    """A request the provider fails: pydantic-ai raises its own error as without llmtrace, and the call is one span,
+    ours, with the error; pydantic-ai's error recording on its folded span does nothing."""
+    from pydantic_ai.exceptions import ModelHTTPError
+
+    with pytest.raises(ModelHTTPError) as raised:
+        _pydantic_agent(pydantic_traced, _openai_model(server, ["server_error"])).run_sync("Weather in Paris?")
+    assert raised.value.status_code == 500
+    (call,) = _llm_spans(pydantic_traced)
+    assert call.attributes["llm.error.type"] == "server_error" and call.attributes["llm.agent"] == "planner"
+    assert not [s for s in pydantic_traced.spans() if s.name.startswith("chat ") and s is not call]
