@@ -47,16 +47,20 @@ _BUILD = pytest.StashKey["_Build"]()
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Stack tests get STACK_TIMEOUT_S unless they set their own: the session's stack and workload start inside them.
-    The modules of the scale tests run last (their order kept), so on a cold machine VictoriaMetrics builds while the
-    other stack tests run (``_Build``)."""
+
+    Order, for a cold machine (``_Build``): the tests that need no binaries first (those under tests/stack included:
+    config checks and the build's own tests run while it builds), then the stack tests, then the modules of the
+    scale tests, so VictoriaMetrics builds while the other stack tests run. Each group keeps its collected order."""
     here = Path(__file__).resolve().parent
     for item in items:
         if here in Path(str(item.fspath)).parents and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(STACK_TIMEOUT_S))
     scale_modules = {item.fspath for item in items if _needs_scale(item)}
-    items[:] = [item for item in items if item.fspath not in scale_modules] + [
-        item for item in items if item.fspath in scale_modules
-    ]
+
+    def group(item: pytest.Item) -> int:
+        return 0 if not _needs_binaries(item) else 2 if item.fspath in scale_modules else 1
+
+    items.sort(key=group)  # stable
 
 
 class _Build:
