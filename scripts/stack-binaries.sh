@@ -5,7 +5,7 @@
 # Idempotent: binaries live in ~/.cache/llmtrace/bin/<name>-<version>; Go caches in ~/.cache/llmtrace/go.
 # Everything comes from the Go module proxy. `--print-env` prints NAME=path lines for the test harness.
 # `--scale` also builds what only the scale profile needs (collector/scale/, docs/scale.md): VictoriaMetrics
-# single-node (go install, cold ~4 min), cached the same way; only the scale tests and the scale profile ask for it.
+# single-node (go install, cold ~2 CPU-min), cached the same way; only the scale tests and the scale profile ask for it.
 # `--kafka` also fetches Apache Kafka (KRaft; jars from Maven Central with `mvn dependency:copy-dependencies`, run on
 # the machine's Java 17) into ~/.cache/llmtrace/kafka-<version>/lib: only the Kafka buffer test asks for it.
 set -euo pipefail
@@ -60,7 +60,7 @@ build_otelcol() {
   fi
   work=$(mktemp -d "$CACHE/ocb.XXXXXX")
   sed "s#output_path: .*#output_path: $work/dist#" "$manifest" > "$work/manifest.yaml"
-  log "building $name (cold ~3 min)"
+  log "building $name (cold: ~11 CPU-min of Go)"
   "$ocb" --config "$work/manifest.yaml" >&2
   mv "$work/dist/$name" "$out"
   rm -rf "$work"
@@ -103,7 +103,7 @@ prefetch() {
 
 build_jaeger() {
   [ -x "$JAEGER" ] && return
-  log "building jaeger $JAEGER_VERSION (cold ~4 min)"
+  log "building jaeger $JAEGER_VERSION (cold: ~19 CPU-min of Go)"
   jaeger_module >&2
   (cd "$JAEGER_MOD" && go build -ldflags="$LDFLAGS" -o "$JAEGER.tmp" github.com/jaegertracing/jaeger/cmd/jaeger >&2)
   mv "$JAEGER.tmp" "$JAEGER"
@@ -111,7 +111,7 @@ build_jaeger() {
 
 build_prometheus() {
   [ -x "$PROMETHEUS" ] && [ -x "$PROMTOOL" ] && return
-  log "building prometheus + promtool $PROMETHEUS_VERSION (cold ~5 min)"
+  log "building prometheus + promtool $PROMETHEUS_VERSION (cold: ~8 CPU-min of Go)"
   GOBIN="$CACHE/tmp-gobin" go install -tags remove_all_sd -ldflags="$LDFLAGS" "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_VERSION" \
     "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION"
   mv "$CACHE/tmp-gobin/prometheus" "$PROMETHEUS"
@@ -120,7 +120,7 @@ build_prometheus() {
 
 build_victoria_metrics() {
   [ -x "$VICTORIA_METRICS" ] && return
-  log "building victoria-metrics $VICTORIA_METRICS_VERSION (cold ~4 min)"
+  log "building victoria-metrics $VICTORIA_METRICS_VERSION (cold: ~2 CPU-min of Go)"
   GOBIN="$CACHE/tmp-gobin" go install -ldflags="$LDFLAGS" \
     "github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@$VICTORIA_METRICS_VERSION"
   mv "$CACHE/tmp-gobin/victoria-metrics" "$VICTORIA_METRICS"
