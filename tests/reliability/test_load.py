@@ -62,8 +62,10 @@ def _attempts_by_task(server, tasks: list[tuple[str, int]]) -> dict[tuple[str, i
 
 
 def _self_tracing(case: ProviderCase) -> bool:
-    """The SDK traces itself in a way llmtrace folds into its own span (litellm's callback is only reported)."""
-    return available(case) and any(not t.unsuppressible for t in case.provider_module().PROVIDER.self_tracing)
+    """The SDK traces its own calls in a way llmtrace folds into its own span (litellm's callback is only reported;
+    rows that fold a framework's span around the call, ``folds``, are not the SDK's: pydantic-ai's on openai)."""
+    rows = case.provider_module().PROVIDER.self_tracing if available(case) else ()
+    return any(not t.unsuppressible and not t.folds for t in rows)
 
 
 # SDKs that trace themselves also run with their spans kept, recording and current while every attempt is sent.
